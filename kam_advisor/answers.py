@@ -1,0 +1,199 @@
+"""Answers files in, evidence out.
+
+An answers file (YAML or JSON) says which questionnaire it answers and holds the answers::
+
+    questionnaire: full-audit
+    respondent: Jane Smith, Sales Director      # optional
+    organisation: Acme Components Ltd           # optional
+    date: 2026-11-01                            # optional
+    answers:
+      sp.goals.positioning.a1: done
+      sp.goals.positioning.a2: {status: partial, note: "Problem agreed, need not yet quantified"}
+    facts:
+      ka_count: 12
+
+`Evidence` is what inference reads: a status per checklist action and the named facts, each
+remembering which answer it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from kam_advisor.errors import DataError
+from kam_advisor.yamlio import LineDict, load_file, plain
+
+STATUSES = ("done", "partial", "not_started", "na", "dont_know")
+# statuses that say something about progress (dont_know and unanswered do not)
+EVIDENCE_STATUSES = ("done", "partial", "not_started", "na")
+STATUS_ALIASES = {"not started": "not_started", "not-started": "not_started", "n/a": "na",
+                  "not applicable": "na", "not_applicable": "na", "don't know": "dont_know",
+                  "dont know": "dont_know", "unknown": "dont_know", "don_t_know": "dont_know"}
+
+
+def normalise_status(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    text = STATUS_ALIASES.get(text, text)
+    return text if text in STATUSES else None
+
+
+@dataclass(frozen=True)
+class AnswerFile:
+    """An answers file as written: questionnaire id, raw answers by question id, notes, facts."""
+
+    path: str
+    questionnaire: str
+    answers: Mapping[str, Any]
+    notes: Mapping[str, str]
+    facts: Mapping[str, Any]
+    respondent: str | None = None
+    organisation: str | None = None
+    date: str | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
+    fact_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def line_of(self, qid: str) -> int | None:
+        return self.lines.get(qid)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the rules reason over: checklist statuses and named facts, with their provenance."""
+
+    questionnaire: str
+    statuses: Mapping[str, str]
+    facts: Mapping[str, Any]
+    provenance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+    respondents: tuple[str, ...] = ()
+    organisation: str | None = None
+    date: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+_TOP_FIELDS = ("questionnaire", "answers", "facts", "respondent", "organisation", "date", "notes", "kind",
+               "questionnaire_version", "started", "updated", "assessor")
+
+
+def _as_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def read_answer_file(path: str | Path, data: Any = None) -> AnswerFile:
+    """Read and shape-check an answers file. Content is checked against a questionnaire later."""
+    if data is None:
+        data = load_file(path)
+    if not isinstance(data, LineDict):
+        raise DataError("expected a mapping with 'questionnaire' and 'answers'", path, getattr(data, "line", 1))
+    for key in data:
+        if key not in _TOP_FIELDS:
+            raise DataError(f"unknown field '{key}' (expected one of {', '.join(_TOP_FIELDS[:6])})",
+                            path, data.line_of(key))
+    questionnaire = data.get("questionnaire")
+    if not isinstance(questionnaire, str) or not questionnaire:
+        raise DataError("missing 'questionnaire': the id of the questionnaire these answers belong to",
+                        path, data.line_of("questionnaire") if "questionnaire" in data else 1)
+    raw = data.get("answers") or LineDict()
+    if not isinstance(raw, dict):
+        raise DataError("'answers' must be a mapping of question id to answer", path, data.line_of("answers"))
+    answers, notes, lines = {}, {}, {}
+    for qid, value in raw.items():
+        qid_text = str(qid)
+        lines[qid_text] = raw.line_of(qid) if isinstance(raw, LineDict) else None
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in ("status", "value", "note", "evidence", "verified")]
+            if unknown:
+                raise DataError(f"answer '{qid_text}': unknown field '{unknown[0]}' "
+                                "(expected value or status, and optionally note)", path, lines[qid_text])
+            note = value.get("note", value.get("evidence"))
+            if note is not None:
+                notes[qid_text] = str(note)
+            value = value.get("status", value.get("value"))
+        answers[qid_text] = plain(value)
+    extra_notes = data.get("notes") or {}
+    if not isinstance(extra_notes, dict):
+        raise DataError("'notes' must be a mapping of question id to text", path, data.line_of("notes"))
+    for qid, note in extra_notes.items():
+        notes.setdefault(str(qid), str(note))
+    facts = data.get("facts") or LineDict()
+    if not isinstance(facts, dict):
+        raise DataError("'facts' must be a mapping of fact name to value", path, data.line_of("facts"))
+    fact_lines = {str(k): facts.line_of(k) for k in facts} if isinstance(facts, LineDict) else {}
+    return AnswerFile(path=str(path), questionnaire=questionnaire, answers=answers, notes=notes,
+                      facts={str(k): plain(v) for k, v in facts.items()},
+                      respondent=_as_text(data.get("respondent")), organisation=_as_text(data.get("organisation")),
+                      date=_as_text(data.get("date")), lines=lines, fact_lines=fact_lines)
+
+
+def check_fact(spec: Mapping[str, Any], name: str, value: Any, path, line) -> Any:
+    """Validate one named fact against its declaration in rules/facts.yaml."""
+    kind = spec["type"]
+    if kind == "boolean":
+        if isinstance(value, str) and value.lower() in ("yes", "no", "true", "false"):
+            value = value.lower() in ("yes", "true")
+        if not isinstance(value, bool):
+            raise DataError(f"fact '{name}': expected true or false (got {value!r})", path, line)
+    elif kind in ("integer", "number"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DataError(f"fact '{name}': expected a {'whole ' if kind == 'integer' else ''}number "
+                            f"(got {value!r})", path, line)
+        if kind == "integer" and isinstance(value, float):
+            if not value.is_integer():
+                raise DataError(f"fact '{name}': expected a whole number (got {value!r})", path, line)
+            value = int(value)
+        if "minimum" in spec and value < spec["minimum"]:
+            raise DataError(f"fact '{name}': must be at least {spec['minimum']} (got {value})", path, line)
+        if "maximum" in spec and value > spec["maximum"]:
+            raise DataError(f"fact '{name}': must be at most {spec['maximum']} (got {value})", path, line)
+    elif kind == "string":
+        if not isinstance(value, str):
+            raise DataError(f"fact '{name}': expected text (got {value!r})", path, line)
+        if spec.get("choices") and value not in spec["choices"]:
+            raise DataError(f"fact '{name}': must be one of {', '.join(spec['choices'])} (got {value!r})", path, line)
+    return value
+
+
+def check_facts(af: AnswerFile, fact_specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for name, value in af.facts.items():
+        line = af.fact_lines.get(name)
+        if name not in fact_specs:
+            raise DataError(f"unknown fact '{name}' (known facts: {', '.join(sorted(fact_specs))})", af.path, line)
+        if value is None:
+            continue
+        out[name] = check_fact(fact_specs[name], name, value, af.path, line)
+    return out
+
+
+def direct_evidence(af: AnswerFile, kb, fact_specs) -> Evidence:
+    """Evidence from an answers file whose question ids are checklist item ids (the full audit)."""
+    statuses, provenance = {}, {}
+    for qid, value in af.answers.items():
+        if qid not in kb.items:
+            import difflib
+            near = difflib.get_close_matches(qid, list(kb.items), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise DataError(f"unknown checklist action '{qid}'{hint}", af.path, af.line_of(qid))
+        if value is None:
+            continue
+        status = normalise_status(value)
+        if status is None:
+            raise DataError(f"answer '{qid}': status must be one of {', '.join(STATUSES)} (got {value!r})",
+                            af.path, af.line_of(qid))
+        statuses[qid] = status
+        provenance[qid] = (f"{qid}={status}",)
+    facts = check_facts(af, fact_specs)
+    for name, value in facts.items():
+        provenance[name] = (f"{name}={value}",)
+    return Evidence(questionnaire=af.questionnaire, statuses=statuses, facts=facts, provenance=provenance,
+                    notes=dict(af.notes), respondents=(af.respondent,) if af.respondent else (),
+                    organisation=af.organisation, date=af.date)

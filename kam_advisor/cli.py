@@ -1,0 +1,122 @@
+"""The command line: each command parses its options, calls one library function, renders.
+
+Every expected failure is a DataError: printed as one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kam_advisor import __version__, knowledge, textfmt
+from kam_advisor.errors import DataError
+
+
+def _dump_json(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def _dump_yaml(data) -> str:
+    import yaml
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write to a file (atomically) or stdout."""
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    from kam_advisor.store import atomic_write
+    atomic_write(Path(output), text)
+
+
+class _Group(click.Group):
+    """Turns DataError into one line on stderr and exit code 2, wherever it is raised."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DataError as err:
+            click.echo(f"kam-advisor: {err.format()}" if "\n" not in err.format() else err.format(), err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kam-advisor")
+@click.option("--kb", "kb_dir", type=click.Path(file_okay=False), envvar="KAM_ADVISOR_KB", default=None,
+              help="Knowledge-base folder (default: the built-in one).")
+@click.pass_context
+def main(ctx, kb_dir):
+    """kam-advisor: assess a Key Account Management programme and say what to do next."""
+    ctx.obj = {"kb_dir": kb_dir}
+
+
+def _kb(ctx) -> knowledge.KnowledgeBase:
+    return knowledge.load_cached(ctx.obj.get("kb_dir"))
+
+
+@main.group(cls=_Group)
+def kb():
+    """Inspect and check the knowledge base."""
+
+
+@kb.command("validate")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.pass_context
+def kb_validate(ctx, directory):
+    """Check a knowledge-base folder; exit 0 when valid, 2 with one line per problem."""
+    base = knowledge.load(directory or ctx.obj.get("kb_dir"))
+    click.echo(f"ok: knowledge base {base.version}: {len(base.items)} actions, {len(base.topics)} topics, "
+               f"{len(base.areas)} areas, {len(base.dimensions)} dimensions, {len(base.stages)} stages, "
+               f"{len(base.facets)} facets, {len(base.records)} records")
+
+
+@kb.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.pass_context
+def kb_export(ctx, fmt, output):
+    """The whole knowledge base as one JSON or YAML document."""
+    data = knowledge.export(_kb(ctx))
+    write_output(_dump_json(data) if fmt == "json" else _dump_yaml(data), output)
+
+
+@kb.command("show")
+@click.argument("record_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def kb_show(ctx, record_id, fmt):
+    """One record (action, topic, facet, stage, ...) by id."""
+    found = knowledge.show(_kb(ctx), record_id)
+    if fmt == "json":
+        click.echo(_dump_json(found), nl=False)
+        return
+    click.echo(f"{found['kind']} {found['id']}  ({found['defined_at']})")
+    click.echo(textfmt.block({**found["data"], **found["extra"]}, indent=2))
+
+
+@kb.command("stats")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def kb_stats(ctx, fmt):
+    """Counts of actions per dimension, area, topic and stage."""
+    data = knowledge.stats(_kb(ctx))
+    if fmt == "json":
+        click.echo(_dump_json(data), nl=False)
+        return
+    stages = data["stages"]
+    rows = []
+    for r in data["rows"] + [data["total"]]:
+        indent = {"dimension": "", "area": "  ", "topic": "    ", "total": ""}[r["level"]]
+        rows.append([indent + (r["id"] or "total"), r["name"]] + [r["stages"][s] for s in stages] + [r["total"]])
+    click.echo(textfmt.table(["id", "name"] + stages + ["all"], rows, "ll" + "r" * (len(stages) + 1)))
+    c = data["counts"]
+    click.echo(f"\nknowledge base {data['version']}: {c['dimensions']} dimensions, {c['areas']} areas, "
+               f"{c['topics']} topics, {c['items']} actions, {c['stages']} stages, {c['facets']} facets")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

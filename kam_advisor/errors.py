@@ -1,0 +1,57 @@
+"""The one error type users see: a problem in a file they gave us, reported on one line."""
+
+from __future__ import annotations
+
+import os
+
+
+def display_path(path: str | os.PathLike | None) -> str:
+    """A path as the user should read it: relative to the working directory when inside it."""
+    if path is None:
+        return "<input>"
+    text = os.fspath(path)
+    if text in ("-", "<stdin>"):
+        return "<stdin>"
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:
+        return text
+    return text if rel.startswith("..") else rel
+
+
+class DataError(Exception):
+    """Bad input: a knowledge-base, rules, questionnaire or answers file that does not hold.
+
+    ``str(error)`` is the one line the CLI prints: ``file:line: what was expected``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, path=None, line: int | None = None):
+        self.message = message
+        self.path = path
+        self.line = line
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        if self.path is None:
+            return self.message
+        where = display_path(self.path)
+        if self.line:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+class DataErrors(DataError):
+    """Several problems found in one pass (e.g. ``kb validate`` lists all of them)."""
+
+    def __init__(self, errors: list[DataError]):
+        self.errors = errors
+        super().__init__("\n".join(e.format() for e in errors))
+
+    def format(self) -> str:
+        return "\n".join(e.format() for e in self.errors)
+
+
+class RuleFailure(RuntimeError):
+    """A rule action raised inside the inference engine: a bug in rules or engine, never ignored."""
