@@ -1,0 +1,300 @@
+"""Rules as data: loading, validation and compilation of ``rules/*.yaml`` for the engine.
+
+A rule says *when* (facts to join, each a pattern of field tests) and *then* (the record it
+produces: type, id, fields, the facts it rests on, a readable reason). Thresholds and weights
+are ``params`` of the rules file. This module turns that into durable-rules' JSON condition
+syntax and a Python action that builds the record; it knows nothing about KAM.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from kam_advisor import schema
+from kam_advisor.engine import CompiledRule, Ruleset
+from kam_advisor.errors import DataError, DataErrors
+from kam_advisor.paths import data_dir
+from kam_advisor.yamlio import LineDict, load_file, plain
+
+_OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte", "ne": "$neq"}
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(?::([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    title: str
+    source: str
+    description: str
+    file: str
+    line: int
+    when: tuple
+    then: Mapping[str, Any]
+    kb_ref: str | None = None
+
+
+@dataclass
+class RuleBase:
+    """All rules, params and fact declarations, plus the compiled ruleset."""
+
+    rules: dict[str, RuleSpec]
+    params: dict[str, Any]
+    param_docs: dict[str, Mapping[str, Any]]
+    facts: dict[str, Mapping[str, Any]]
+    consumed_types: frozenset[str]
+    ruleset: Ruleset | None = None
+    files: list[str] = field(default_factory=list)
+
+    def param(self, name: str) -> Any:
+        return self.params[name]
+
+
+def default_root() -> Path:
+    return data_dir("rules")
+
+
+def load(root: str | Path | None = None, kb=None) -> RuleBase:
+    """Load, validate and compile every rules file in ``root``."""
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        raise DataError("rules folder not found", root)
+    files = sorted(p for p in root.glob("*.yaml"))
+    errors: list[DataError] = []
+    index = schema.IdIndex()
+    docs = []
+    for path in files:
+        try:
+            data = load_file(path)
+        except DataError as err:
+            errors.append(err)
+            continue
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind not in ("rules", "facts"):
+            errors.append(DataError(f"kind must be rules or facts (got {kind!r})", path,
+                                    data.line_of("kind") if isinstance(data, LineDict) and "kind" in data else 1))
+            continue
+        schema.collect_ids(kind, data, path, index)
+        docs.append((path, kind, data))
+    for path, kind, data in docs:
+        errors.extend(schema.validate(kind, data, path, index))
+    errors.extend(index.duplicates)
+    if errors:
+        raise DataErrors(errors)
+
+    params, param_docs, param_lines, facts, specs = {}, {}, {}, {}, {}
+    for path, kind, data in docs:
+        if kind == "facts":
+            for f in data["facts"]:
+                facts[f["id"]] = plain(f)
+            continue
+        for name, p in (data.get("params") or {}).items():
+            if name in params:
+                errors.append(DataError(f"param '{name}' is defined twice (also in {param_lines[name]})",
+                                        path, data["params"].line_of(name)))
+            params[name] = plain(p["value"])
+            param_docs[name] = {**plain(p), "file": path.name}
+            param_lines[name] = path.name
+        for r in data["rules"]:
+            specs[r["id"]] = RuleSpec(
+                id=r["id"], title=r["title"], source=r["source"], description=r.get("description", ""),
+                file=str(path), line=r.line, when=tuple((next(iter(w)), w[next(iter(w))]) for w in r["when"]),
+                then=r["then"], kb_ref=r.get("kb_ref"))
+    consumed = frozenset(str(pattern["type"]) for spec in specs.values() for _, pattern in spec.when)
+    for spec in specs.values():
+        errors.extend(_check_rule(spec, params, kb))
+    if errors:
+        raise DataErrors(errors)
+    base = RuleBase(rules=specs, params=params, param_docs=param_docs, facts=facts, consumed_types=consumed,
+                    files=[str(p) for p in files])
+    base.ruleset = Ruleset([_compile(spec, base) for spec in specs.values()], label="kam")
+    return base
+
+
+def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError]:
+    """Cross-checks the schema cannot express: params exist, refs name earlier aliases."""
+    errors = []
+    seen: list[str] = []
+
+    def where(node, key=None):
+        return node.line_of(key) if isinstance(node, LineDict) and key is not None else getattr(node, "line", spec.line)
+
+    def check_value(value, node, key):
+        if isinstance(value, dict) and "param" in value and value["param"] not in params:
+            errors.append(DataError(f"rule '{spec.id}': unknown param '{value['param']}'", spec.file, where(node, key)))
+        if isinstance(value, dict) and "ref" in value:
+            alias = value["ref"].split(".")[0]
+            if alias not in seen and alias != "each":
+                errors.append(DataError(f"rule '{spec.id}': ref '{value['ref']}' must name an alias matched "
+                                        f"earlier in `when` (have: {', '.join(seen) or 'none'})",
+                                        spec.file, where(node, key)))
+
+    for alias, pattern in spec.when:
+        if alias in seen:
+            errors.append(DataError(f"rule '{spec.id}': alias '{alias}' used twice", spec.file, spec.line))
+        for fname, test in pattern.items():
+            groups = test if fname == "any_of" else [{fname: test}]
+            for group in groups:
+                for gname, gtest in group.items():
+                    tests = gtest.items() if isinstance(gtest, dict) and not ({"param", "ref"} & set(gtest)) \
+                        else [("eq", gtest)]
+                    for _, v in tests:
+                        check_value(v, group, gname)
+        seen.append(alias)
+    then = spec.then
+    aliases = set(seen) | ({"each"} if then.get("for_each") else set())
+    for name, v in (then.get("fields") or {}).items():
+        check_value(v, then["fields"], name)
+    if then.get("for_each") and then["for_each"].split(".")[0] not in seen:
+        errors.append(DataError(f"rule '{spec.id}': for_each '{then['for_each']}' must name a matched alias",
+                                spec.file, where(then, "for_each")))
+    for key in ("id", "text", "advice"):
+        for m in _PLACEHOLDER.finditer(str(then.get(key, ""))):
+            if m.group(1) not in aliases and m.group(1) not in ("param",):
+                errors.append(DataError(f"rule '{spec.id}': placeholder '{{{m.group(0)[1:-1]}}}' in {key} names "
+                                        f"no alias", spec.file, where(then, key)))
+    for b in then["because"]:
+        if "{" not in b and b not in aliases:
+            errors.append(DataError(f"rule '{spec.id}': because entry '{b}' is not an alias of this rule",
+                                    spec.file, where(then, "because")))
+    if kb is not None and spec.kb_ref and spec.kb_ref not in kb.records:
+        errors.append(DataError(f"rule '{spec.id}': kb_ref '{spec.kb_ref}' is not a knowledge-base record",
+                                spec.file, spec.line))
+    return errors
+
+
+# --- compilation -----------------------------------------------------------------------------
+
+def _value(value, params):
+    if isinstance(value, dict):
+        if "param" in value:
+            return params[value["param"]]
+        alias, fname = value["ref"].split(".")
+        out: Any = {alias: fname}
+        if "mul" in value:
+            out = {"$mul": {"$l": out, "$r": value["mul"]}}
+        if "add" in value:
+            out = {"$add": {"$l": out, "$r": value["add"]}}
+        return out
+    return value
+
+
+def _tests(fname: str, test, params) -> list[dict]:
+    if not isinstance(test, dict) or {"param", "ref"} & set(test):
+        return [{fname: _value(test, params)}]
+    out = []
+    for op, v in test.items():
+        if op == "eq":
+            out.append({fname: _value(v, params)})
+        elif op in _OPS:
+            out.append({_OPS[op]: {fname: _value(v, params)}})
+        elif op == "in":
+            values = _value(v, params) if isinstance(v, dict) else v
+            ors = [{fname: x} for x in values]
+            out.append(ors[0] if len(ors) == 1 else {"$or": ors})
+        elif op == "exists":
+            out.append({"$ex" if v else "$nex": {fname: 1}})
+    return out
+
+
+def compile_pattern(pattern: Mapping[str, Any], params) -> dict:
+    parts = [{"t": pattern["type"]}]
+    for fname, test in pattern.items():
+        if fname == "type":
+            continue
+        if fname == "any_of":
+            alternatives = []
+            for group in test:
+                tests = [t for g, gt in group.items() for t in _tests(g, gt, params)]
+                alternatives.append(tests[0] if len(tests) == 1 else {"$and": tests})
+            parts.append({"$or": alternatives})
+        else:
+            parts.extend(_tests(fname, test, params))
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _resolve(value, frame: Mapping[str, Mapping[str, Any]], params, each=None):
+    if isinstance(value, dict):
+        if "param" in value:
+            return params[value["param"]]
+        alias, fname = value["ref"].split(".")
+        got = each if alias == "each" else frame[alias].get(fname)
+        if isinstance(got, (int, float)) and not isinstance(got, bool):
+            if "mul" in value:
+                got = got * value["mul"]
+            if "add" in value:
+                got = got + value["add"]
+        return got
+    return value
+
+
+def fill(template: str, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
+    """Fill {alias.field}, {alias.field:fmt} and {each} placeholders."""
+    def repl(m):
+        alias, fname, fmt = m.group(1), m.group(2), m.group(3)
+        if alias == "each" and fname is None:
+            got = each
+        elif fname is None:
+            got = frame.get(alias, {}).get("id")
+        else:
+            got = frame.get(alias, {}).get(fname)
+        if got is None:
+            return "none"
+        if fmt:
+            try:
+                return format(got, fmt)
+            except (ValueError, TypeError):
+                return str(got)
+        if isinstance(got, list):
+            return ", ".join(str(x) for x in got)
+        return str(got)
+    return _PLACEHOLDER.sub(repl, template)
+
+
+def _compile(spec: RuleSpec, base: RuleBase) -> CompiledRule:
+    params = base.params
+    condition = {"all": [{alias: compile_pattern(pattern, params)} for alias, pattern in spec.when]}
+    then = spec.then
+    rtype = then["emit"]
+    reassert = rtype in base.consumed_types
+    fields = then.get("fields") or {}
+    for_each = then.get("for_each")
+
+    def action(frame, run):
+        elements = [None]
+        if for_each:
+            alias, fname = for_each.split(".")
+            elements = list(frame[alias].get(fname) or [])
+        for each in elements:
+            record = {"t": rtype, "id": fill(then["id"], frame, each)}
+            for name, v in fields.items():
+                record[name] = _resolve(v, frame, params, each)
+            because = []
+            for b in then["because"]:
+                because.append(frame[b]["id"] if b in frame else fill(b, frame, each))
+            meta = {"rule": spec.id, "because": because}
+            if "text" in then:
+                meta["text"] = fill(then["text"], frame, each)
+            for key in ("severity", "priority", "advice"):
+                if key in then:
+                    meta[key] = then[key] if key != "advice" else fill(then[key], frame, each)
+            run.sink.record(record, meta)
+            if reassert:
+                run.assert_fact(record)
+
+    return CompiledRule(id=spec.id, condition=condition, priority=1, action=action)
+
+
+def load_fact_specs(root: str | Path | None = None) -> dict[str, Mapping[str, Any]]:
+    """The named-fact declarations (``rules/facts.yaml``) alone, validated: {name: spec}."""
+    root = Path(root) if root is not None else default_root()
+    path = root / "facts.yaml"
+    data = load_file(path)
+    index = schema.IdIndex()
+    schema.collect_ids("facts", data, path, index)
+    errors = schema.validate("facts", data, path, index) + list(index.duplicates)
+    if errors:
+        raise DataErrors(errors)
+    return {f["id"]: plain(f) for f in data["facts"]}

@@ -1,0 +1,27 @@
+"""Shared fixtures: the built-in knowledge base and rules, loaded once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kam_advisor import knowledge
+from kam_advisor.paths import data_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return knowledge.load()
+
+
+@pytest.fixture()
+def kb_copy(tmp_path) -> Path:
+    """A writable copy of the built-in knowledge base, for breaking it on purpose."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(data_dir("knowledge"), target)
+    return target
