@@ -118,5 +118,13 @@ def kb_stats(ctx, fmt):
                f"{c['topics']} topics, {c['items']} actions, {c['stages']} stages, {c['facets']} facets")
 
 
+from kam_advisor.cli_questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
+from kam_advisor.cli_report import report  # noqa: E402
+
+main.add_command(run)
+main.add_command(questionnaire)
+main.add_command(report)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

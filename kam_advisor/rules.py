@@ -124,6 +124,10 @@ def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError
     def check_value(value, node, key):
         if isinstance(value, dict) and "param" in value and value["param"] not in params:
             errors.append(DataError(f"rule '{spec.id}': unknown param '{value['param']}'", spec.file, where(node, key)))
+        factor = value.get("mul") if isinstance(value, dict) else None
+        if isinstance(factor, dict) and factor.get("param") not in params:
+            errors.append(DataError(f"rule '{spec.id}': unknown param '{factor.get('param')}'", spec.file,
+                                    where(node, key)))
         if isinstance(value, dict) and "ref" in value:
             alias = value["ref"].split(".")[0]
             if alias not in seen and alias != "each":
@@ -174,7 +178,8 @@ def _value(value, params):
         alias, fname = value["ref"].split(".")
         out: Any = {alias: fname}
         if "mul" in value:
-            out = {"$mul": {"$l": out, "$r": value["mul"]}}
+            factor = value["mul"]
+            out = {"$mul": {"$l": out, "$r": params[factor["param"]] if isinstance(factor, dict) else factor}}
         if "add" in value:
             out = {"$add": {"$l": out, "$r": value["add"]}}
         return out
@@ -223,7 +228,8 @@ def _resolve(value, frame: Mapping[str, Mapping[str, Any]], params, each=None):
         got = each if alias == "each" else frame[alias].get(fname)
         if isinstance(got, (int, float)) and not isinstance(got, bool):
             if "mul" in value:
-                got = got * value["mul"]
+                factor = value["mul"]
+                got = got * (params[factor["param"]] if isinstance(factor, dict) else factor)
             if "add" in value:
                 got = got + value["add"]
         return got

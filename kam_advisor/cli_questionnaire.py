@@ -1,0 +1,203 @@
+"""The questionnaire commands: ``run NAME`` and ``questionnaire list | show | template | validate``.
+
+Thin click wrappers over :mod:`kam_advisor.questionnaire` and :mod:`kam_advisor.interview`,
+for the main CLI to register (``main.add_command(run)``, ``main.add_command(questionnaire)``).
+Every expected failure is a DataError: one line on stderr, exit code 2 (also when these
+commands are used on their own, outside the main group).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import click
+
+from kam_advisor import conditions, textfmt
+from kam_advisor import questionnaire as qmod
+from kam_advisor.errors import DataError, display_path
+
+
+def _guard(func):
+    """DataError -> one line on stderr and exit code 2, wherever the command is mounted."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DataError as err:
+            text = err.format()
+            click.echo(text if "\n" in text else f"kam-advisor: {text}", err=True)
+            raise SystemExit(err.exit_code) from None
+
+    return wrapper
+
+
+def _obj(ctx: click.Context) -> dict:
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, dict) else {}
+
+
+def _kb(ctx):
+    from kam_advisor import knowledge
+    return knowledge.load_cached(_obj(ctx).get("kb_dir"))
+
+
+def _facts(ctx):
+    from kam_advisor import rules
+    return rules.load_fact_specs(_obj(ctx).get("rules_dir"))
+
+
+def _load(ctx, name: str) -> qmod.Questionnaire:
+    return qmod.load(name, kb=_kb(ctx), fact_specs=_facts(ctx))
+
+
+@click.command("run")
+@click.argument("name")
+@click.option("--answers", "answers_path", type=click.Path(dir_okay=False),
+              help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
+@click.option("--respondent", help="Your name and role, recorded in the answers file.")
+@click.option("--assess/--no-assess", default=None,
+              help="Assess when all questions are answered (default: ask, at a terminal only).")
+@click.pass_context
+@_guard
+def run(ctx, name, answers_path, respondent, assess):
+    """Answer questionnaire NAME (an id or a file) interactively or from piped input.
+
+    Every answer is saved at once; run again with the same answers file to resume. At the
+    prompt: ? help, b back, s skip (don't know), Enter keeps the current answer.
+    """
+    from kam_advisor import interview
+    q = _load(ctx, name)
+    path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
+    code = interview.run(q, path, respondent=respondent, assess=assess)
+    ctx.exit(code)
+
+
+@click.group("questionnaire", context_settings={"help_option_names": ["-h", "--help"]})
+def questionnaire():
+    """List, show and check questionnaires; write fillable answer templates."""
+
+
+@questionnaire.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+@_guard
+def q_list(ctx, fmt):
+    """The built-in questionnaires."""
+    found = qmod.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
+    rows = [{"id": q.id, "version": q.version, "audience": q.audience, "questions": len(q),
+             "sections": len(q.sections), "minutes": q.minutes, "title": q.title} for q in found]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    click.echo(textfmt.table(["id", "audience", "questions", "minutes", "title"],
+                             [[r["id"], r["audience"], r["questions"], r["minutes"], r["title"]] for r in rows],
+                             "llrrl"))
+
+
+def describe(q: qmod.Questionnaire) -> dict:
+    """A questionnaire as plain data (``show --format json``)."""
+    def target(t: qmod.Target) -> dict:
+        out = {t.kind: list(t.ids) if t.kind == "items" else t.ids[0]}
+        for key in ("status", "value"):
+            if getattr(t, key) is not None:
+                out[key] = {str(k): v for k, v in getattr(t, key).items()}
+        if t.if_selected:
+            out["if_selected"] = t.if_selected
+        return out
+
+    def question(x: qmod.Question) -> dict:
+        out = {"id": x.id, "type": x.type, "text": x.text, "help": x.help, "answer": qmod.answer_hint(x)}
+        if x.choices:
+            out["choices"] = [{"value": c.value, "label": c.label} for c in x.choices]
+        if x.required:
+            out["required"] = True
+        if x.when is not None:
+            out["when"] = conditions.describe(x.when)
+        if x.maps_to:
+            out["maps_to"] = [target(t) for t in x.maps_to]
+        out["source"] = x.source
+        return out
+
+    return {"id": q.id, "version": q.version, "audience": q.audience, "title": q.title, "intro": q.intro,
+            "minutes": q.minutes, "keyed_by": q.keyed_by, "questions": len(q),
+            "sections": [{"id": s.id, "title": s.title, "intro": s.intro,
+                          "when": conditions.describe(s.when) if s.when is not None else None,
+                          "questions": [question(q.questions[i]) for i in s.questions]} for s in q.sections]}
+
+
+@questionnaire.command("show")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+@_guard
+def q_show(ctx, name, fmt):
+    """One questionnaire: sections, questions, answers, conditions and what each evidences."""
+    q = _load(ctx, name)
+    data = describe(q)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{q.title}\n{q.id} {q.version} · for {q.audience}s · {len(q)} questions · about {q.minutes} minutes")
+    click.echo(textfmt.block({"intro": q.intro}))
+    for s in data["sections"]:
+        click.echo(f"\n== {s['title']} ==" + (f"  (only if {s['when']})" if s["when"] else ""))
+        for x in s["questions"]:
+            click.echo(f"  {x['id']} [{x['type']}] {x['text']}")
+            click.echo(f"      answer: {x['answer']}" + ("  (required)" if x.get("required") else ""))
+            if "when" in x:
+                click.echo(f"      only if: {x['when']}")
+            for t in x.get("maps_to", []):
+                what = ", ".join(f"{k}={v if not isinstance(v, list) else ' '.join(v)}" for k, v in t.items())
+                click.echo(f"      maps to: {what}")
+
+
+@questionnaire.command("template")
+@click.argument("name")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.pass_context
+@_guard
+def q_template(ctx, name, output, force):
+    """A fillable answers file: every question a commented entry with its text, choices and help."""
+    text = qmod.template(_load(ctx, name))
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    if path.exists() and not force:
+        raise DataError("exists; not overwriting it (it may hold answers); use --force to replace it", path)
+    from kam_advisor.store import atomic_write
+    atomic_write(path, text)
+    click.echo(f"wrote {display_path(path)}", err=True)
+
+
+@questionnaire.command("validate")
+@click.argument("name")
+@click.argument("answers_file", required=False, type=click.Path(dir_okay=False))
+@click.pass_context
+@_guard
+def q_validate(ctx, name, answers_file):
+    """Check questionnaire NAME, or an ANSWERS_FILE against it (every problem, one line each)."""
+    q = _load(ctx, name)
+    if not answers_file:
+        click.echo(f"ok: questionnaire {q.id} {q.version}: {len(q)} questions in {len(q.sections)} sections")
+        return
+    af, data = qmod.read_answers(answers_file)
+    errors = qmod.validate_answers(q, af, _facts(ctx), complete=True, data=data)
+    if errors:
+        from kam_advisor.errors import DataErrors
+        raise errors[0] if len(errors) == 1 else DataErrors(errors)
+    answers, _ = qmod.canonical_answers(q, af)
+    shown = qmod.visible_questions(q, answers)
+    given = [answers[x.id] for x in shown if x.id in answers]
+    hidden = sorted(set(answers) - {x.id for x in shown})
+    counts = ", ".join(f"{given.count(s)} {qmod.STATUS_LABELS[s]}" for s in qmod.SPECIAL if given.count(s))
+    line = f"ok: {display_path(answers_file)}: {len(given)} of {len(shown)} visible questions answered"
+    if counts:
+        line += f" ({counts})"
+    if hidden:
+        line += f"; answers to {len(hidden)} hidden question(s) ignored: {', '.join(hidden)}"
+    click.echo(line)

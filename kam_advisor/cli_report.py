@@ -1,0 +1,96 @@
+"""The ``report`` command: assess one or more answers files and write the diagnostic report.
+
+A thin click wrapper over :func:`kam_advisor.assessment.assess_files` and
+:func:`kam_advisor.report.render`, for the main CLI to register (``main.add_command(report)``).
+Every expected failure is a DataError: one line on stderr, exit code 2 (also when the command
+is used on its own, outside the main group).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kam_advisor.errors import DataError, display_path
+
+
+def _guard(func):
+    """DataError -> one line on stderr and exit code 2, wherever the command is mounted."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DataError as err:
+            text = err.format()
+            click.echo(text if "\n" in text else f"kam-advisor: {text}", err=True)
+            raise SystemExit(err.exit_code) from None
+
+    return wrapper
+
+
+def _obj(ctx: click.Context) -> dict:
+    root = ctx.find_root()
+    return root.obj if isinstance(root.obj, dict) else {}
+
+
+def _assess(paths: list[str], kb_dir: str | None, rules_dir: str | None) -> dict:
+    """The assessment result for the answers files (imported late: a heavy module)."""
+    from kam_advisor.assessment import assess_files
+    if rules_dir:
+        return assess_files(paths, kb_dir=kb_dir, rules_dir=rules_dir)
+    return assess_files(paths, kb_dir=kb_dir)
+
+
+def _use_colour(stream) -> bool:
+    """ANSI colour only on an interactive terminal, and never when NO_COLOR is set."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+@click.command("report")
+@click.option("--answers", "answers", multiple=True, required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Answers file (YAML or JSON); repeat for several respondents.")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
+              show_default=True, help="Report format.")
+@click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write the report here ('-' = stdout). Required for html; default stdout otherwise.")
+@click.option("--org", help="Organisation name to show (default: the one in the answers).")
+@click.option("--assessor", help="Assessor's name to show on the cover.")
+@click.option("--title", help="Report title (default: 'Key Account Management programme diagnostic').")
+@click.pass_context
+@_guard
+def report(ctx, answers, fmt, output, org, assessor, title):
+    """Assess the answers and write the diagnostic report (html, md, text or json)."""
+    from kam_advisor import report as report_mod
+    from kam_advisor.store import atomic_write
+
+    for path in answers:
+        if path != "-" and not Path(path).is_file():
+            raise DataError("answers file not found", path)
+    to_stdout = not output or output == "-"
+    if fmt == "html" and not output:
+        raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
+    if not to_stdout and not Path(output).parent.is_dir() and str(Path(output).parent):
+        raise DataError("folder does not exist", Path(output).parent)
+    obj = _obj(ctx)
+    result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
+    colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
+    text = report_mod.render(result, fmt, org=org, assessor=assessor, title=title, color=colour)
+    if to_stdout:
+        click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
+        return
+    atomic_write(Path(output), text)
+    click.echo(f"report written to {display_path(output)}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    report(sys.argv[1:])

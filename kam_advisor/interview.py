@@ -1,0 +1,316 @@
+"""Running a questionnaire at a terminal or from piped input, saving every answer at once.
+
+One question at a time, with its section heading and progress (answered / visible
+questions). At the prompt: an answer (numbers pick choices), ``?`` for help, ``b`` to go back,
+``s`` to skip (recorded as "don't know"), Enter to keep the current answer. On questions that
+invite evidence, text after `` # `` is kept as a note. Invalid input is refused with the reason
+and asked again.
+
+Every accepted answer is written to the answers file at once, by atomic replacement (with
+Ctrl-C, hang-up and terminate held until the file is in place), so Ctrl-C, a closed terminal
+or a killed process loses nothing; running again with the same file resumes at the first
+unanswered question. Piped input works the same way, one answer per
+line; input that ends early leaves a valid, resumable file.
+
+This module owns the session (answers file in, answers file out) and the dialogue; parsing
+and checking answers belong to :mod:`kam_advisor.questionnaire`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import textwrap
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from kam_advisor import questionnaire as qmod
+from kam_advisor.errors import DataError, display_path
+from kam_advisor.store import atomic_write
+from kam_advisor.yamlio import plain
+
+COMMANDS = "? help · b back · s skip (don't know) · Enter keeps the current answer"
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C, hang-up and terminate while the answers file is replaced; deliver them after."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} if hasattr(signal, "SIGHUP") else set()
+    if not held or not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@dataclass
+class Session:
+    """The answers of one respondent to one questionnaire, bound to the file that holds them."""
+
+    q: qmod.Questionnaire
+    path: Path
+    answers: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+
+    @classmethod
+    def open(cls, q: qmod.Questionnaire, path: str | Path, respondent: str | None = None) -> "Session":
+        """Open (or start) the answers file; an invalid existing file is refused, never overwritten."""
+        path = Path(path)
+        session = cls(q=q, path=path)
+        if path.exists():
+            af, data = qmod.read_answers(path)
+            errors = qmod.validate_answers(q, af, data=data)
+            if errors:
+                raise errors[0]
+            session.answers, _ = qmod.canonical_answers(q, af)
+            session.notes = dict(af.notes)
+            session.header = {k: plain(v) for k, v in data.items() if k not in ("answers", "notes")}
+            session.resumed = True
+        if respondent:
+            session.header["respondent"] = respondent
+        if not path.exists() or respondent:
+            session.save()
+        return session
+
+    def save(self) -> None:
+        text = qmod.answers_document(self.q, self.answers, self.notes, self.header)
+        with _signals_held():
+            atomic_write(self.path, text)
+
+    def visible(self) -> list[qmod.Question]:
+        return qmod.visible_questions(self.q, self.answers)
+
+    def progress(self) -> tuple[int, int]:
+        shown = self.visible()
+        return sum(1 for x in shown if self.answers.get(x.id) is not None), len(shown)
+
+    def next_unanswered(self, after: str | None = None) -> str | None:
+        """The first visible unanswered question after ``after`` (wrapping to the start), or None."""
+        shown = [x.id for x in self.visible()]
+        start = shown.index(after) + 1 if after in shown else 0
+        for qid in shown[start:] + shown[:start]:
+            if self.answers.get(qid) is None:
+                return qid
+        return None
+
+    def previous(self, qid: str) -> str | None:
+        shown = [x.id for x in self.visible()]
+        if qid not in shown:
+            return None
+        index = shown.index(qid)
+        return shown[index - 1] if index > 0 else None
+
+    def record(self, qid: str, value: Any, note: str | None = None) -> None:
+        self.answers[qid] = value
+        if note:
+            self.notes[qid] = note
+        self.save()
+
+
+@dataclass
+class Console:
+    """Where the dialogue reads and writes; tests may pass their own."""
+
+    read: Callable[[str], str]
+    write: Callable[[str], None]
+    interactive: bool
+
+
+def terminal_console() -> Console:
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if interactive:
+        try:  # line editing at a real terminal
+            import readline  # noqa: F401
+        except ImportError:  # pragma: no cover - platform without readline
+            pass
+    return Console(read=input, write=lambda text: click.echo(text), interactive=interactive)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return "\n".join(textwrap.fill(p, 88, initial_indent=indent, subsequent_indent=indent)
+                     for p in str(text).strip().split("\n"))
+
+
+def _show_answer(question: qmod.Question, value: Any) -> str:
+    if value is None:
+        return "-"
+    if value in qmod.SPECIAL:
+        return qmod.STATUS_LABELS[value]
+    if question.type == "status":
+        return qmod.STATUS_LABELS.get(value, value)
+    if question.type in ("single_choice", "multi_choice"):
+        labels = {c.value: c.label for c in question.choices}
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels[v] for v in values) if values else "none"
+    return qmod._show(value)
+
+
+def _options(question: qmod.Question) -> list[str]:
+    if question.type == "status":
+        return ["  " + "   ".join(f"{n} {qmod.STATUS_LABELS[s]}" for n, s in enumerate(qmod.STATUSES, 1))]
+    if question.type in ("single_choice", "multi_choice"):
+        lines = [f"  {n} {c.label}" for n, c in enumerate(question.choices, 1)]
+        if question.type == "multi_choice":
+            lines.append("  (several: numbers separated by commas, e.g. 1,3; or 'none')")
+        return lines
+    if question.type == "yes_no":
+        return ["  y yes   n no"]
+    if question.type == "scale":
+        labels = "; ".join(f"{k} {v}" for k, v in sorted(question.labels.items()))
+        return [f"  {question.scale_min} to {question.scale_max}" + (f" ({labels})" if labels else "")]
+    hint = qmod.answer_hint(question, specials=False)
+    return [f"  {hint}" + ("   (na: not applicable)" if question.offers("na") else "")]
+
+
+def ask(session: Session, console: Console) -> str:
+    """The dialogue. Returns "finished" (all visible questions answered) or "eof" (input ended)."""
+    q = session.q
+    number = {qid: n for n, qid in enumerate(q.questions, 1)}
+    current = session.next_unanswered()
+    last_section = None
+    while current is not None:
+        question = q.questions[current]
+        if question.section != last_section:
+            section = q.section(question.section)
+            console.write("")
+            console.write(f"== {section.title} ==")
+            if section.intro:
+                console.write(_wrap(section.intro))
+            last_section = question.section
+        answered, visible = session.progress()
+        console.write("")
+        console.write(f"[{answered}/{visible} answered]  Q{number[current]} ({current})"
+                      + ("  required" if question.required else ""))
+        console.write(_wrap(question.text))
+        for line in _options(question):
+            console.write(line)
+        existing = session.answers.get(current)
+        if existing is not None:
+            console.write(f"  current answer: {_show_answer(question, existing)} (Enter keeps it)")
+        if question.note:
+            console.write("  (add evidence after ' # ', e.g. 'partial # board minutes of 3 May')")
+        try:
+            line = console.read("> ")
+        except EOFError:
+            return "eof"
+        if not console.interactive:  # make logs of piped runs readable: prompt and answer on one line
+            console.write(line)
+        text = line.strip()
+        command = text.lower()
+        if command == "?":
+            console.write(_wrap(question.help, "  "))
+            if question.guidance:
+                console.write(_wrap(question.guidance, "  "))
+            for c in question.choices:
+                if c.help:
+                    console.write(_wrap(f"{c.label}: {c.help}", "  "))
+            console.write(f"  source: {question.source}")
+            console.write(f"  {COMMANDS}")
+            continue
+        if command == "b":
+            previous = session.previous(current)
+            if previous is None:
+                console.write("  ! this is the first question")
+            else:
+                current = previous
+            continue
+        note = None
+        if command == "s":
+            if not question.offers("dont_know"):
+                console.write("  ! this question needs an answer; it cannot be skipped")
+                continue
+            value = "dont_know"
+        elif not text:
+            if existing is None:
+                console.write(f"  ! type an answer ({COMMANDS})")
+                continue
+            current = session.next_unanswered(after=current)
+            continue
+        else:
+            if question.note and " # " in f" {text}":
+                text, _, note = f" {text}".partition(" # ")
+                text, note = text.strip(), note.strip() or None
+                if not text and existing is not None:
+                    text = existing if isinstance(existing, str) else str(existing)
+            try:
+                value = qmod.parse_input(question, text)
+            except ValueError as exc:
+                console.write(f"  ! {exc}")
+                continue
+            if value is None:
+                console.write(f"  ! type an answer ({COMMANDS})")
+                continue
+        session.record(current, value, note)
+        current = session.next_unanswered(after=current)
+    return "finished"
+
+
+def run(q: qmod.Questionnaire, path: str | Path, respondent: str | None = None, assess: bool | None = None,
+        console: Console | None = None) -> int:
+    """Run the questionnaire into ``path``; returns the exit code (0, or 130 after Ctrl-C)."""
+    console = console or terminal_console()
+    session = Session.open(q, path, respondent)
+    where = display_path(session.path)
+    console.write(f"{q.title} ({q.id} {q.version}), about {q.minutes} minutes.")
+    if session.resumed:
+        answered, visible = session.progress()
+        console.write(f"Resuming {where}: {answered} of {visible} questions answered.")
+    else:
+        console.write(_wrap(q.intro))
+    console.write(f"Every answer is saved at once in {where}. {COMMANDS}.")
+    try:
+        outcome = ask(session, console)
+    except KeyboardInterrupt:
+        answered, visible = session.progress()
+        console.write(f"\nStopped. {answered} of {visible} answers are saved in {where}; "
+                      "run the same command again to continue.")
+        return 130
+    answered, visible = session.progress()
+    if outcome == "eof":
+        console.write(f"\nInput ended. {answered} of {visible} answers are saved in {where}; "
+                      "run the same command again to continue.")
+        return 0
+    console.write(f"\nAll {visible} questions answered; saved in {where}.")
+    if assess is None and console.interactive:
+        try:
+            reply = console.read("Assess now? [Y/n] ").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            reply = "n"
+        assess = reply in ("", "y", "yes")
+    if assess:
+        _assess(session.path, console)
+    else:
+        console.write(f"To assess: kam-advisor assess --answers {where}")
+    return 0
+
+
+def _assess(path: Path, console: Console) -> None:
+    """Hand over to the assessment (written separately); fall back to saying how to run it."""
+    try:
+        from kam_advisor.assessment import assess_files, render_text
+    except ImportError:
+        console.write(f"Assessment is not available here; run: kam-advisor assess --answers {display_path(path)}")
+        return
+    result = assess_files([str(path)])
+    console.write(render_text(result))
+
+
+def check_path(path: str | Path) -> Path:
+    """The answers path, refused early when its folder does not exist."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError("folder does not exist", folder)
+    if path.exists() and path.is_dir():
+        raise DataError("is a folder; expected an answers file", path)
+    return path

@@ -1,0 +1,426 @@
+"""The diagnostic report: goldens per format, escaping, completeness, layout limits and the CLI.
+
+Golden files live in tests/golden/report.{html,md,txt,json}, rendered from FIXTURE. To rewrite
+them after a deliberate change (or from a new fixture): ``UPDATE_GOLDEN=1 pytest tests/test_report.py``;
+``REPORT_FIXTURE=path/to/result.json`` renders another assessment result instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from markupsafe import escape
+
+from conftest import ROOT
+from kam_advisor import cli_report, report
+
+FIXTURE = Path(os.environ.get("REPORT_FIXTURE") or ROOT / "tests" / "fixtures" / "sample-result.json")
+GOLDEN = ROOT / "tests" / "golden"
+SUFFIX = {"html": "html", "md": "md", "text": "txt", "json": "json"}
+GOLDEN_OPTIONS = {"assessor": "Sam Patel, KAM Consulting"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@pytest.fixture(scope="module")
+def result() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rendered(result) -> dict:
+    return {fmt: report.render(result, fmt, **GOLDEN_OPTIONS) for fmt in report.FORMATS}
+
+
+def _md(text: str) -> str:
+    return report._md_escape(text)
+
+
+# --------------------------------------------------------------------------- goldens
+
+@pytest.mark.parametrize("fmt", report.FORMATS)
+def test_golden(fmt, rendered):
+    path = GOLDEN / f"report.{SUFFIX[fmt]}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(rendered[fmt], encoding="utf-8", newline="\n")
+    assert path.exists(), f"missing golden {path}; run UPDATE_GOLDEN=1 pytest {__file__}"
+    assert rendered[fmt] == path.read_text(encoding="utf-8"), \
+        f"{fmt} report differs from {path}; if intended, regenerate with UPDATE_GOLDEN=1"
+
+
+def _reorder(value):
+    """The same data with every mapping's keys in reverse order."""
+    if isinstance(value, dict):
+        return {k: _reorder(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reorder(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "text"])
+def test_output_is_deterministic_and_ignores_key_order(fmt, result, rendered):
+    assert report.render(result, fmt, **GOLDEN_OPTIONS) == rendered[fmt]
+    assert report.render(_reorder(result), fmt, **GOLDEN_OPTIONS) == rendered[fmt]
+
+
+def test_render_does_not_modify_the_result(result):
+    before = copy.deepcopy(result)
+    for fmt in report.FORMATS:
+        report.render(result, fmt, org="Other", assessor="X", title="T")
+    assert result == before
+
+
+# --------------------------------------------------------------------------- completeness
+
+@pytest.mark.parametrize("fmt", ["html", "md", "text"])
+def test_every_topic_and_recommendation_appears(fmt, result, rendered):
+    out = rendered[fmt]
+    esc = {"html": lambda s: str(escape(s)), "md": _md, "text": str}[fmt]
+    flat = " ".join(out.split()) if fmt == "text" else out     # text wraps long lines
+    for topic in result["topics"]:
+        assert topic["id"] in out, topic["id"]
+        assert esc(topic["name"]) in out, topic["name"]
+    for area in result["areas"]:
+        assert esc(area["name"]) in out
+    for rec in result["recommendations"]:
+        assert rec["item"] in out, rec["item"]
+        assert esc(rec["text"]) in flat, rec["text"]
+        assert rec["rule"] in out
+        for reason in rec["because"]:
+            assert esc(reason) in flat, reason
+    for flag in result["red_flags"]:
+        assert esc(flag["title"]) in flat and esc(flag["advice"]) in flat
+    for step in result["roadmap"]["steps"]:
+        for action in step["actions"]:
+            assert action["item"] in out
+    for facet in result["facets"]:
+        assert esc(facet["name"]) in out
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "text"])
+def test_appendix_lists_every_answer_with_its_note(fmt, result, rendered):
+    out = rendered[fmt]
+    appendix = out[out.lower().rindex("answers and evidence"):]
+    flat = " ".join(appendix.split())
+    esc = {"html": lambda s: str(escape(s)), "md": _md, "text": str}[fmt]
+    for answer in result["answers"]:
+        assert answer["item"] in appendix
+        if answer.get("note"):
+            assert " ".join(esc(answer["note"]).split()) in flat
+
+
+def test_cover_shows_who_what_and_how_sure(result, rendered):
+    cover = rendered["html"].split('id="summary"')[0]
+    for text in ("Acme Components Ltd", "Sam Patel, KAM Consulting", "2026-11-01", "full-audit",
+                 "version 1.0.0", "Jane Smith, Sales Director", "Tom Brown, Head of Key Accounts",
+                 "162 of 177 actions answered (92%)", "9 don't know", "2 not applicable", "Confidence"):
+        assert text in cover, text
+    assert '<span class="letter">B</span>' in cover
+
+
+def test_summary_says_the_stage_in_plain_words_and_lists_three_to_five_actions(result, rendered):
+    html = rendered["html"]
+    summary = html[html.index('id="summary"'):html.index('id="charts"')]
+    assert "has achieved stage B (Introducing KAM) and is working towards stage C (Embedding KAM)" in summary
+    actions = re.search(r'<ol class="actions">(.*?)</ol>', summary, re.S).group(1)
+    items = re.findall(r"<li>", actions)
+    assert 3 <= len(items) <= 5
+    first = result["recommendations"][0]
+    assert str(escape(first["text"])) in actions
+    for flag in result["red_flags"]:
+        assert str(escape(flag["title"])) in summary
+
+
+def test_red_flags_sorted_by_severity_in_summary(result):
+    shuffled = dict(result, red_flags=list(reversed(result["red_flags"])))
+    view = report.build_view(shuffled)
+    assert [f["severity"] for f in view["red_flags"]] == ["high", "medium", "low"]
+
+
+def test_html_has_charts_and_heatmap_for_the_whole_grid(result, rendered):
+    html = rendered["html"]
+    assert html.count('class="chart radar"') == 2
+    heat = re.search(r'<svg[^>]*class="chart heatmap".*?</svg>', html, re.S).group(0)
+    assert heat.count("<rect") - heat.count('fill="#eef2f7"') == len(result["topics"]) * 4
+    assert 'class="chart legend"' in html
+
+
+# --------------------------------------------------------------------------- HTML quality
+
+class _Balance(HTMLParser):
+    """Fails on any end tag that does not close the innermost open element."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        pass
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"line {self.getpos()[0]}: </{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def test_html_parses_without_errors(rendered):
+    html = rendered["html"]
+    assert html.startswith("<!DOCTYPE html>\n")
+    checker = _Balance()
+    checker.feed(html)
+    checker.close()
+    assert checker.errors == [] and checker.stack == []
+    # stricter still: the document is well-formed XML (polyglot markup)
+    root = ET.fromstring(html.split("\n", 1)[1])
+    assert root.tag == "html"
+
+
+def test_html_is_self_contained_and_printable(rendered):
+    html = rendered["html"]
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    urls = set(re.findall(r"https?://[^\s\"')]+", html))
+    assert urls <= {"http://www.w3.org/2000/svg"}
+    assert "@page { size: A4; margin: 15mm; }" in html
+    assert "break-before: page" in html
+    assert html.count('<section class="page') >= 8
+
+
+def test_html_autoescapes_names_and_notes(result):
+    evil = dict(result, organisation="<script>alert('org')</script> & Co")
+    html = report.render(evil, "html")
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#39;org&#39;)&lt;/script&gt; &amp; Co" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html          # the fixture's evidence note
+    html = report.render(result, "html", org="<b>Org</b>", title="<i>T</i>", assessor="<u>A</u>")
+    assert "<b>Org</b>" not in html and "&lt;b&gt;Org&lt;/b&gt;" in html
+    assert "&lt;i&gt;T&lt;/i&gt;" in html and "&lt;u&gt;A&lt;/u&gt;" in html
+
+
+def test_markdown_escapes_markup_and_table_pipes(result, rendered):
+    md = rendered["md"]
+    assert "<script" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "reviewing the plan \\| target Q1" in md
+    for line in md.splitlines():
+        if line.startswith("| `oc.kamgr.rewards.b1`"):
+            assert len(re.findall(r"(?<!\\)\|", line)) == 5      # four cells, not five
+
+
+def test_text_and_markdown_are_not_html_escaped(result, rendered):
+    assert "Strategy & planning" in rendered["text"] and "Strategy & planning" in rendered["md"]
+    assert "&amp;" not in rendered["text"] and "&amp;" not in rendered["md"]
+
+
+# --------------------------------------------------------------------------- text
+
+def test_text_fits_80_columns_without_colour(rendered):
+    text = rendered["text"]
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "\x1b[" not in text
+    assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+def test_text_colour_is_only_added_on_request(result, rendered):
+    coloured = report.render(result, "text", color=True, **GOLDEN_OPTIONS)
+    assert "\x1b[1m" in coloured and "\x1b[31m" in coloured and "\x1b[32m" in coloured
+    assert ANSI.sub("", coloured) == rendered["text"]
+
+
+# --------------------------------------------------------------------------- JSON and options
+
+def test_json_is_the_assessment_contract(result, rendered):
+    assert rendered["json"] == json.dumps(dict(result, **GOLDEN_OPTIONS), indent=2, ensure_ascii=False) + "\n"
+    assert report.render(result, "json") == json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    assert json.loads(report.render(result, "json", org="Other Ltd"))["organisation"] == "Other Ltd"
+
+
+def test_options_override_the_result(result):
+    view = report.build_view(result, org="Beta plc", assessor="Kim", title="Board pack")
+    assert (view["organisation"], view["assessor"], view["title"]) == ("Beta plc", "Kim", "Board pack")
+    assert view["overall"]["headline"].startswith("Beta plc has achieved stage B")
+    text = report.render(result, "text", org="Beta plc", title="Board pack")
+    assert text.splitlines()[1] == "BOARD PACK" and "Beta plc" in text
+
+
+def test_unknown_format_is_refused(result):
+    with pytest.raises(ValueError):
+        report.render(result, "pdf")
+
+
+# --------------------------------------------------------------------------- partial and edge results
+
+@pytest.mark.parametrize("fmt", report.FORMATS)
+def test_empty_result_renders(fmt):
+    out = report.render({}, fmt)
+    assert out.endswith("\n")
+    if fmt == "html":
+        ET.fromstring(out.split("\n", 1)[1])
+        assert "Organisation not named" in out
+
+
+def test_stage_headline_for_the_first_and_last_stage(result):
+    none_yet = dict(result, overall={"achieved": None, "current": "A"})
+    assert "has not yet completed the first stage, A (Scoping KAM)" in report.render(none_yet, "text")
+    top = dict(result, overall={"achieved": "D", "current": None}, roadmap={"from": "D", "to": None, "steps": []})
+    text = report.render(top, "text")
+    assert "has achieved the final stage, D (Optimising KAM value)" in text
+    assert "ROADMAP\n" in text and "The final stage is achieved" in text
+
+
+def test_missing_optional_keys_are_tolerated(result):
+    lean = {k: v for k, v in result.items() if k not in ("facets", "perception_gaps", "trace", "facts", "coverage")}
+    lean["answers"] = [{k: v for k, v in a.items() if k != "text"} for a in result["answers"]]
+    lean["topics"] = [{k: v for k, v in t.items() if k not in ("cells", "because")} for t in result["topics"]]
+    for fmt in ("html", "md", "text"):
+        out = report.render(lean, fmt)
+        assert "Perception gaps" not in out
+    # action texts missing from answers are recovered from recommendations and roadmap
+    view = report.build_view(lean)
+    rewards = [t for d in view["dimensions"] for a in d["areas"] for t in a["topics"] if t["id"] == "oc.kamgr.rewards"]
+    assert rewards[0]["recommendations"][0]["text"].startswith("Reduce short-term")
+
+
+def test_odd_numbers_are_tolerated(result):
+    odd = copy.deepcopy(result)
+    odd["areas"][0]["score"] = 66.6
+    odd["facets"][0]["score"] = "n/a"
+    odd["topics"][0]["completion"]["A"] = "x"
+    view = report.build_view(odd)
+    assert view["areas"][0]["score"] == 67 and view["facets"][0]["score"] is None
+    assert view["dimensions"][0]["areas"][0]["topics"][0]["cells"][0]["pct"] == "\u2013"
+    for fmt in ("html", "md", "text"):
+        report.render(odd, fmt)
+
+
+def test_recommendation_for_an_unknown_topic_is_not_lost(result):
+    rec = {"id": "rec.x", "item": "zz.unknown.topic.a1", "text": "Something unusual", "topic": "zz.unknown.topic",
+           "stage": "A", "status": "not_started", "priority": "low", "rank": 99, "rule": "rec.test", "because": []}
+    odd = dict(result, recommendations=result["recommendations"] + [rec])
+    for fmt in ("html", "md", "text"):
+        out = report.render(odd, fmt)
+        assert "Other recommendations" in out and "Something unusual" in out
+
+
+def test_topics_missing_from_areas_still_appear(result):
+    odd = dict(result, topics=result["topics"] + [{"id": "xx.new.topic", "name": "Brand-new topic",
+                                                   "area": "xx.new", "dimension": "xx"}])
+    html = report.render(odd, "html")
+    assert "Brand-new topic" in html and "xx.new.topic" in html
+
+
+# --------------------------------------------------------------------------- CLI
+
+@pytest.fixture()
+def cli(monkeypatch, result, tmp_path):
+    """The report command with assessment stubbed out to return the fixture."""
+    calls = []
+
+    def fake(paths, kb_dir, rules_dir):
+        calls.append((paths, kb_dir))
+        return copy.deepcopy(result)
+
+    monkeypatch.setattr(cli_report, "_assess", fake)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").write_text("questionnaire: full-audit\n")
+    (tmp_path / "b.yaml").write_text("questionnaire: full-audit\n")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli_report.report, list(args)), calls
+
+
+def test_cli_writes_html_to_a_file(cli, tmp_path, rendered):
+    run, calls = cli
+    res = run("--answers", "a.yaml", "--answers", "b.yaml", "--output", "out.html", "--assessor", "Sam Patel, KAM Consulting")
+    assert res.exit_code == 0, res.output
+    assert calls == [(["a.yaml", "b.yaml"], None)]
+    assert (tmp_path / "out.html").read_text(encoding="utf-8") == rendered["html"]
+    assert "report written to out.html" in res.output
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "json"])
+def test_cli_prints_other_formats_to_stdout_without_colour(cli, fmt, result):
+    run, _ = cli
+    res = run("--answers", "a.yaml", "--format", fmt, "--org", "Beta plc")
+    assert res.exit_code == 0
+    assert res.output == report.render(result, fmt, org="Beta plc")
+    assert "\x1b[" not in res.output
+
+
+def test_cli_colours_text_only_on_a_terminal(cli, monkeypatch, tmp_path):
+    run, _ = cli
+    monkeypatch.setattr(cli_report, "_use_colour", lambda stream: True)
+    assert "\x1b[1m" in run("--answers", "a.yaml", "--format", "text").output
+    assert "\x1b[" not in run("--answers", "a.yaml", "--format", "md").output
+    assert run("--answers", "a.yaml", "--format", "text", "--output", "r.txt").exit_code == 0
+    assert "\x1b[" not in (tmp_path / "r.txt").read_text(encoding="utf-8")
+
+
+def test_colour_needs_a_tty_and_no_NO_COLOR(monkeypatch):
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli_report._use_colour(Tty()) is True
+    assert cli_report._use_colour(object()) is False
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli_report._use_colour(Tty()) is False
+
+
+def test_cli_html_needs_an_output(cli):
+    run, _ = cli
+    res = run("--answers", "a.yaml")
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and "--output" in res.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--answers", "missing.yaml", "--format", "text"], "missing.yaml: answers file not found"),
+    (["--answers", "a.yaml", "--format", "md", "--output", "no/such/dir/r.md"], "folder does not exist"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(cli, args, message):
+    run, _ = cli
+    res = run(*args)
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_cli_assessment_errors_are_one_line(monkeypatch, tmp_path):
+    from kam_advisor.errors import DataError
+
+    def broken(paths, kb_dir, rules_dir):
+        raise DataError("questionnaire 'nope' is not known", paths[0], 1)
+
+    monkeypatch.setattr(cli_report, "_assess", broken)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").write_text("questionnaire: nope\n")
+    res = CliRunner().invoke(cli_report.report, ["--answers", "a.yaml", "--format", "json"])
+    assert res.exit_code == 2
+    assert res.output == "kam-advisor: a.yaml:1: questionnaire 'nope' is not known\n"
+
+
+def test_cli_with_the_real_assessment(tmp_path):
+    """End to end on the shipped examples, once kam_advisor.assessment exists."""
+    assessment = pytest.importorskip("kam_advisor.assessment")
+    examples = sorted((ROOT / "examples").glob("*.yaml"))
+    if not examples:
+        pytest.skip("no examples/*.yaml yet")
+    result = assessment.assess_files([str(examples[0])])
+    for fmt in ("html", "md", "text"):
+        out = report.render(result, fmt)
+        for topic in result.get("topics", []):
+            assert topic["id"] in out
