@@ -48,10 +48,12 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="kam-advisor")
 @click.option("--kb", "kb_dir", type=click.Path(file_okay=False), envvar="KAM_ADVISOR_KB", default=None,
               help="Knowledge-base folder (default: the built-in one).")
+@click.option("--rules", "rules_dir", type=click.Path(file_okay=False), envvar="KAM_ADVISOR_RULES", default=None,
+              help="Rules folder (default: the built-in one).")
 @click.pass_context
-def main(ctx, kb_dir):
+def main(ctx, kb_dir, rules_dir):
     """kam-advisor: assess a Key Account Management programme and say what to do next."""
-    ctx.obj = {"kb_dir": kb_dir}
+    ctx.obj = {"kb_dir": kb_dir, "rules_dir": rules_dir}
 
 
 def _kb(ctx) -> knowledge.KnowledgeBase:
@@ -116,6 +118,85 @@ def kb_stats(ctx, fmt):
     c = data["counts"]
     click.echo(f"\nknowledge base {data['version']}: {c['dimensions']} dimensions, {c['areas']} areas, "
                f"{c['topics']} topics, {c['items']} actions, {c['stages']} stages, {c['facets']} facets")
+
+
+def _example_path(name: str) -> str:
+    """A built-in example organisation by name (only names listed in examples/, never a path)."""
+    from kam_advisor.paths import data_dir
+    known = {p.stem: p for p in sorted(data_dir("examples").glob("*.yaml"))}
+    if name not in known:
+        raise DataError(f"no built-in example '{name}' (examples: {', '.join(known)})")
+    return str(known[name])
+
+
+def _answers(answers, example) -> list[str]:
+    paths = list(answers)
+    if example:
+        paths.append(_example_path(example))
+    if not paths:
+        raise DataError("give --answers FILE (or --example NAME for a built-in organisation)")
+    return paths
+
+
+@main.command("assess")
+@click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Answers file (YAML or JSON); repeat for several respondents to one questionnaire.")
+@click.option("--example", metavar="NAME", help="Assess a built-in example organisation instead "
+              "(northwind-early-b, meridian-mature).")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.pass_context
+def assess_cmd(ctx, answers, example, fmt, output):
+    """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
+    from kam_advisor import assessment
+    result = assessment.assess_files(_answers(answers, example), kb_dir=ctx.obj.get("kb_dir"),
+                                     rules_dir=ctx.obj.get("rules_dir"))
+    write_output(assessment.dumps(result) if fmt == "json" else assessment.render_text(result), output)
+
+
+@main.command("explain")
+@click.argument("finding_id")
+@click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--example", metavar="NAME", help="A built-in example organisation instead of --answers.")
+@click.option("--depth", type=click.IntRange(0, None), default=None, help="Stop the chain at this depth.")
+@click.pass_context
+def explain_cmd(ctx, finding_id, answers, example, depth):
+    """The chain of reasons behind one finding (stage, recommendation, flag), down to the answers.
+
+    FINDING_ID is an id from the result: a topic/area/dimension id or 'programme' (its stage),
+    a recommendation (rec.<item>), a red flag (flag.<name>), a facet band (band:<facet>)."""
+    from kam_advisor import assessment
+    result = assessment.assess_files(_answers(answers, example), kb_dir=ctx.obj.get("kb_dir"),
+                                     rules_dir=ctx.obj.get("rules_dir"))
+    click.echo(assessment.render_explain(assessment.explain(result, finding_id, depth)), nl=False)
+
+
+@main.command("batch")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--output", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for one JSON result per input and summary.csv.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPUs).")
+@click.pass_context
+def batch_cmd(ctx, directory, out_dir, jobs):
+    """Assess every answers file in DIRECTORY; bad files are reported and skipped.
+
+    Exit code 0 when every file was assessed, 2 when any failed."""
+    from kam_advisor import batch
+    files = batch.answer_files(Path(directory))
+    failures = []
+    with click.progressbar(length=len(files), label="assessing", file=sys.stderr) as bar:
+        def done(path, error):
+            if error:
+                failures.append(batch.describe_failure(path, error))
+            bar.update(1)
+        rows = batch.run(directory, out_dir, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"),
+                         jobs=jobs, on_done=done)
+    for line in sorted(failures):
+        click.echo(f"kam-advisor: skipped {line}", err=True)
+    ok = sum(1 for r in rows if r["status"] == "ok")
+    click.echo(f"{ok} of {len(rows)} assessed; results and summary.csv in {out_dir}", err=True)
+    if failures:
+        ctx.exit(2)
 
 
 from kam_advisor.cli_questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere

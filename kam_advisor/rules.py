@@ -220,43 +220,86 @@ def compile_pattern(pattern: Mapping[str, Any], params) -> dict:
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
-def _resolve(value, frame: Mapping[str, Mapping[str, Any]], params, each=None):
-    if isinstance(value, dict):
-        if "param" in value:
-            return params[value["param"]]
-        alias, fname = value["ref"].split(".")
+def _getter(value, params):
+    """A function (frame, each) -> value for a `fields` entry, resolved once at compile time."""
+    if not isinstance(value, dict):
+        return lambda frame, each, v=value: v
+    if "param" in value:
+        const = params[value["param"]]
+        return lambda frame, each: const
+    alias, fname = value["ref"].split(".")
+    factor = value.get("mul")
+    if isinstance(factor, dict):
+        factor = params[factor["param"]]
+    add = value.get("add")
+    if factor is None and add is None:
+        if alias == "each":
+            return lambda frame, each: each
+        return lambda frame, each: frame[alias].get(fname)
+
+    def get(frame, each):
         got = each if alias == "each" else frame[alias].get(fname)
         if isinstance(got, (int, float)) and not isinstance(got, bool):
-            if "mul" in value:
-                factor = value["mul"]
-                got = got * (params[factor["param"]] if isinstance(factor, dict) else factor)
-            if "add" in value:
-                got = got + value["add"]
+            if factor is not None:
+                got = got * factor
+            if add is not None:
+                got = got + add
         return got
-    return value
+    return get
+
+
+def _format(got, fmt):
+    if got is None:
+        return "none"
+    if fmt:
+        try:
+            return format(got, fmt)
+        except (ValueError, TypeError):
+            return str(got)
+    if isinstance(got, list):
+        return ", ".join(str(x) for x in got)
+    return str(got)
+
+
+class Template:
+    """A text with {alias.field}, {alias.field:fmt}, {alias} (its id) and {each} placeholders,
+    parsed once; filling it is a loop over the parts, not a regex substitution."""
+
+    __slots__ = ("parts", "static")
+
+    def __init__(self, text: str):
+        parts: list = []
+        pos = 0
+        for m in _PLACEHOLDER.finditer(text):
+            if m.start() > pos:
+                parts.append(text[pos:m.start()])
+            parts.append((m.group(1), m.group(2), m.group(3)))
+            pos = m.end()
+        if pos < len(text):
+            parts.append(text[pos:])
+        self.parts = parts
+        self.static = all(isinstance(p, str) for p in parts)
+
+    def fill(self, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
+        if self.static:
+            return "".join(self.parts)
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            alias, fname, fmt = part
+            if alias == "each" and fname is None:
+                got = each
+            else:
+                got = frame.get(alias, {}).get(fname or "id")
+            out.append(_format(got, fmt))
+        return "".join(out)
 
 
 def fill(template: str, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
     """Fill {alias.field}, {alias.field:fmt} and {each} placeholders."""
-    def repl(m):
-        alias, fname, fmt = m.group(1), m.group(2), m.group(3)
-        if alias == "each" and fname is None:
-            got = each
-        elif fname is None:
-            got = frame.get(alias, {}).get("id")
-        else:
-            got = frame.get(alias, {}).get(fname)
-        if got is None:
-            return "none"
-        if fmt:
-            try:
-                return format(got, fmt)
-            except (ValueError, TypeError):
-                return str(got)
-        if isinstance(got, list):
-            return ", ".join(str(x) for x in got)
-        return str(got)
-    return _PLACEHOLDER.sub(repl, template)
+    return Template(template).fill(frame, each)
 
 
 def _compile(spec: RuleSpec, base: RuleBase) -> CompiledRule:
@@ -265,28 +308,38 @@ def _compile(spec: RuleSpec, base: RuleBase) -> CompiledRule:
     then = spec.then
     rtype = then["emit"]
     reassert = rtype in base.consumed_types
-    fields = then.get("fields") or {}
-    for_each = then.get("for_each")
+    getters = [(name, _getter(v, params)) for name, v in (then.get("fields") or {}).items()]
+    for_each = tuple(then["for_each"].split(".")) if then.get("for_each") else None
+    id_tpl = Template(then["id"])
+    text_tpl = Template(then["text"]) if "text" in then else None
+    advice_tpl = Template(then["advice"]) if "advice" in then else None
+    # each entry: ("each",) | ("alias", name) | ("tpl", Template)
+    because_spec = [("each", None) if b == "each" else ("alias", b) if "{" not in b else ("tpl", Template(b))
+                    for b in then["because"]]
+    static_meta = {k: then[k] for k in ("severity", "priority") if k in then}
+    rule_id = spec.id
 
     def action(frame, run):
-        elements = [None]
-        if for_each:
-            alias, fname = for_each.split(".")
-            elements = list(frame[alias].get(fname) or [])
+        elements = [None] if for_each is None else list(frame[for_each[0]].get(for_each[1]) or [])
+        sink = run.sink
         for each in elements:
-            record = {"t": rtype, "id": fill(then["id"], frame, each)}
-            for name, v in fields.items():
-                record[name] = _resolve(v, frame, params, each)
+            record = {"t": rtype, "id": id_tpl.fill(frame, each)}
+            for name, get in getters:
+                record[name] = get(frame, each)
             because = []
-            for b in then["because"]:
-                because.append(frame[b]["id"] if b in frame else fill(b, frame, each))
-            meta = {"rule": spec.id, "because": because}
-            if "text" in then:
-                meta["text"] = fill(then["text"], frame, each)
-            for key in ("severity", "priority", "advice"):
-                if key in then:
-                    meta[key] = then[key] if key != "advice" else fill(then[key], frame, each)
-            run.sink.record(record, meta)
+            for kind, b in because_spec:
+                if kind == "each":
+                    because.append(str(each))
+                elif kind == "alias":
+                    because.append(frame[b]["id"] if b in frame else b)
+                else:
+                    because.append(b.fill(frame, each))
+            meta = {"rule": rule_id, "because": because, **static_meta}
+            if text_tpl is not None:
+                meta["text"] = text_tpl.fill(frame, each)
+            if advice_tpl is not None:
+                meta["advice"] = advice_tpl.fill(frame, each)
+            sink.record(record, meta)
             if reassert:
                 run.assert_fact(record)
 

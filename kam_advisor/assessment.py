@@ -1,0 +1,317 @@
+"""Assessment: answers files in, the result (plain data, the `assess` JSON contract) out.
+
+Loads knowledge base, rules and questionnaire once per process, turns answers into evidence,
+runs inference and shapes its findings into the documented result. Also `explain` (the
+chain of reasons behind one finding) and a short text rendering.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from kam_advisor import __version__, knowledge, rules as rules_mod
+from kam_advisor.answers import Evidence
+from kam_advisor.errors import DataError
+from kam_advisor.inference import PROGRAMME, Inference, infer
+
+PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+STATUS_ORDER = {"not_started": 0, "partial": 1, "dont_know": 2, "unanswered": 3}
+PROGRAMME_NAME = "KAM programme"
+
+
+@lru_cache(maxsize=8)
+def _rules_cached(rules_dir: str | None, kb_dir: str | None) -> rules_mod.RuleBase:
+    return rules_mod.load(rules_dir, kb=knowledge.load_cached(kb_dir))
+
+
+def load_bases(kb_dir=None, rules_dir=None):
+    kb = knowledge.load_cached(str(kb_dir) if kb_dir else None)
+    base = _rules_cached(str(rules_dir) if rules_dir else None, str(kb_dir) if kb_dir else None)
+    return kb, base
+
+
+def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Evidence, list[dict]]:
+    from kam_advisor import questionnaire
+    for p in paths:
+        if not Path(p).is_file():
+            raise DataError("answers file not found", p)
+    return questionnaire.load_evidence([str(p) for p in paths], kb, fact_specs)
+
+
+def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> dict:
+    """Assess one answers file, or several respondents' files of one questionnaire."""
+    kb, base = load_bases(kb_dir, rules_dir)
+    evidence, gaps = evidence_from_files(paths, kb, base.facts)
+    return assess_evidence(evidence, kb, base, perception_gaps=gaps)
+
+
+def assess_evidence(evidence: Evidence, kb=None, base=None, perception_gaps=None) -> dict:
+    if kb is None or base is None:
+        kb, base = load_bases()
+    run = infer(evidence, kb, base)
+    return build_result(evidence, kb, base, run, perception_gaps or [])
+
+
+# --- shaping the result ---------------------------------------------------------------------
+
+def _state(run: Inference, unit: str) -> dict:
+    f = run.findings.get(f"state:{unit}")
+    if f is None:  # every unit gets a state when the rules are complete; say so if not
+        raise DataError(f"the rules gave no stage for '{unit}' (check rules/stages.yaml)")
+    return {"achieved": f.fields.get("achieved"), "current": f.fields.get("current"),
+            "rule": f.rule, "because": list(f.because), "reason": f.text}
+
+
+def _cells(kb, run: Inference, topic: str) -> tuple[dict, dict]:
+    completion, cells = {}, {}
+    for stage in kb.stage_ids:
+        c = run.facts[f"cell:{topic}:{stage}"].fields
+        met = run.findings.get(f"met:{topic}:{stage}")
+        completion[stage] = None if c["applicable"] == 0 else round(c["ratio"], 4)
+        cells[stage] = {k: c[k] for k in ("total", "done", "partial", "not_started", "na", "dont_know", "unanswered")}
+        cells[stage]["met"] = bool(met and met.fields.get("met"))
+    return completion, cells
+
+
+def _score(kb, run: Inference, unit_topics: list[str]) -> int | None:
+    pts = known = 0.0
+    for t in unit_topics:
+        for stage in kb.stage_ids:
+            c = run.facts[f"cell:{t}:{stage}"].fields
+            pts += c["points"]
+            known += c["known"]
+    return round(100 * pts / known) if known else None
+
+
+def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict]) -> dict:
+    stage_name = {s.id: s.name for s in kb.stages}
+    overall = {**_state(run, PROGRAMME), "id": PROGRAMME, "name": PROGRAMME_NAME}
+    conf = run.findings.get("confidence")
+    overall["confidence"] = conf.fields["level"] if conf else None
+
+    dimensions = []
+    for d in kb.dimensions.values():
+        topics = [t.id for t in kb.topics.values() if t.dimension == d.id]
+        dimensions.append({"id": d.id, "name": d.name, **_state(run, d.id), "score": _score(kb, run, topics)})
+    areas = []
+    for a in kb.areas.values():
+        topics = [t.id for t in kb.topics.values() if t.area == a.id]
+        areas.append({"id": a.id, "name": a.name, "dimension": a.dimension, **_state(run, a.id),
+                      "score": _score(kb, run, topics)})
+    topics_out = []
+    for t in kb.topics.values():
+        completion, cells = _cells(kb, run, t.id)
+        topics_out.append({"id": t.id, "name": t.name, "area": t.area, "dimension": t.dimension,
+                           **_state(run, t.id), "completion": completion, "cells": cells})
+
+    facets = []
+    for f in kb.facets.values():
+        fact = run.facts[f"facet:{f.id}"].fields
+        band = run.findings.get(f"band:{f.id}")
+        facets.append({"id": f.id, "name": f.name, "score": fact["score"] if fact["known"] else None,
+                       "band": band.fields["band"] if band else None,
+                       "rule": band.rule if band else None,
+                       "because": (list(band.because) if band else []) + [f"facet:{f.id}"],
+                       "reason": band.text if band else f"{f.id}: no known answer among its {fact['total']} actions"})
+
+    order = {iid: n for n, iid in enumerate(kb.items)}
+    stage_rank = {s: n for n, s in enumerate(kb.stage_ids)}
+
+    def status(iid):
+        return run.statuses.get(iid, "unanswered")
+
+    recs = []
+    for f in run.findings.values():
+        if f.type != "recommendation":
+            continue
+        iid = f.fields["item"]
+        recs.append({"id": f.id, "item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"],
+                     "stage": f.fields["stage"], "status": status(iid), "priority": f.meta.get("priority"),
+                     "rule": f.rule, "because": [f"{b}={status(b)}" if b == iid else b for b in f.because],
+                     "reason": f.text})
+    recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
+                             STATUS_ORDER.get(r["status"], 9), order[r["item"]]))
+    for n, r in enumerate(recs, 1):
+        r["rank"] = n
+
+    steps: dict[str, list] = {}
+    for f in sorted((f for f in run.findings.values() if f.type == "roadmap"),
+                    key=lambda f: (stage_rank[f.fields["stage"]], order[f.fields["item"]])):
+        iid = f.fields["item"]
+        steps.setdefault(f.fields["stage"], []).append(
+            {"item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"], "status": status(iid),
+             "rule": f.rule, "because": list(f.because)})
+    roadmap = {"from": overall["achieved"],
+               "to": None if overall["achieved"] == overall["current"] else overall["current"],
+               "steps": [{"stage": s, "name": stage_name[s], "actions": steps[s]}
+                         for s in kb.stage_ids if s in steps]}
+
+    flags = []
+    for f in run.findings.values():
+        if f.type != "flag":
+            continue
+        spec = base.rules[f.rule]
+        flags.append({"id": f.id, "severity": f.meta.get("severity"), "title": spec.title, "message": f.text,
+                      "advice": f.meta.get("advice"), "source": spec.source, "kb_ref": spec.kb_ref,
+                      "rule": f.rule, "because": list(f.because)})
+    flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["id"]))
+
+    cov = run.facts["coverage"].fields
+    coverage = {"answered": cov["answered"], "total": cov["total"], "dont_know": cov["dont_know"], "na": cov["na"],
+                "ratio": round(cov["ratio"], 4), "confidence": overall["confidence"],
+                "rule": conf.rule if conf else None, "reason": conf.text if conf else None}
+
+    answers = [{"item": i.id, "topic": i.topic, "stage": i.stage, "text": i.text, "status": status(i.id),
+                "note": evidence.notes.get(i.id)} for i in kb.items.values()]
+
+    def answer(b):
+        return f"{b}={status(b)}" if b in kb.items else b
+
+    trace = [{"id": f.id, "type": f.type, "rule": f.rule, "because": [answer(b) for b in f.because], "text": f.text}
+             for f in sorted(list(run.findings.values()) + list(run.facts.values()), key=lambda f: f.id)]
+
+    return {
+        "tool": {"name": "kam-advisor", "version": __version__},
+        "kb_version": kb.version,
+        "questionnaire": evidence.questionnaire,
+        "organisation": evidence.organisation,
+        "assessor": (evidence.extra or {}).get("assessor"),
+        "date": evidence.date,
+        "respondents": list(evidence.respondents),
+        "stages": [{"id": s.id, "name": s.name, "description": s.description} for s in kb.stages],
+        "overall": overall,
+        "dimensions": dimensions,
+        "areas": areas,
+        "topics": topics_out,
+        "facets": facets,
+        "recommendations": recs,
+        "roadmap": roadmap,
+        "red_flags": flags,
+        "coverage": coverage,
+        "answers": answers,
+        "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
+        "perception_gaps": gaps,
+        "method": method_text(base),
+        "trace": trace,
+    }
+
+
+def method_text(base) -> list[str]:
+    p = base.params
+    return [
+        "Each checklist action is answered done, partial, not started, not applicable or unknown "
+        "(don't know or not answered).",
+        f"A stage of a topic is met when its known answers score at least {p['cell_threshold']:.0%} "
+        f"(done = {p['done_weight']:g} point, partial = {p['partial_weight']:g}, not started = 0, divided by "
+        "the known answers); not-applicable actions are left out; a stage with no applicable action is met; "
+        "a stage whose actions are all unknown is not met.",
+        "A topic has achieved the highest stage that is met together with every earlier stage (strict "
+        "gating); its current stage is the next one (A when nothing is achieved, D when D is achieved).",
+        f"Areas, dimensions and the programme reach a stage when at least {p['rollup_share']:.0%} of their "
+        "assessed topics reach it and every foundation topic they contain does ("
+        + ", ".join(p["foundation_topics"]) + ").",
+        "Recommendations are the open actions of each topic's current stage: high priority when the topic "
+        "lags behind the programme, medium when it keeps pace, low when it is ahead.",
+    ]
+
+
+def dumps(result: dict) -> str:
+    """The result as JSON: stable key order as built, UTF-8, trailing newline."""
+    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- explanations ---------------------------------------------------------------------------
+
+def explain(result: dict, finding_id: str, max_depth: int | None = None) -> list[tuple[int, str]]:
+    """The chain of reasons behind one finding, down to the answers: (depth, line) pairs."""
+    trace = {t["id"]: t for t in result["trace"]}
+    start = finding_id
+    if finding_id not in trace:
+        for prefix in ("state:", "rec.", "flag.", "band:", "met:", "reach:"):
+            if prefix + finding_id in trace:
+                start = prefix + finding_id
+                break
+        else:
+            import difflib
+            near = difflib.get_close_matches(finding_id, list(trace), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            raise DataError(f"no finding '{finding_id}' in this assessment{hint}")
+    lines: list[tuple[int, str]] = []
+    seen: set[str] = set()
+
+    def walk(fid: str, depth: int) -> None:
+        t = trace.get(fid)
+        if t is None:
+            lines.append((depth, fid))
+            return
+        label = f"{fid}  [{t['rule']}]" + (f"  {t['text']}" if t["text"] else "")
+        if fid in seen:
+            lines.append((depth, f"{fid}  (see above)"))
+            return
+        seen.add(fid)
+        lines.append((depth, label))
+        if max_depth is not None and depth >= max_depth:
+            if t["because"]:
+                lines.append((depth + 1, f"... {len(t['because'])} more (raise --depth)"))
+            return
+        for b in t["because"]:
+            walk(b, depth + 1)
+
+    walk(start, 0)
+    return lines
+
+
+# --- text rendering ---------------------------------------------------------------------------
+
+def _stage(s):
+    return s or "none"
+
+
+def render_text(result: dict, limit: int = 10) -> str:
+    """A short plain summary for the terminal (the full report is `kam-advisor report`)."""
+    o = result["overall"]
+    names = {s["id"]: s["name"] for s in result["stages"]}
+    out = []
+    title = result.get("organisation") or "KAM assessment"
+    out.append(f"{title} - questionnaire {result['questionnaire']}, knowledge base {result['kb_version']}")
+    cov = result["coverage"]
+    out.append(f"coverage: {cov['answered']} of {cov['total']} actions answered ({cov['ratio']:.0%}), "
+               f"confidence {cov['confidence']}")
+    achieved = f"{o['achieved']} {names[o['achieved']]}" if o["achieved"] else "none"
+    out.append(f"\nProgramme stage: achieved {achieved}; working on {o['current']} {names[o['current']]}")
+    out.append(f"  why: {o['reason']}  [{o['rule']}]")
+    out.append("\nDimensions and areas:")
+    for d in result["dimensions"]:
+        out.append(f"  {d['name']:<38} achieved {_stage(d['achieved']):<5} current {d['current']}")
+        for a in result["areas"]:
+            if a["dimension"] == d["id"]:
+                out.append(f"    {a['name']:<36} achieved {_stage(a['achieved']):<5} current {a['current']}")
+    out.append("\nFacets:")
+    for f in result["facets"]:
+        score = "-" if f["score"] is None else f"{f['score']:>3}"
+        out.append(f"  {f['name']:<38} {score:>4}  {f['band'] or 'not assessed'}")
+    flags = result["red_flags"]
+    out.append(f"\nRed flags ({len(flags)}):")
+    for f in flags:
+        out.append(f"  [{f['severity']}] {f['id']}: {f['message']}")
+    if not flags:
+        out.append("  none")
+    recs = result["recommendations"]
+    out.append(f"\nNext actions ({len(recs)}; first {min(limit, len(recs))}):")
+    for r in recs[:limit]:
+        out.append(f"  {r['rank']:>3}. [{r['priority']}] {r['item']} ({r['status']}): {r['text']}")
+    rm = result["roadmap"]
+    if rm["to"]:
+        n = sum(len(s["actions"]) for s in rm["steps"])
+        out.append(f"\nRoadmap to stage {rm['to']}: {n} actions "
+                   + ", ".join(f"{len(s['actions'])} at stage {s['stage']}" for s in rm["steps"]))
+    out.append("\nExplain any finding: kam-advisor explain ID --answers FILE")
+    return "\n".join(out) + "\n"
+
+
+def render_explain(lines: list[tuple[int, str]]) -> str:
+    return "".join("  " * depth + ("- " if depth else "") + text + "\n" for depth, text in lines)
