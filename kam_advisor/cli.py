@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from kam_advisor import __version__, knowledge, textfmt
-from kam_advisor.errors import DataError
+from kam_advisor.errors import DataError, RuleFailure
 
 
 def _dump_json(data) -> str:
@@ -42,6 +42,10 @@ class _Group(click.Group):
         except DataError as err:
             click.echo(f"kam-advisor: {err.format()}" if "\n" not in err.format() else err.format(), err=True)
             ctx.exit(err.exit_code)
+        except RuleFailure as err:
+            # a rule or engine bug, not bad input: say so loudly, with its own exit code
+            click.echo(f"kam-advisor: inference failed: {err}", err=True)
+            ctx.exit(3)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

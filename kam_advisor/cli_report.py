@@ -57,8 +57,10 @@ def _use_colour(stream) -> bool:
 
 
 @click.command("report")
-@click.option("--answers", "answers", multiple=True, required=True, type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="Answers file (YAML or JSON); repeat for several respondents.")
+@click.option("--example", metavar="NAME", help="Report on a built-in example organisation instead "
+              "(northwind-early-b, meridian-mature).")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
@@ -68,11 +70,13 @@ def _use_colour(stream) -> bool:
 @click.option("--title", help="Report title (default: 'Key Account Management programme diagnostic').")
 @click.pass_context
 @_guard
-def report(ctx, answers, fmt, output, org, assessor, title):
+def report(ctx, answers, example, fmt, output, org, assessor, title):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
     from kam_advisor import report as report_mod
+    from kam_advisor.cli import _answers
     from kam_advisor.store import atomic_write
 
+    answers = _answers(answers, example)
     for path in answers:
         if path != "-" and not Path(path).is_file():
             raise DataError("answers file not found", path)

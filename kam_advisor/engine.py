@@ -100,7 +100,7 @@ class Run:
 class Ruleset:
     """A set of compiled rules registered under a content-hash name."""
 
-    def __init__(self, rules: list[CompiledRule], label: str = "kam"):
+    def __init__(self, rules: list[CompiledRule], label: str = "kam", fingerprint: str = ""):
         self.rules = {r.id: r for r in rules}
         definition = {}
         for rule in rules:
@@ -111,7 +111,9 @@ class Ruleset:
             entry["cap"] = BATCH
             definition[rule.id] = entry
         definition["$start"] = {"all": [{"m": {"t": START_TYPE}}], "pri": 0}
-        digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:16]
+        # the name covers the actions' source too (`fingerprint`): two rule sets with the same
+        # conditions but different actions must not share a registration
+        digest = hashlib.sha256((json.dumps(definition, sort_keys=True) + fingerprint).encode()).hexdigest()[:16]
         self.name = f"{label}_{digest}"
         self._definition = definition
 

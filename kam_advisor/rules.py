@@ -8,6 +8,7 @@ syntax and a Python action that builds the record; it knows nothing about KAM.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,7 +110,8 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
         raise DataErrors(errors)
     base = RuleBase(rules=specs, params=params, param_docs=param_docs, facts=facts, consumed_types=consumed,
                     files=[str(p) for p in files])
-    base.ruleset = Ruleset([_compile(spec, base) for spec in specs.values()], label="kam")
+    fingerprint = json.dumps([[plain(s.then), s.id] for s in specs.values()] + [params], sort_keys=True, default=str)
+    base.ruleset = Ruleset([_compile(spec, base) for spec in specs.values()], label="kam", fingerprint=fingerprint)
     return base
 
 

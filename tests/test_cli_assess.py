@@ -1,0 +1,127 @@
+"""The assess, explain and batch commands: contracts, errors and batch behaviour."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from kam_advisor.cli import main
+from kam_advisor.paths import data_dir
+
+EXAMPLES = ROOT / "examples"
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_assess_json_contract_on_the_early_b_example():
+    res = invoke("assess", "--answers", EXAMPLES / "northwind-early-b.yaml", "--format", "json")
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.output)
+    assert set(r) >= {"kb_version", "questionnaire", "overall", "dimensions", "areas", "topics", "facets",
+                      "recommendations", "roadmap", "red_flags", "coverage"}
+    assert (r["overall"]["achieved"], r["overall"]["current"]) == ("A", "B")
+    assert {"achieved", "current", "rule", "because"} <= set(r["overall"])
+    for key in ("dimensions", "areas"):
+        assert all({"id", "name", "achieved", "current", "rule", "because"} <= set(u) for u in r[key])
+    assert len(r["topics"]) == 24
+    assert all(set(t["completion"]) == {"A", "B", "C", "D"} for t in r["topics"])
+    assert all({"id", "item", "text", "topic", "stage", "priority", "rule", "because"} <= set(x)
+               for x in r["recommendations"])
+    assert all({"id", "severity", "message", "rule", "because"} <= set(x) for x in r["red_flags"])
+    assert len(r["red_flags"]) >= 5
+    assert r["coverage"]["total"] == 177
+
+
+def test_assess_mature_example_is_in_c_or_d():
+    r = json.loads(invoke("assess", "--example", "meridian-mature", "--format", "json").output)
+    assert r["overall"]["achieved"] in ("C", "D")
+    assert r["red_flags"] == []
+
+
+def test_assess_output_is_byte_identical_and_written_atomically(tmp_path):
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (a, b):
+        assert invoke("assess", "--example", "northwind-early-b", "--format", "json", "-o", out).exit_code == 0
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.mark.parametrize("answers,expected", [
+    ("answers:\n  sp.goals.positioning.z9: done\n", "4: answer 'sp.goals.positioning.z9': no such question"),
+    ("answers:\n  sp.goals.positioning.a1: finished\n", "4: "),
+    ("answers:\n  sp.goals.positioning.a1: done\nfacts:\n  ka_count: many\n", "6: "),
+    ("answers:\n  sp.goals.positioning.a1: done\nfacts:\n  kam_cuont: 3\n", "6: "),
+    ("answers: [1, 2\n", "bad.yaml"),
+])
+def test_bad_answers_give_one_line_and_exit_2(tmp_path, answers, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text("questionnaire: full-audit\nrespondent: X\n" + answers)
+    res = invoke("assess", "--answers", path)
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.output
+    assert "bad.yaml" in lines[0] and expected in lines[0]
+
+
+def test_explain_prints_the_chain_down_to_answers():
+    res = invoke("explain", "flag.volume-bonus", "--example", "northwind-early-b")
+    assert res.exit_code == 0, res.output
+    assert "volume_bonus_pct=25" in res.output
+    res = invoke("explain", "flag.volume-bonsu", "--example", "northwind-early-b")
+    assert res.exit_code == 2 and "did you mean 'flag.volume-bonus'" in res.output
+
+
+def test_batch_skips_bad_files_and_writes_a_summary(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("northwind-early-b", "meridian-mature"):
+        shutil.copy(EXAMPLES / f"{name}.yaml", src / f"{name}.yaml")
+    (src / "broken.yaml").write_text("questionnaire: full-audit\nanswers:\n  nope.a1: done\n")
+    res = invoke("batch", src, "--output", tmp_path / "out", "--jobs", "1")
+    assert res.exit_code == 2
+    assert "skipped" in res.output and "broken.yaml:3" in res.output
+    rows = list(csv.DictReader((tmp_path / "out" / "summary.csv").open()))
+    assert [(r["file"], r["status"]) for r in rows] == [
+        ("broken.yaml", "error"), ("meridian-mature.yaml", "ok"), ("northwind-early-b.yaml", "ok")]
+    single = json.loads((tmp_path / "out" / "northwind-early-b.json").read_text())
+    assert single["overall"]["current"] == "B"
+
+
+def test_batch_in_parallel_processes_matches_sequential(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for n in range(4):
+        shutil.copy(EXAMPLES / "northwind-early-b.yaml", src / f"org{n}.yaml")
+    assert invoke("batch", src, "--output", tmp_path / "par", "--jobs", "2").exit_code == 0
+    assert invoke("batch", src, "--output", tmp_path / "seq", "--jobs", "1").exit_code == 0
+    for n in range(4):
+        assert (tmp_path / "par" / f"org{n}.json").read_bytes() == (tmp_path / "seq" / f"org{n}.json").read_bytes()
+
+
+def test_a_rule_whose_action_fails_makes_assess_fail_loudly(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(data_dir("rules"), rules)
+    path = rules / "stages.yaml"
+    # for_each over a number: the action raises a TypeError inside the engine
+    path.write_text(path.read_text().replace(
+        "      emit: reach\n      id: \"reach:{m.unit}:{m.stage}\"\n",
+        "      emit: reach\n      for_each: m.rank\n      id: \"reach:{m.unit}:{m.stage}\"\n", 1))
+    res = invoke("--rules", rules, "assess", "--example", "northwind-early-b")
+    assert res.exit_code == 3, res.output
+    assert "inference failed" in res.output and "gate.first" in res.output
+
+
+def test_broken_rules_file_gives_file_and_line(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(data_dir("rules"), rules)
+    path = rules / "red-flags.yaml"
+    path.write_text(path.read_text().replace("value: {gt: {param: plan_pages_max}}", "value: {gt: {param: plan_page_max}}"))
+    res = invoke("--rules", rules, "assess", "--example", "northwind-early-b")
+    assert res.exit_code == 2
+    assert "red-flags.yaml:" in res.output and "unknown param 'plan_page_max'" in res.output

@@ -1,0 +1,166 @@
+"""Invariants of the inference, checked with hypothesis over whole 177-action audits."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kam_advisor import assessment
+from kam_advisor.answers import Evidence
+from kam_advisor.engine import CompiledRule, Ruleset
+from kam_advisor.errors import RuleFailure
+from kam_advisor.inference import infer
+
+KB, BASE = assessment.load_bases()
+ITEMS = list(KB.items)
+STAGES = KB.stage_ids
+RAISE = {"not_started": "partial", "partial": "done"}
+ANSWER = st.sampled_from(["done", "partial", "not_started", "na", "dont_know", None])
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def audit():
+    """A whole audit: a status (or no answer) for each action, biased by stage so that all
+    stages occur: each stage gets its own leaning, actions vary around it."""
+    def build(leanings, noise):
+        statuses = {}
+        for iid, n in zip(ITEMS, noise):
+            lean = leanings[KB.items[iid].stage]
+            status = lean if n < 0.7 else ["done", "partial", "not_started", "na", "dont_know", None][int(n * 60) % 6]
+            if status:
+                statuses[iid] = status
+        return statuses
+    leaning = st.sampled_from(["done", "done", "partial", "not_started"])
+    return st.builds(build, st.fixed_dictionaries({s: leaning for s in STAGES}),
+                     st.lists(st.floats(0, 1, allow_nan=False), min_size=len(ITEMS), max_size=len(ITEMS)))
+
+
+def run(statuses, facts=None, kb=KB):
+    return assessment.assess_evidence(Evidence("full-audit", statuses, facts or {}), kb, BASE)
+
+
+def ranks(result):
+    rank = {None: 0, **{s: n for n, s in enumerate(STAGES, 1)}}
+    out = {"programme": rank[result["overall"]["achieved"]]}
+    for key in ("dimensions", "areas", "topics"):
+        out.update({u["id"]: rank[u["achieved"]] for u in result[key]})
+    return out
+
+
+@SETTINGS
+@given(audit())
+def test_same_answers_give_byte_identical_json(statuses):
+    assert assessment.dumps(run(statuses)) == assessment.dumps(run(dict(statuses)))
+
+
+@SETTINGS
+@given(audit(), st.randoms(use_true_random=False))
+def test_answer_order_is_irrelevant(statuses, rnd):
+    keys = list(statuses)
+    rnd.shuffle(keys)
+    assert assessment.dumps(run({k: statuses[k] for k in keys})) == assessment.dumps(run(statuses))
+
+
+@SETTINGS
+@given(audit(), st.data())
+def test_raising_one_answer_never_lowers_any_stage(statuses, data):
+    raisable = [i for i, s in statuses.items() if s in RAISE]
+    if not raisable:
+        return
+    iid = data.draw(st.sampled_from(raisable))
+    before = ranks(run(statuses))
+    after = ranks(run({**statuses, iid: RAISE[statuses[iid]]}))
+    lowered = {u: (before[u], after[u]) for u in before if after[u] < before[u]}
+    assert not lowered, f"raising {iid} from {statuses[iid]} lowered {lowered}"
+
+
+def _without(item_id):
+    """The knowledge base as if the action did not exist."""
+    item = KB.items[item_id]
+    topic = KB.topics[item.topic]
+    topics = dict(KB.topics)
+    topics[topic.id] = dataclasses.replace(topic, items=tuple(i for i in topic.items if i != item_id))
+    return dataclasses.replace(KB, items={k: v for k, v in KB.items.items() if k != item_id}, topics=topics)
+
+
+@SETTINGS
+@given(audit(), st.sampled_from(ITEMS))
+def test_not_applicable_equals_leaving_the_action_out(statuses, iid):
+    topic = KB.items[iid].topic
+    marked = run({**statuses, iid: "na"})
+    removed = run({k: v for k, v in statuses.items() if k != iid}, kb=_without(iid))
+    got = next(t for t in marked["topics"] if t["id"] == topic)
+    want = next(t for t in removed["topics"] if t["id"] == topic)
+    assert (got["achieved"], got["current"]) == (want["achieved"], want["current"])
+
+
+@SETTINGS
+@given(audit())
+def test_recommendations_are_open_actions_of_the_topic_current_stage(statuses):
+    result = run(statuses)
+    current = {t["id"]: t["current"] for t in result["topics"]}
+    for rec in result["recommendations"]:
+        assert statuses.get(rec["item"]) not in ("done", "na")
+        assert rec["stage"] == current[rec["topic"]] == KB.items[rec["item"]].stage
+        assert rec["rule"] and rec["because"]
+    order = [(r["priority"], r["stage"]) for r in result["recommendations"]]
+    prio = {"high": 0, "medium": 1, "low": 2}
+    assert order == sorted(order, key=lambda x: (prio[x[0]], x[1]))
+
+
+@SETTINGS
+@given(audit())
+def test_every_finding_carries_its_rule_and_reasons(statuses):
+    result = run(statuses, {"volume_bonus_pct": 40, "has_senior_sponsor": False})
+    units = [result["overall"], *result["dimensions"], *result["areas"], *result["topics"]]
+    for unit in units:
+        assert unit["rule"].startswith("state.") and unit["because"]
+    for flag in result["red_flags"]:
+        assert flag["rule"].startswith("flag.") and flag["because"] and flag["advice"]
+    trace = {t["id"] for t in result["trace"]}
+    for unit in units:
+        assert all(b in trace for b in unit["because"])
+
+
+def test_topic_stage_follows_strict_gating():
+    statuses = {i.id: ("not_started" if i.stage == "A" else "done") for i in KB.items.values()}
+    result = run(statuses)
+    for t in result["topics"]:
+        has_a = bool(KB.items_of(t["id"], "A"))
+        assert t["achieved"] == (None if has_a else "D")
+
+
+def test_explain_goes_down_to_the_answers():
+    result = run({i: "done" for i in ITEMS if KB.items[i].stage == "A"}, {"ka_count": 150})
+    lines = [text for _, text in assessment.explain(result, "flag.too-many-accounts")]
+    assert lines[0].startswith("flag.too-many-accounts  [flag.too-many-accounts]")
+    assert any("ka_count=150" in line for line in lines)
+    chain = [text for _, text in assessment.explain(result, "sp.goals.positioning")]
+    assert chain[0].startswith("state:sp.goals.positioning  [state.between]")
+    assert "sp.goals.positioning.a1=done" in chain
+
+
+def test_a_failing_rule_action_fails_loudly():
+    def boom(frame, run):
+        raise ValueError("broken rule")
+
+    rules = Ruleset([CompiledRule("test.boom", {"all": [{"m": {"t": "cell"}}]}, 1, boom)], label="failtest")
+
+    class Sink:
+        def record(self, record, meta):
+            pass
+
+    with pytest.raises(RuleFailure, match="test.boom.*broken rule"):
+        with rules.session(Sink()) as session:
+            session.assert_facts([{"t": "cell", "id": "c1"}])
+
+
+def test_many_sessions_leave_no_state_behind():
+    from kam_advisor import engine
+    statuses = {i: random.Random(1).choice(["done", "partial"]) for i in ITEMS}
+    for _ in range(50):
+        infer(Evidence("full-audit", statuses, {}), KB, BASE)
+    assert engine._ACTIVE == {}
