@@ -61,6 +61,17 @@ def _list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else []
 
 
+def _because(value: Any) -> list[str]:
+    """A finding's fact ids as strings, each once, in their first order."""
+    return list(dict.fromkeys(str(b) for b in _list(value)))
+
+
+def _reason(record: Any) -> str:
+    """A finding's readable ``reason`` sentence ('' when the result has none)."""
+    reason = _get(record, "reason", "")
+    return " ".join(str(reason).split())
+
+
 def pct(ratio: Any) -> str:
     """A 0..1 ratio as a whole percentage; an en dash when there is none."""
     if ratio is None or isinstance(ratio, bool):
@@ -163,7 +174,7 @@ def _recommendation(rec: Mapping[str, Any], names: _Names) -> dict:
             "topic": rec.get("topic") or "", "topic_path": names.topic_path(rec.get("topic")),
             "stage": rec.get("stage") or "", "status": status, "status_label": STATUS_LABELS.get(status, status),
             "priority": rec.get("priority") or "", "rank": rec.get("rank"), "rule": rec.get("rule") or "",
-            "because": [str(b) for b in _list(rec.get("because"))]}
+            "because": _because(rec.get("because")), "reason": _reason(rec)}
 
 
 def _cells(topic: Mapping[str, Any]) -> list[dict]:
@@ -216,7 +227,7 @@ def _tree(result: Mapping[str, Any], names: _Names, recs: list[dict]) -> tuple[l
         return {"id": tid, "name": t.get("name", tid), "achieved": t.get("achieved"), "current": t.get("current"),
                 "achieved_label": names.stage_label(t.get("achieved")),
                 "current_label": names.stage_label(t.get("current")) if t.get("current") else "\u2013",
-                "rule": t.get("rule") or "", "because": [str(b) for b in _list(t.get("because"))],
+                "rule": t.get("rule") or "", "because": _because(t.get("because")), "reason": _reason(t),
                 "cells": _cells(t),
                 "done": [a for a in answers_by_topic.get(tid, []) if a["status"] == "done"],
                 "recommendations": mine,
@@ -228,7 +239,7 @@ def _tree(result: Mapping[str, Any], names: _Names, recs: list[dict]) -> tuple[l
                 "achieved_label": names.stage_label(record.get("achieved")),
                 "current_label": names.stage_label(record.get("current")) if record.get("current") else "\u2013",
                 "score": _score(record.get("score")), "rule": record.get("rule") or "",
-                "because": [str(b) for b in _list(record.get("because"))]}
+                "because": _because(record.get("because")), "reason": _reason(record)}
 
     topics = [t for t in names.topics.values() if t.get("id")]
     areas = [a for a in names.areas.values() if a.get("id")]
@@ -295,7 +306,7 @@ def _red_flags(result: Mapping[str, Any]) -> list[dict]:
         flags.append({"id": f.get("id") or "", "severity": sev, "title": f.get("title") or f.get("id") or "",
                       "message": f.get("message") or "", "advice": f.get("advice") or "",
                       "source": f.get("source") or "", "rule": f.get("rule") or "",
-                      "because": [str(b) for b in _list(f.get("because"))], "_order": (SEVERITY_ORDER.get(sev, 3), i)})
+                      "because": _because(f.get("because")), "reason": _reason(f), "_order": (SEVERITY_ORDER.get(sev, 3), i)})
     flags.sort(key=lambda f: f["_order"])
     for f in flags:
         del f["_order"]
@@ -357,7 +368,8 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
     answered = _get(coverage, "answered", 0)
     ratio = _get(coverage, "ratio", (answered / total) if total else None)
     facets = [{"id": f.get("id"), "name": f.get("name", f.get("id")), "score": _score(f.get("score")),
-               "band": f.get("band") or "", "because": [str(b) for b in _list(f.get("because"))]}
+               "band": f.get("band") or "", "rule": f.get("rule") or "", "because": _because(f.get("because")),
+               "reason": _reason(f)}
               for f in _list(result.get("facets")) if isinstance(f, Mapping)]
     stages = [{"id": s.get("id"), "name": s.get("name", ""), "description": s.get("description", "")}
               for s in names.stages.values()]
@@ -371,14 +383,16 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "tool": f"{_get(tool, 'name', 'kam-advisor')} {_get(tool, 'version', '')}".strip(),
         "respondents": [str(r) for r in _list(result.get("respondents"))],
         "coverage": {"answered": answered, "total": total, "pct": pct(ratio), "dont_know": _get(coverage, "dont_know", 0),
-                     "na": _get(coverage, "na", 0), "confidence": _get(coverage, "confidence", "")},
+                     "na": _get(coverage, "na", 0), "confidence": _get(coverage, "confidence", ""),
+                     "rule": _get(coverage, "rule", ""), "reason": _reason(coverage)},
         "confidence": _get(overall, "confidence") or _get(coverage, "confidence", ""),
         "stages": stages,
         "overall": {"achieved": achieved, "current": current, "achieved_label": names.stage_label(achieved),
                     "current_label": names.stage_label(current) if current else "\u2013",
                     "headline": _headline(organisation or "The organisation", achieved, current, names),
                     "meaning": _get(names.stages.get(achieved), "description", ""),
-                    "rule": _get(overall, "rule", ""), "because": [str(b) for b in _list(_get(overall, "because", []))],
+                    "rule": _get(overall, "rule", ""), "because": _because(_get(overall, "because", [])),
+                    "reason": _reason(overall),
                     "ladder": _ladder(achieved, current, names)},
         "summary_actions": recs[:SUMMARY_ACTIONS],
         "recommendations": recs,

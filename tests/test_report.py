@@ -120,30 +120,57 @@ def test_appendix_lists_every_answer_with_its_note(fmt, result, rendered):
 
 def test_cover_shows_who_what_and_how_sure(result, rendered):
     cover = rendered["html"].split('id="summary"')[0]
-    for text in ("Acme Components Ltd", "Sam Patel, KAM Consulting", "2026-11-01", "full-audit",
-                 "version 1.0.0", "Jane Smith, Sales Director", "Tom Brown, Head of Key Accounts",
-                 "162 of 177 actions answered (92%)", "9 don't know", "2 not applicable", "Confidence"):
+    cov = result["coverage"]
+    assert result["respondents"] and cov["dont_know"] and cov["na"], "the fixture should exercise every cover line"
+    values = [result["organisation"], GOLDEN_OPTIONS["assessor"], result["date"], result["questionnaire"],
+              f"version {result['kb_version']}", *result["respondents"], result["overall"]["confidence"], cov["reason"]]
+    for text in values:
+        assert str(escape(text)) in cover, text
+    for text in (f"{cov['answered']} of {cov['total']} actions answered ({round(cov['ratio'] * 100)}%)",
+                 f"{cov['dont_know']} don't know", f"{cov['na']} not applicable", "Confidence"):
         assert text in cover, text
-    assert '<span class="letter">B</span>' in cover
+    assert f'<span class="letter">{result["overall"]["achieved"]}</span>' in cover
+
+
+def _stage_name(result, sid):
+    return next(s["name"] for s in result["stages"] if s["id"] == sid)
 
 
 def test_summary_says_the_stage_in_plain_words_and_lists_three_to_five_actions(result, rendered):
     html = rendered["html"]
     summary = html[html.index('id="summary"'):html.index('id="charts"')]
-    assert "has achieved stage B (Introducing KAM) and is working towards stage C (Embedding KAM)" in summary
+    achieved, current = result["overall"]["achieved"], result["overall"]["current"]
+    assert achieved and current, "the fixture should be part-way through the stages"
+    assert (f"{escape(result['organisation'])} has achieved stage {achieved} ({escape(_stage_name(result, achieved))}) "
+            f"and is working towards stage {current} ({escape(_stage_name(result, current))})") in summary
+    description = next(s["description"] for s in result["stages"] if s["id"] == achieved)
+    assert str(escape(description)) in summary
     actions = re.search(r'<ol class="actions">(.*?)</ol>', summary, re.S).group(1)
     items = re.findall(r"<li>", actions)
     assert 3 <= len(items) <= 5
-    first = result["recommendations"][0]
-    assert str(escape(first["text"])) in actions
+    # the top-ranked recommendations, in rank order, each with its reason and rule
+    top = sorted(result["recommendations"], key=lambda r: r["rank"])[:len(items)]
+    positions = [actions.index(str(escape(rec["text"]))) for rec in top]
+    assert positions == sorted(positions)
+    for rec in top:
+        assert str(escape(rec["reason"])) in actions and f"<code>{rec['rule']}</code>" in actions
     for flag in result["red_flags"]:
         assert str(escape(flag["title"])) in summary
 
 
 def test_red_flags_sorted_by_severity_in_summary(result):
+    rank = {"high": 0, "medium": 1, "low": 2}
+    assert {f["severity"] for f in result["red_flags"]} == set(rank), "the fixture should hold every severity"
     shuffled = dict(result, red_flags=list(reversed(result["red_flags"])))
     view = report.build_view(shuffled)
-    assert [f["severity"] for f in view["red_flags"]] == ["high", "medium", "low"]
+    # most severe first; flags of the same severity keep the order they came in
+    expected = sorted(shuffled["red_flags"], key=lambda f: rank[f["severity"]])
+    assert [f["id"] for f in view["red_flags"]] == [f["id"] for f in expected]
+    assert [f["severity"] for f in view["red_flags"]] != [f["severity"] for f in shuffled["red_flags"]]
+    html = report.render(shuffled, "html")
+    summary = html[html.index('id="summary"'):html.index('id="charts"')]
+    positions = [summary.index(str(escape(f["title"]))) for f in expected]
+    assert positions == sorted(positions)
 
 
 def test_html_has_charts_and_heatmap_for_the_whole_grid(result, rendered):
@@ -214,10 +241,15 @@ def test_html_autoescapes_names_and_notes(result):
 def test_markdown_escapes_markup_and_table_pipes(result, rendered):
     md = rendered["md"]
     assert "<script" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    piped = copy.deepcopy(result)
+    answer = next(a for a in piped["answers"] if a["item"] == "oc.kamgr.rewards.b1")
+    answer["note"] = "HR is reviewing the plan | target Q1"
+    md = report.render(piped, "md")
     assert "reviewing the plan \\| target Q1" in md
-    for line in md.splitlines():
-        if line.startswith("| `oc.kamgr.rewards.b1`"):
-            assert len(re.findall(r"(?<!\\)\|", line)) == 5      # four cells, not five
+    rows = [line for line in md.splitlines() if line.startswith("| `oc.kamgr.rewards.b1`")]
+    assert rows
+    for line in rows:
+        assert len(re.findall(r"(?<!\\)\|", line)) == 5      # four cells, not five
 
 
 def test_text_and_markdown_are_not_html_escaped(result, rendered):
@@ -251,7 +283,8 @@ def test_json_is_the_assessment_contract(result, rendered):
 def test_options_override_the_result(result):
     view = report.build_view(result, org="Beta plc", assessor="Kim", title="Board pack")
     assert (view["organisation"], view["assessor"], view["title"]) == ("Beta plc", "Kim", "Board pack")
-    assert view["overall"]["headline"].startswith("Beta plc has achieved stage B")
+    assert view["overall"]["headline"].startswith(f"Beta plc has achieved stage {result['overall']['achieved']} ")
+    assert result["organisation"] not in view["overall"]["headline"]
     text = report.render(result, "text", org="Beta plc", title="Board pack")
     assert text.splitlines()[1] == "BOARD PACK" and "Beta plc" in text
 
@@ -288,10 +321,24 @@ def test_missing_optional_keys_are_tolerated(result):
     for fmt in ("html", "md", "text"):
         out = report.render(lean, fmt)
         assert "Perception gaps" not in out
-    # action texts missing from answers are recovered from recommendations and roadmap
-    view = report.build_view(lean)
-    rewards = [t for d in view["dimensions"] for a in d["areas"] for t in a["topics"] if t["id"] == "oc.kamgr.rewards"]
-    assert rewards[0]["recommendations"][0]["text"].startswith("Reduce short-term")
+    # action texts missing from answers are recovered from the roadmap (for recommendations) ...
+    on_roadmap = {a["item"]: a["text"] for s in result["roadmap"]["steps"] for a in s["actions"]}
+    rec = next(r for r in result["recommendations"] if r["item"] in on_roadmap)
+    no_rec_text = dict(lean, recommendations=[{k: v for k, v in r.items() if k != "text"}
+                                              for r in result["recommendations"]])
+    view = report.build_view(no_rec_text)
+    topics = [t for d in view["dimensions"] for a in d["areas"] for t in a["topics"] if t["id"] == rec["topic"]]
+    found = [r for r in topics[0]["recommendations"] if r["item"] == rec["item"]]
+    assert found[0]["text"] == rec["text"] == on_roadmap[rec["item"]]
+    assert report.render(no_rec_text, "text").count(rec["text"]) >= 1
+    # ... and from the recommendations (for roadmap actions)
+    no_step_text = copy.deepcopy(lean)
+    for step in no_step_text["roadmap"]["steps"]:
+        for action in step["actions"]:
+            del action["text"]
+    view = report.build_view(no_step_text)
+    actions = {a["item"]: a["text"] for s in view["roadmap"]["steps"] for a in s["actions"]}
+    assert actions[rec["item"]] == rec["text"]
 
 
 def test_odd_numbers_are_tolerated(result):
@@ -424,3 +471,12 @@ def test_cli_with_the_real_assessment(tmp_path):
         out = report.render(result, fmt)
         for topic in result.get("topics", []):
             assert topic["id"] in out
+
+
+def test_the_fixture_is_a_real_assessment():
+    """The golden reports are rendered from what the engine really produces for the fixture's answers."""
+    from kam_advisor.assessment import assess_files, dumps
+    if os.environ.get("REPORT_FIXTURE"):
+        pytest.skip("another fixture was chosen")
+    fresh = dumps(assess_files([str(ROOT / "tests" / "fixtures" / "answers" / "report-example.yaml")]))
+    assert fresh == FIXTURE.read_text(encoding="utf-8"), "regenerate tests/fixtures/sample-result.json"
