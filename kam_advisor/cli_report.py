@@ -8,34 +8,18 @@ is used on its own, outside the main group).
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
 
 import click
 
+from kam_advisor.clishared import guard, root_options
 from kam_advisor.errors import DataError, display_path
 
 
-def _guard(func):
-    """DataError -> one line on stderr and exit code 2, wherever the command is mounted."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except DataError as err:
-            text = err.format()
-            click.echo(text if "\n" in text else f"kam-advisor: {text}", err=True)
-            raise SystemExit(err.exit_code) from None
-
-    return wrapper
-
-
-def _obj(ctx: click.Context) -> dict:
-    root = ctx.find_root()
-    return root.obj if isinstance(root.obj, dict) else {}
+_guard = guard
+_obj = root_options
 
 
 def _assess(paths: list[str], kb_dir: str | None, rules_dir: str | None) -> dict:
