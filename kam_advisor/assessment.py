@@ -168,10 +168,9 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     answers = [{"item": i.id, "topic": i.topic, "stage": i.stage, "text": i.text, "status": status(i.id),
                 "note": evidence.notes.get(i.id)} for i in kb.items.values()]
 
-    def answer(b):
-        return f"{b}={status(b)}" if b in kb.items else b
-
-    trace = [{"id": f.id, "type": f.type, "rule": f.rule, "because": [answer(b) for b in f.because], "text": f.text}
+    answer = {i: f"{i}={status(i)}" for i in kb.items}  # an item id among the reasons gets its status
+    trace = [{"id": f.id, "type": f.type, "rule": f.rule, "because": [answer.get(b, b) for b in f.because],
+              "text": f.text}
              for f in sorted(list(run.findings.values()) + list(run.facts.values()), key=lambda f: f.id)]
 
     return {

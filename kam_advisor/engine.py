@@ -1,25 +1,33 @@
 """The durable-rules wrapper: compiled rulesets, one short-lived session per run, loud failures.
 
-durable-rules is fast but has sharp edges (see shared notes); this module is the only place that
-touches it, and it neutralises them:
+durable-rules is fast but has sharp edges (see the shared notes); this module is the only place
+that touches it, and it neutralises them. It drives the C engine (`durable_rules_engine`)
+directly and does not use durable's Python `Host`:
 
-- no background timer threads: the host's dispatch loop is replaced by a no-op (the default loop
-  calls into the C engine every 0.2 s and crashed under threads);
-- rulesets are named after a hash of their content and registered once per process (a name can
-  be registered only once and there is no unregister);
+- no background threads at all: durable's Host starts timer threads that call into the C engine
+  every 0.2 s (they crashed under Python threads); we never create a Host;
+- rulesets are named after a hash of their content and created once per process (a name can be
+  registered only once and there is no unregister);
 - every run uses its own session id, fires a start rule first (deleting a session in which no
   action ever ran segfaults), and deletes its state at the end, whatever happens (finished
   sessions otherwise keep ~2.4 MB each, and at most 1,024 may be live);
-- an exception inside an action is captured and re-raised as RuleFailure after the run (the
-  engine itself swallows it into the session state);
+- actions run in our own loop, so an exception inside one stops the run and is raised as
+  RuleFailure (durable's Python layer swallows it into the session state);
 - re-asserting an identical derived fact is ignored instead of raising MessageObservedException;
-- the dicts handed to the engine are deep copies (it mutates them).
-- a process-wide lock serialises use of the host; parallel batch runs use processes.
+- the engine gets JSON text, never our dicts, so it cannot mutate them;
+- the engine sees only the fields that some condition tests: each fact is kept in Python by id
+  and the matches an action receives are those Python dicts (the JSON the engine parses and
+  returns is most of its cost, and reasons and item lists need not go through it);
+- a process-wide lock serialises use of the engine; parallel batch runs use processes.
+
+Why our own loop: durable's Python layer wraps every action call in objects, parses and
+re-serialises the session state as JSON and copies every match; that overhead was most of the
+time of an assessment. The loop below is the same protocol (start_action_for_state,
+complete_and_start_action, abandon_action) without those copies.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -28,32 +36,36 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import durable_rules_engine
-from durable import engine as _durable
+import orjson
 
 from kam_advisor.errors import RuleFailure
 
 START_TYPE = "$start"
 BATCH = 1000
+# return code of durable_rules_engine.assert_fact(s) when nothing is to run now
+# (1 = some fact matched no rule, harmless here; 2 = already observed, prevented by ids)
+_QUEUED = 3
 
-
-class _QuietHost(_durable.Host):
-    """A Host without the background dispatch/timer threads."""
-
-    def _run(self):  # noqa: D401 - overriding a private hook on purpose
-        return None
-
-
-_HOST: _QuietHost | None = None
 _LOCK = threading.RLock()
-_REGISTERED: set[str] = set()
+_HANDLES: dict[str, int] = {}
 _SIDS = itertools.count(1)
+_LIVE: set[str] = set()
+# the engine speaks JSON text; orjson is several times faster than json at both ends
 
 
-def _host() -> _QuietHost:
-    global _HOST
-    if _HOST is None:
-        _HOST = _QuietHost()
-    return _HOST
+def _dumps(obj: Any) -> str:
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:  # e.g. an integer beyond 64 bits: json can write it
+        return json.dumps(obj, ensure_ascii=False)
+
+
+_loads = orjson.loads
+
+
+def live_sessions() -> int:
+    """How many sessions are open now (0 between assessments)."""
+    return len(_LIVE)
 
 
 @dataclass
@@ -67,34 +79,25 @@ class CompiledRule:
 
 
 class Run:
-    """State of one session: derived facts go to `sink`, errors are collected."""
+    """State of one session: derived facts go to `sink`; facts to assert are queued."""
 
-    __slots__ = ("sid", "sink", "errors", "pending", "seen")
+    __slots__ = ("sid", "sink", "pending", "facts")
 
     def __init__(self, sid: str, sink: Any):
         self.sid = sid
         self.sink = sink
-        self.errors: list[str] = []
         self.pending: list[dict] = []
-        self.seen: set[str] = set()
+        self.facts: dict[str, dict] = {}  # every fact of the session by id, as Python built it
 
     def assert_fact(self, fact: dict) -> None:
         """Queue a derived fact for the session (chaining); a fact id already asserted is ignored
-        (durable raises MessageObservedException for an identical fact)."""
-        fid = fact.get("id")
-        if fid in self.seen:
+        (durable raises MessageObservedException for an identical fact). The fact dict is
+        serialised before the action returns, so the caller may keep it."""
+        fid = fact["id"]
+        if fid in self.facts:
             return
-        self.seen.add(fid)
-        fact = dict(fact)
-        fact["sid"] = self.sid
+        self.facts[fid] = fact
         self.pending.append(fact)
-
-    def flush(self, handle) -> None:
-        """Assert the queued facts in one engine call; their matches run after the current action."""
-        if self.pending:
-            batch, self.pending = self.pending, []
-            # codes 1 (some fact matched no rule) and 2 (already observed) are harmless here
-            durable_rules_engine.assert_facts(handle, json.dumps(batch, ensure_ascii=False))
 
 
 class Ruleset:
@@ -104,71 +107,57 @@ class Ruleset:
         self.rules = {r.id: r for r in rules}
         definition = {}
         for rule in rules:
-            entry = copy.deepcopy(rule.condition)
+            entry = _loads(_dumps(rule.condition))  # a private copy
             entry["pri"] = rule.priority
-            # batch all pending matches of a rule into one action call: the per-call overhead
-            # (JSON round trips of state and messages) dominates durable's cost otherwise
+            # batch all pending matches of a rule into one action call: each call is a round trip
+            # through JSON, which dominates durable's cost otherwise
             entry["cap"] = BATCH
             definition[rule.id] = entry
-        definition["$start"] = {"all": [{"m": {"t": START_TYPE}}], "pri": 0}
+        definition[START_TYPE] = {"all": [{"m": {"t": START_TYPE}}], "pri": 0}
         # the name covers the actions' source too (`fingerprint`): two rule sets with the same
         # conditions but different actions must not share a registration
         digest = hashlib.sha256((json.dumps(definition, sort_keys=True) + fingerprint).encode()).hexdigest()[:16]
         self.name = f"{label}_{digest}"
         self._definition = definition
+        self._keys = frozenset(_field_names(definition)) | {"t", "id"}
+        self._actions = {rid: r.action for rid, r in self.rules.items()}
 
-    def _register(self) -> None:
-        if self.name in _REGISTERED:
-            return
-        definition = copy.deepcopy(self._definition)
-        for rule_id in definition:
-            definition[rule_id]["run"] = self._make_action(rule_id)
-        _host().set_rulesets({self.name: definition})
-        _REGISTERED.add(self.name)
-
-    def _make_action(self, rule_id: str):
-        rule = self.rules.get(rule_id)
-        runs = _ACTIVE
-        aliases = _aliases(rule.condition) if rule else []
-
-        def action(c):  # durable requires a plain one-argument function
-            run = runs.get(c.s.sid)
-            if run is None:
-                return
-            if rule is None:  # the start rule: fires once so the session may be deleted safely
-                return
-            try:
-                for frame in _frames(c, aliases):
-                    rule.action(frame, run)
-                run.flush(c._ruleset._handle)
-            except Exception as err:  # noqa: BLE001 - recorded and re-raised after the run
-                run.errors.append(f"rule '{rule_id}' failed: {type(err).__name__}: {err}")
-                run.pending.clear()
-
-        return action
+    def handle(self) -> int:
+        with _LOCK:
+            handle = _HANDLES.get(self.name)
+            if handle is None:
+                handle = durable_rules_engine.create_ruleset(self.name, _dumps(self._definition))
+                _HANDLES[self.name] = handle
+            return handle
 
     def session(self, sink: Any) -> "Session":
-        with _LOCK:
-            self._register()
         return Session(self, sink)
 
+    def project(self, facts: list[dict], sid: str) -> str:
+        """The JSON the engine gets for `facts`: only the fields conditions test, plus the sid."""
+        keys = self._keys
+        out = []
+        for fact in facts:
+            slim = {k: v for k, v in fact.items() if k in keys}
+            slim["sid"] = sid
+            out.append(slim)
+        return _dumps(out)
 
-_ACTIVE: dict[str, Run] = {}
 
-
-def _aliases(condition: dict) -> list[str]:
-    return [next(iter(part)) for part in condition["all"] if not next(iter(part)).endswith("$not")]
-
-
-def _frames(c, aliases: list[str]):
-    """The matches handed to one (batched) action call, each as {alias: fact dict}."""
-    single = c.__dict__.get("_m")
-    matches = [single] if isinstance(single, dict) else [x._d for x in c.__dict__.get("m", [])]
-    for data in matches:
-        if aliases == ["m"] and "m" not in data:  # durable unwraps single-alias 'm' frames
-            yield {"m": dict(data)}
-        else:
-            yield {alias: dict(data[alias]) for alias in aliases}
+def _field_names(node) -> set[str]:
+    """Every name a condition might test (a superset: keys and string values not starting with $)."""
+    names: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not key.startswith("$"):
+                names.add(key)
+            names |= _field_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            names |= _field_names(value)
+    elif isinstance(node, str) and not node.startswith("$"):
+        names.add(node)
+    return names
 
 
 class Session:
@@ -178,51 +167,70 @@ class Session:
         self.ruleset = ruleset
         self.sid = f"s{next(_SIDS)}"
         self.run = Run(self.sid, sink)
+        self._handle = ruleset.handle()
         self._started = False
 
     def __enter__(self) -> "Session":
         _LOCK.acquire()
-        _ACTIVE[self.sid] = self.run
         try:
-            _host().assert_fact(self.ruleset.name, {"sid": self.sid, "t": START_TYPE, "id": "$start"})
+            _LIVE.add(self.sid)
+            code, state = durable_rules_engine.assert_fact(
+                self._handle, _dumps({"sid": self.sid, "t": START_TYPE, "id": START_TYPE}))
             self._started = True
+            self._drain(code, state)
         except BaseException:
-            _ACTIVE.pop(self.sid, None)
-            _LOCK.release()
+            self.__exit__()
             raise
         return self
 
     def assert_facts(self, facts: list[dict]) -> None:
-        """Assert a batch of facts; all rules they trigger (and their chains) run before return."""
+        """Assert a batch of facts; all rules they trigger (and their chains) run before return.
+        A fact that no rule reads is normal here (durable's Python layer would reject the batch)."""
         if not facts:
             return
-        batch = []
+        table = self.run.facts
         for fact in facts:
-            f = dict(fact)
-            f["sid"] = self.sid
-            batch.append(f)
-        # durable's own assert_facts rejects the whole batch (and runs no action) when any one fact
-        # matches no rule; facts that no rule reads are normal here, so call the engine directly
-        # and run the actions of the facts that did match.
-        rules = _host().get_ruleset(self.ruleset.name)
-        code, state_handle = durable_rules_engine.assert_facts(rules._handle, json.dumps(batch, ensure_ascii=False))
-        if code == 2:
-            raise RuleFailure(f"a fact was asserted twice in one batch: {batch}")
-        if code != 3:
-            failure: list[BaseException] = []
-            rules.do_actions(state_handle, lambda err, _state: failure.append(err) if err else None)
-            if failure:
-                raise RuleFailure(f"engine failure: {failure[0]}")
-        self._raise_errors()
+            if fact["id"] in table:
+                raise RuleFailure(f"fact '{fact['id']}' was asserted twice")
+            table[fact["id"]] = fact
+        code, state = durable_rules_engine.assert_facts(self._handle, self.ruleset.project(facts, self.sid))
+        self._drain(code, state)
 
-    def _raise_errors(self) -> None:
-        if self.run.errors:
-            raise RuleFailure("; ".join(self.run.errors))
+    def _drain(self, code: int, state: int) -> None:
+        """Run every queued action, and the actions of the facts they assert, until none is left."""
+        if code == _QUEUED:
+            return
+        handle, run, actions = self._handle, self.run, self.ruleset._actions
+        table = run.facts
+        result = durable_rules_engine.start_action_for_state(handle, state)
+        message = result[1] if result else None
+        while message:
+            for rule_id, frames in _loads(message).items():
+                action = actions.get(rule_id)
+                if action is None:  # the start rule: fires once so the session may be deleted safely
+                    continue
+                try:
+                    for frame in (frames if isinstance(frames, list) else (frames,)):
+                        action({alias: table[f["id"]] for alias, f in frame.items()}, run)
+                    if run.pending:
+                        batch, run.pending = run.pending, []
+                        # derived facts are small and hold only fields their rules chose: no
+                        # projection (the "sid" key they gain is never read from the table)
+                        for fact in batch:
+                            fact["sid"] = self.sid
+                        # code 1 (a fact no rule reads) is harmless here
+                        durable_rules_engine.assert_facts(handle, _dumps(batch))
+                except Exception as err:  # noqa: BLE001 - the engine would swallow it
+                    durable_rules_engine.abandon_action(handle, state)
+                    raise RuleFailure(f"rule '{rule_id}' failed: {type(err).__name__}: {err}") from err
+            message = durable_rules_engine.complete_and_start_action(handle, state)
 
     def __exit__(self, *exc) -> None:
         try:
             if self._started:
-                _host().delete_state(self.ruleset.name, self.sid)
+                self._started = False
+                durable_rules_engine.delete_state(self._handle, self.sid)
         finally:
-            _ACTIVE.pop(self.sid, None)
-            _LOCK.release()
+            if self.sid in _LIVE:
+                _LIVE.discard(self.sid)
+                _LOCK.release()

@@ -23,7 +23,7 @@ PROGRAMME = "programme"
 OPEN_ORDER = ("not_started", "partial", "dont_know", "unanswered")
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """A record derived by a rule (or a fact Python asserted), with its reasons."""
 
@@ -33,7 +33,7 @@ class Finding:
     because: list[str]
     text: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)  # shared between findings: read only
 
 
 class Sink:
@@ -44,12 +44,9 @@ class Sink:
     def __init__(self) -> None:
         self.findings: dict[str, Finding] = {}
 
-    def record(self, record: dict, meta: dict) -> None:
-        fid = record["id"]
-        fields = {k: v for k, v in record.items() if k not in ("id", "t", "sid")}
-        new = Finding(id=fid, type=record["t"], rule=meta["rule"], because=list(meta["because"]),
-                      text=meta.get("text", ""), fields=fields,
-                      meta={k: v for k, v in meta.items() if k not in ("rule", "because", "text")})
+    def add(self, fid: str, rtype: str, rule: str, because: list[str], text: str, fields: dict,
+            meta: Mapping[str, Any]) -> None:
+        new = Finding(fid, rtype, rule, because, text, fields, meta)
         old = self.findings.get(fid)
         if old is None:
             self.findings[fid] = new
@@ -78,109 +75,137 @@ def item_status(evidence: Evidence, item_id: str) -> str:
     return evidence.statuses.get(item_id, "unanswered")
 
 
-def _points(status: str, weights: Mapping[str, float]) -> float:
-    return weights.get(status, 0.0)
+@dataclass(frozen=True)
+class _Layout:
+    """The knowledge base's grid, flattened once per knowledge base for the per-run loops."""
+
+    cells: tuple  # (topic, stage, rank, last, item ids)
+    topic_items: dict[str, tuple[str, ...]]
+    facets: tuple  # (facet, item ids)
+    units: tuple  # (unit, level, topic ids)
+    stages: tuple[str, ...]
 
 
-def cell_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[dict]:
+_LAYOUTS: dict[int, tuple[KnowledgeBase, _Layout]] = {}
+
+
+def _layout(kb: KnowledgeBase) -> _Layout:
+    cached = _LAYOUTS.get(id(kb))
+    if cached is not None and cached[0] is kb:
+        return cached[1]
     stages = kb.stage_ids
+    cells = tuple((t.id, stage, rank, rank == len(stages), tuple(i.id for i in kb.items_of(t.id, stage)))
+                  for t in kb.topics.values() for rank, stage in enumerate(stages, 1))
+    units = [(a.id, "area", tuple(t.id for t in kb.topics.values() if t.area == a.id)) for a in kb.areas.values()]
+    units += [(d.id, "dimension", tuple(t.id for t in kb.topics.values() if t.dimension == d.id))
+              for d in kb.dimensions.values()]
+    units.append((PROGRAMME, "overall", tuple(kb.topics)))
+    layout = _Layout(
+        cells=cells, topic_items={t: tuple(i.id for i in kb.items_of(t)) for t in kb.topics},
+        facets=tuple((f.id, tuple(i.id for i in kb.items.values() if f.id in i.facets)) for f in kb.facets.values()),
+        units=tuple(units), stages=stages)
+    _LAYOUTS[id(kb)] = (kb, layout)
+    return layout
+
+
+_KNOWN = ("done", "partial", "not_started")
+
+
+def cell_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[tuple[dict, list[str]]]:
+    """One fact per topic x stage: the answers' counts and score, and the items by status."""
     out = []
-    for topic in kb.topics.values():
-        for rank, stage in enumerate(stages, 1):
-            items = kb.items_of(topic.id, stage)
-            counts = {s: 0 for s in ("done", "partial", "not_started", "na", "dont_know", "unanswered")}
-            by_status: dict[str, list[str]] = {s: [] for s in counts}
-            for item in items:
-                st = statuses.get(item.id, "unanswered")
-                counts[st] += 1
-                by_status[st].append(item.id)
-            known = counts["done"] + counts["partial"] + counts["not_started"]
-            points = sum(_points(s, weights) * counts[s] for s in ("done", "partial", "not_started"))
-            out.append({
-                "t": "cell", "id": f"cell:{topic.id}:{stage}", "level": "topic", "unit": topic.id,
-                "stage": stage, "rank": rank, "last": rank == len(stages),
-                "total": len(items), "applicable": len(items) - counts["na"], "known": known, **counts,
-                "points": round(points, 6), "ratio": round(points / known, 6) if known else 0.0,
-                "open": [i for s in OPEN_ORDER for i in by_status[s]],
-                "done_items": by_status["done"], "not_started_items": by_status["not_started"],
-                "$because": [f"{i.id}={statuses.get(i.id, 'unanswered')}" for i in items],
-            })
+    wd, wp = weights["done"], weights["partial"]
+    for topic, stage, rank, last, items in _layout(kb).cells:
+        by: dict[str, list[str]] = {"done": [], "partial": [], "not_started": [], "na": [], "dont_know": [],
+                                    "unanswered": []}
+        because = []
+        for i in items:
+            st = statuses.get(i, "unanswered")
+            by[st].append(i)
+            because.append(f"{i}={st}")
+        done, partial, not_started = len(by["done"]), len(by["partial"]), len(by["not_started"])
+        known = done + partial + not_started
+        points = round(wd * done + wp * partial, 6)
+        out.append(({
+            "t": "cell", "id": f"cell:{topic}:{stage}", "level": "topic", "unit": topic,
+            "stage": stage, "rank": rank, "last": last,
+            "total": len(items), "applicable": len(items) - len(by["na"]), "known": known,
+            "done": done, "partial": partial, "not_started": not_started, "na": len(by["na"]),
+            "dont_know": len(by["dont_know"]), "unanswered": len(by["unanswered"]),
+            "points": points, "ratio": round(points / known, 6) if known else 0.0,
+            "open": [i for st in OPEN_ORDER for i in by[st]],
+            "done_items": by["done"], "not_started_items": by["not_started"],
+        }, because))
     return out
 
 
-def facet_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[dict]:
+def facet_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[tuple[dict, list[str]]]:
     out = []
-    for facet in kb.facets.values():
-        items = [i for i in kb.items.values() if facet.id in i.facets]
-        known = [i for i in items if statuses.get(i.id) in ("done", "partial", "not_started")]
-        points = sum(_points(statuses[i.id], weights) for i in known)
-        out.append({"t": "facet", "id": f"facet:{facet.id}", "facet": facet.id, "total": len(items),
-                    "known": len(known), "score": round(100 * points / len(known)) if known else 0,
-                    "$because": [f"{i.id}={statuses[i.id]}" for i in known]})
+    for facet, items in _layout(kb).facets:
+        known = [(i, statuses[i]) for i in items if statuses.get(i) in _KNOWN]
+        points = sum(weights.get(st, 0.0) for _, st in known)
+        out.append(({"t": "facet", "id": f"facet:{facet}", "facet": facet, "total": len(items),
+                     "known": len(known), "score": round(100 * points / len(known)) if known else 0},
+                    [f"{i}={st}" for i, st in known]))
     return out
 
 
-def named_facts(evidence: Evidence) -> list[dict]:
+def named_facts(evidence: Evidence) -> list[tuple[dict, list[str]]]:
     out = []
     for name in sorted(evidence.facts):
         value = evidence.facts[name]
         prov = list(evidence.provenance.get(name, (f"{name}={value}",)))
-        out.append({"t": "fact", "id": f"fact:{name}", "name": name, "value": value, "$because": prov})
+        out.append(({"t": "fact", "id": f"fact:{name}", "name": name, "value": value}, prov))
     return out
 
 
-def coverage_fact(kb: KnowledgeBase, statuses: Mapping[str, str]) -> dict:
+def coverage_fact(kb: KnowledgeBase, statuses: Mapping[str, str]) -> tuple[dict, list[str]]:
     counted = [s for i, s in statuses.items() if i in kb.items]
     answered = sum(1 for s in counted if s in ("done", "partial", "not_started", "na"))
     total = len(kb.items)
-    return {"t": "coverage", "id": "coverage", "answered": answered, "total": total,
-            "dont_know": sum(1 for s in counted if s == "dont_know"),
-            "na": sum(1 for s in counted if s == "na"),
-            "ratio": round(answered / total, 6) if total else 0.0,
-            "$because": [f"{answered} of {total} checklist actions answered"]}
+    return ({"t": "coverage", "id": "coverage", "answered": answered, "total": total,
+             "dont_know": sum(1 for s in counted if s == "dont_know"),
+             "na": sum(1 for s in counted if s == "na"),
+             "ratio": round(answered / total, 6) if total else 0.0},
+            [f"{answered} of {total} checklist actions answered"])
 
 
-def rollup_facts(kb: KnowledgeBase, statuses: Mapping[str, str], sink: Sink, foundation: Iterable[str]) -> list[dict]:
+def rollup_facts(kb: KnowledgeBase, statuses: Mapping[str, str], sink: Sink,
+                 foundation: Iterable[str]) -> list[tuple[dict, list[str]]]:
     """Per area, dimension and the programme x stage: how many assessed topics reach the stage."""
+    layout = _layout(kb)
     foundation = set(foundation)
-    reached = {(f.fields["unit"], f.fields["stage"]) for f in sink.of_type("reach")}
-    assessed = {t for t in kb.topics if any(statuses.get(i.id, "unanswered") not in ("dont_know", "unanswered")
-                                            for i in kb.items_of(t))}
-    units = [(a.id, "area", [t.id for t in kb.topics.values() if t.area == a.id]) for a in kb.areas.values()]
-    units += [(d.id, "dimension", [t.id for t in kb.topics.values() if t.dimension == d.id])
-              for d in kb.dimensions.values()]
-    units.append((PROGRAMME, "overall", list(kb.topics)))
-    stages = kb.stage_ids
+    reached = {(f.fields["unit"], f.fields["stage"]) for f in sink.findings.values() if f.type == "reach"}
+    assessed = {t for t, items in layout.topic_items.items()
+                if any(statuses.get(i, "unanswered") not in ("dont_know", "unanswered") for i in items)}
+    stages = layout.stages
     out = []
-    for unit, level, topics in units:
+    for unit, level, topics in layout.units:
         seen = [t for t in topics if t in assessed]
         found = [t for t in topics if t in foundation]
+        unseen = [f"{t}: not assessed" for t in topics if t not in assessed]
         for rank, stage in enumerate(stages, 1):
             hit = [t for t in seen if (t, stage) in reached]
-            fhit = [t for t in found if (t, stage) in reached]
-            out.append({
+            miss = [t for t in seen if (t, stage) not in reached]
+            fhit = sum(1 for t in found if (t, stage) in reached)
+            out.append(({
                 "t": "rollup", "id": f"rollup:{unit}:{stage}", "level": level, "unit": unit, "stage": stage,
                 "rank": rank, "last": rank == len(stages), "assessed": len(seen), "reached": len(hit),
                 "share": round(len(hit) / len(seen), 6) if seen else 0.0,
-                "foundation_total": len(found), "foundation_reached": len(fhit),
-                "foundation_ok": len(fhit) == len(found),
-                "lagging": [t for t in seen if t not in hit] or ["none"],
-                "$because": [f"reach:{t}:{stage}" for t in hit]
-                + [f"{t}: stage {stage} not reached" for t in seen if t not in hit]
-                + [f"{t}: not assessed" for t in topics if t not in assessed],
-            })
+                "foundation_total": len(found), "foundation_reached": fhit,
+                "foundation_ok": fhit == len(found),
+                "lagging": miss or ["none"],
+            }, [f"reach:{t}:{stage}" for t in hit] + [f"{t}: stage {stage} not reached" for t in miss] + unseen))
     return out
 
 
-def _strip(facts: list[dict]) -> tuple[list[dict], dict[str, Finding]]:
-    """Split the reasons Python keeps for its own facts from what goes to the engine."""
-    engine, base = [], {}
-    for f in facts:
-        because = f.pop("$because")
-        engine.append(f)
-        base[f["id"]] = Finding(id=f["id"], type=f["t"], rule="input", because=because,
-                                fields={k: v for k, v in f.items() if k not in ("id", "t")})
-    return engine, base
+def _split(facts: list[tuple[dict, list[str]]], base: dict[str, Finding]) -> list[dict]:
+    """Keep the reasons of Python's own facts (as findings of rule `input`); return the facts."""
+    out = []
+    for fact, because in facts:
+        out.append(fact)
+        base[fact["id"]] = Finding(fact["id"], fact["t"], "input", because, "", fact, {})
+    return out
 
 
 def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase) -> Inference:
@@ -188,12 +213,11 @@ def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase) -> Inference:
     weights = {"done": float(rules.param("done_weight")), "partial": float(rules.param("partial_weight")),
                "not_started": 0.0}
     statuses = {i: s for i, s in evidence.statuses.items() if i in kb.items}
-    phase1, base = _strip(cell_facts(kb, statuses, weights) + facet_facts(kb, statuses, weights)
-                          + named_facts(evidence) + [coverage_fact(kb, statuses)])
+    base: dict[str, Finding] = {}
+    phase1 = _split(cell_facts(kb, statuses, weights) + facet_facts(kb, statuses, weights)
+                    + named_facts(evidence) + [coverage_fact(kb, statuses)], base)
     sink = Sink()
     with rules.ruleset.session(sink) as session:
         session.assert_facts(phase1)
-        phase2, base2 = _strip(rollup_facts(kb, statuses, sink, rules.param("foundation_topics")))
-        session.assert_facts(phase2)
-    base.update(base2)
+        session.assert_facts(_split(rollup_facts(kb, statuses, sink, rules.param("foundation_topics")), base))
     return Inference(facts=base, findings=sink.findings, statuses=statuses)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -110,7 +111,7 @@ class KnowledgeBase:
     sources: Mapping[str, str]
     digest: str = field(default="")
 
-    @property
+    @cached_property
     def stage_ids(self) -> tuple[str, ...]:
         return tuple(s.id for s in self.stages)
 

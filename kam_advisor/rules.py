@@ -265,38 +265,51 @@ def _format(got, fmt):
 
 class Template:
     """A text with {alias.field}, {alias.field:fmt}, {alias} (its id) and {each} placeholders,
-    parsed once; filling it is a loop over the parts, not a regex substitution."""
+    parsed once into str.format patterns with positional fields and the references to fill them:
+    `pattern` applies the format specs itself (the fast path); `plain` takes values already
+    converted by `_format` (None as "none", lists joined, a spec that does not fit ignored)."""
 
-    __slots__ = ("parts", "static")
+    __slots__ = ("pattern", "plain", "refs", "text")
 
     def __init__(self, text: str):
-        parts: list = []
+        pattern: list[str] = []
+        plain: list[str] = []
+        refs: list[tuple] = []
         pos = 0
         for m in _PLACEHOLDER.finditer(text):
-            if m.start() > pos:
-                parts.append(text[pos:m.start()])
-            parts.append((m.group(1), m.group(2), m.group(3)))
+            literal = text[pos:m.start()].replace("{", "{{").replace("}", "}}")
+            alias, fname, fmt = m.group(1), m.group(2), m.group(3)
+            pattern += [literal, "{%d%s}" % (len(refs), ":" + fmt if fmt else "")]
+            plain += [literal, "{%d}" % len(refs)]
+            each = alias == "each" and fname is None
+            refs.append((None if each else alias, fname or "id", fmt or None))
             pos = m.end()
-        if pos < len(text):
-            parts.append(text[pos:])
-        self.parts = parts
-        self.static = all(isinstance(p, str) for p in parts)
+        tail = text[pos:].replace("{", "{{").replace("}", "}}")
+        self.pattern = "".join(pattern) + tail
+        self.plain = "".join(plain) + tail
+        self.refs = tuple(refs)
+        self.text = text
 
     def fill(self, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
-        if self.static:
-            return "".join(self.parts)
-        out = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            alias, fname, fmt = part
-            if alias == "each" and fname is None:
+        if not self.refs:
+            return self.text
+        values = []
+        simple = True
+        for alias, key, _ in self.refs:
+            if alias is None:
                 got = each
             else:
-                got = frame.get(alias, {}).get(fname or "id")
-            out.append(_format(got, fmt))
-        return "".join(out)
+                fact = frame.get(alias)
+                got = fact.get(key) if fact is not None else None
+            if got is None or got.__class__ is list:
+                simple = False
+            values.append(got)
+        if simple:
+            try:
+                return self.pattern.format(*values)
+            except (ValueError, TypeError):
+                pass
+        return self.plain.format(*[_format(v, ref[2]) for v, ref in zip(values, self.refs)])
 
 
 def fill(template: str, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
@@ -320,30 +333,23 @@ def _compile(spec: RuleSpec, base: RuleBase) -> CompiledRule:
                     for b in then["because"]]
     static_meta = {k: then[k] for k in ("severity", "priority") if k in then}
     rule_id = spec.id
+    single = (None,)
 
     def action(frame, run):
-        elements = [None] if for_each is None else list(frame[for_each[0]].get(for_each[1]) or [])
-        sink = run.sink
+        elements = single if for_each is None else (frame[for_each[0]].get(for_each[1]) or ())
+        add = run.sink.add
         for each in elements:
-            record = {"t": rtype, "id": id_tpl.fill(frame, each)}
-            for name, get in getters:
-                record[name] = get(frame, each)
-            because = []
-            for kind, b in because_spec:
-                if kind == "each":
-                    because.append(str(each))
-                elif kind == "alias":
-                    because.append(frame[b]["id"] if b in frame else b)
-                else:
-                    because.append(b.fill(frame, each))
-            meta = {"rule": rule_id, "because": because, **static_meta}
-            if text_tpl is not None:
-                meta["text"] = text_tpl.fill(frame, each)
+            fid = id_tpl.fill(frame, each)
+            fields = {name: get(frame, each) for name, get in getters}
+            because = [str(each) if kind == "each" else (frame[b]["id"] if b in frame else b) if kind == "alias"
+                       else b.fill(frame, each) for kind, b in because_spec]
+            meta = static_meta
             if advice_tpl is not None:
-                meta["advice"] = advice_tpl.fill(frame, each)
-            sink.record(record, meta)
+                meta = {**static_meta, "advice": advice_tpl.fill(frame, each)}
+            add(fid, rtype, rule_id, because, text_tpl.fill(frame, each) if text_tpl is not None else "",
+                fields, meta)
             if reassert:
-                run.assert_fact(record)
+                run.assert_fact({"t": rtype, "id": fid, **fields})
 
     return CompiledRule(id=spec.id, condition=condition, priority=1, action=action)
 

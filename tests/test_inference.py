@@ -150,7 +150,7 @@ def test_a_failing_rule_action_fails_loudly():
     rules = Ruleset([CompiledRule("test.boom", {"all": [{"m": {"t": "cell"}}]}, 1, boom)], label="failtest")
 
     class Sink:
-        def record(self, record, meta):
+        def add(self, *record):
             pass
 
     with pytest.raises(RuleFailure, match="test.boom.*broken rule"):
@@ -163,4 +163,4 @@ def test_many_sessions_leave_no_state_behind():
     statuses = {i: random.Random(1).choice(["done", "partial"]) for i in ITEMS}
     for _ in range(50):
         infer(Evidence("full-audit", statuses, {}), KB, BASE)
-    assert engine._ACTIVE == {}
+    assert engine.live_sessions() == 0
