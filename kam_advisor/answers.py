@@ -54,6 +54,7 @@ class AnswerFile:
     respondent: str | None = None
     organisation: str | None = None
     date: str | None = None
+    assessor: str | None = None
     lines: Mapping[str, int] = field(default_factory=dict)
     fact_lines: Mapping[str, int] = field(default_factory=dict)
 
@@ -74,6 +75,7 @@ class Evidence:
     organisation: str | None = None
     date: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    assessor: str | None = None
 
 
 _TOP_FIELDS = ("questionnaire", "answers", "facts", "respondent", "organisation", "date", "notes", "kind",
@@ -131,7 +133,8 @@ def read_answer_file(path: str | Path, data: Any = None) -> AnswerFile:
     return AnswerFile(path=str(path), questionnaire=questionnaire, answers=answers, notes=notes,
                       facts={str(k): plain(v) for k, v in facts.items()},
                       respondent=_as_text(data.get("respondent")), organisation=_as_text(data.get("organisation")),
-                      date=_as_text(data.get("date")), lines=lines, fact_lines=fact_lines)
+                      date=_as_text(data.get("date")), assessor=_as_text(data.get("assessor")),
+                      lines=lines, fact_lines=fact_lines)
 
 
 def check_fact(spec: Mapping[str, Any], name: str, value: Any, path, line) -> Any:
@@ -196,4 +199,4 @@ def direct_evidence(af: AnswerFile, kb, fact_specs) -> Evidence:
         provenance[name] = (f"{name}={value}",)
     return Evidence(questionnaire=af.questionnaire, statuses=statuses, facts=facts, provenance=provenance,
                     notes=dict(af.notes), respondents=(af.respondent,) if af.respondent else (),
-                    organisation=af.organisation, date=af.date)
+                    organisation=af.organisation, date=af.date, assessor=af.assessor)

@@ -178,7 +178,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "kb_version": kb.version,
         "questionnaire": evidence.questionnaire,
         "organisation": evidence.organisation,
-        "assessor": (evidence.extra or {}).get("assessor"),
+        "assessor": evidence.assessor,
         "date": evidence.date,
         "respondents": list(evidence.respondents),
         "stages": [{"id": s.id, "name": s.name, "description": s.description} for s in kb.stages],

@@ -1107,7 +1107,8 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
         respondents=tuple(r.label for r in respondents),
         organisation=next((r.af.organisation for r in respondents if r.af.organisation), None),
         date=dates[-1] if dates else None,
-        extra=extra)
+        extra=extra,
+        assessor=next((r.af.assessor for r in respondents if r.af.assessor), None))
 
 
 def to_evidence(q: Questionnaire, af: AnswerFile, kb, fact_specs) -> Evidence:

@@ -125,3 +125,16 @@ def test_broken_rules_file_gives_file_and_line(tmp_path):
     res = invoke("--rules", rules, "assess", "--example", "northwind-early-b")
     assert res.exit_code == 2
     assert "red-flags.yaml:" in res.output and "unknown param 'plan_page_max'" in res.output
+
+
+def test_who_assessed_whom_and_when_comes_from_the_answers_file(tmp_path):
+    res = invoke("assess", "--answers", EXAMPLES / "northwind-early-b.yaml", "--format", "json")
+    r = json.loads(res.output)
+    assert (r["organisation"], r["assessor"], r["date"]) == (
+        "Northwind Components Ltd", "Example Consulting", "2026-10-15")
+    assert r["respondents"] == ["Dana Reyes, Sales Director"]
+    # and the report's cover shows the assessor without --assessor
+    out = tmp_path / "r.md"
+    res = invoke("report", "--answers", EXAMPLES / "northwind-early-b.yaml", "--format", "md", "--output", out)
+    assert res.exit_code == 0, res.output
+    assert "Example Consulting" in out.read_text()
