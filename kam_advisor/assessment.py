@@ -200,22 +200,8 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
 
 
 def method_text(base) -> list[str]:
-    p = base.params
-    return [
-        "Each checklist action is answered done, partial, not started, not applicable or unknown "
-        "(don't know or not answered).",
-        f"A stage of a topic is met when its known answers score at least {p['cell_threshold']:.0%} "
-        f"(done = {p['done_weight']:g} point, partial = {p['partial_weight']:g}, not started = 0, divided by "
-        "the known answers); not-applicable actions are left out; a stage with no applicable action is met; "
-        "a stage whose actions are all unknown is not met.",
-        "A topic has achieved the highest stage that is met together with every earlier stage (strict "
-        "gating); its current stage is the next one (A when nothing is achieved, D when D is achieved).",
-        f"Areas, dimensions and the programme reach a stage when at least {p['rollup_share']:.0%} of their "
-        "assessed topics reach it and every foundation topic they contain does ("
-        + ", ".join(p["foundation_topics"]) + ").",
-        "Recommendations are the open actions of each topic's current stage: high priority when the topic "
-        "lags behind the programme, medium when it keeps pace, low when it is ahead.",
-    ]
+    """The paragraphs of the report's Method page: the rules files' `method`, parameters filled."""
+    return list(base.method)
 
 
 def dumps(result: dict) -> str:

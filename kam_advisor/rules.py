@@ -18,7 +18,7 @@ from kam_advisor import schema
 from kam_advisor.engine import CompiledRule, Ruleset
 from kam_advisor.errors import DataError, DataErrors
 from kam_advisor.paths import data_dir
-from kam_advisor.yamlio import LineDict, load_file, plain
+from kam_advisor.yamlio import LineDict, LineList, load_file, plain
 
 _OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte", "ne": "$neq"}
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(?::([^}]*))?\}")
@@ -48,6 +48,7 @@ class RuleBase:
     consumed_types: frozenset[str]
     ruleset: Ruleset | None = None
     files: list[str] = field(default_factory=list)
+    method: list[str] = field(default_factory=list)  # paragraphs, parameters filled in
 
     def param(self, name: str) -> Any:
         return self.params[name]
@@ -86,6 +87,7 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
         raise DataErrors(errors)
 
     params, param_docs, param_lines, facts, specs = {}, {}, {}, {}, {}
+    method_parts: list[tuple] = []
     for path, kind, data in docs:
         if kind == "facts":
             for f in data["facts"]:
@@ -98,6 +100,8 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
             params[name] = plain(p["value"])
             param_docs[name] = {**plain(p), "file": path.name}
             param_lines[name] = path.name
+        if "method" in data:
+            method_parts.append((data["method"]["position"], path.name, path, data["method"]))
         for r in data["rules"]:
             specs[r["id"]] = RuleSpec(
                 id=r["id"], title=r["title"], source=r["source"], description=r.get("description", ""),
@@ -106,13 +110,31 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
     consumed = frozenset(str(pattern["type"]) for spec in specs.values() for _, pattern in spec.when)
     for spec in specs.values():
         errors.extend(_check_rule(spec, params, kb))
+    method = _method(sorted(method_parts, key=lambda m: m[:2]), params, errors)
     if errors:
         raise DataErrors(errors)
     base = RuleBase(rules=specs, params=params, param_docs=param_docs, facts=facts, consumed_types=consumed,
-                    files=[str(p) for p in files])
+                    files=[str(p) for p in files], method=method)
     fingerprint = json.dumps([[plain(s.then), s.id] for s in specs.values()] + [params], sort_keys=True, default=str)
     base.ruleset = Ruleset([_compile(spec, base) for spec in specs.values()], label="kam", fingerprint=fingerprint)
     return base
+
+
+def _method(parts, params: Mapping[str, Any], errors: list[DataError]) -> list[str]:
+    """The method paragraphs of every rules file in order, with the parameters filled in."""
+    frame = {name: {"id": value} for name, value in params.items()}
+    out = []
+    for _, _, path, method in parts:
+        node = method["paragraphs"]
+        for n, text in enumerate(node):
+            unknown = [m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1) not in params or m.group(2)]
+            if unknown:
+                errors.append(DataError(f"method paragraph {n + 1}: unknown param '{unknown[0]}' "
+                                        "(placeholders name a parameter: {name} or {name:format})",
+                                        path, node.line_of(n) if isinstance(node, LineList) else method.line))
+                continue
+            out.append(Template(text).fill(frame))
+    return out
 
 
 def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError]:

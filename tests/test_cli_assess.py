@@ -138,3 +138,27 @@ def test_who_assessed_whom_and_when_comes_from_the_answers_file(tmp_path):
     res = invoke("report", "--answers", EXAMPLES / "northwind-early-b.yaml", "--format", "md", "--output", out)
     assert res.exit_code == 0, res.output
     assert "Example Consulting" in out.read_text()
+
+
+def test_the_method_text_follows_the_rules_parameters(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(data_dir("rules"), rules)
+    path = rules / "stages.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("  cell_threshold:\n    value: 0.8\n", "  cell_threshold:\n    value: 0.9\n", 1))
+    res = invoke("--rules", rules, "assess", "--example", "northwind-early-b", "--format", "json")
+    assert res.exit_code == 0, res.output
+    method = json.loads(res.output)["method"]
+    assert any("score at least 90%" in p for p in method)
+    assert any("(sp.goals.positioning, oc.senior.role" in p for p in method)
+    # a placeholder naming no parameter is caught on load, with file and line (a fresh folder:
+    # loaded rules are cached per folder within a process)
+    broken = tmp_path / "broken"
+    shutil.copytree(data_dir("rules"), broken)
+    lines = text.replace("score at least {cell_threshold:.0%}", "score at least {cell_treshold:.0%}", 1)
+    (broken / "stages.yaml").write_text(lines)
+    res = invoke("--rules", broken, "assess", "--example", "northwind-early-b")
+    assert res.exit_code == 2
+    # the line where the paragraph starts (its "- >-")
+    line = next(n for n, t in enumerate(lines.splitlines(), 1) if "A stage of a topic is met" in t) - 1
+    assert f"stages.yaml:{line}:" in res.output and "unknown param 'cell_treshold'" in res.output
