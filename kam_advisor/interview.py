@@ -13,7 +13,7 @@ unanswered question. Piped input works the same way, one answer per
 line; input that ends early leaves a valid, resumable file.
 
 This module owns the session (answers file in, answers file out) and the dialogue; parsing
-and checking answers belong to :mod:`kam_advisor.questionnaire`.
+and checking answers belong to :mod:`kam_advisor.answer_check` (reached as :mod:`kam_advisor.questionnaire`).
 """
 
 from __future__ import annotations
