@@ -193,7 +193,10 @@ class Session:
             if fact["id"] in table:
                 raise RuleFailure(f"fact '{fact['id']}' was asserted twice")
             table[fact["id"]] = fact
-        code, state = durable_rules_engine.assert_facts(self._handle, self.ruleset.project(facts, self.sid))
+        try:
+            code, state = durable_rules_engine.assert_facts(self._handle, self.ruleset.project(facts, self.sid))
+        except durable_rules_engine.error as err:
+            raise RuleFailure(f"the rules engine rejected the facts: {err}") from err
         self._drain(code, state)
 
     def _drain(self, code: int, state: int) -> None:
