@@ -292,8 +292,8 @@ def render_text(result: dict, limit: int = 10) -> str:
     rm = result["roadmap"]
     if rm["to"]:
         n = sum(len(s["actions"]) for s in rm["steps"])
-        out.append(f"\nRoadmap to stage {rm['to']}: {n} actions "
-                   + ", ".join(f"{len(s['actions'])} at stage {s['stage']}" for s in rm["steps"]))
+        out.append(f"\nRoadmap to stage {rm['to']}: {n} actions ("
+                   + ", ".join(f"{len(s['actions'])} at stage {s['stage']}" for s in rm["steps"]) + ")")
     out.append("\nExplain any finding: kam-advisor explain ID --answers FILE")
     return "\n".join(out) + "\n"
 

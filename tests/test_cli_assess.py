@@ -162,3 +162,16 @@ def test_the_method_text_follows_the_rules_parameters(tmp_path):
     # the line where the paragraph starts (its "- >-")
     line = next(n for n, t in enumerate(lines.splitlines(), 1) if "A stage of a topic is met" in t) - 1
     assert f"stages.yaml:{line}:" in res.output and "unknown param 'cell_treshold'" in res.output
+
+
+def test_the_text_summary_states_stage_reason_and_roadmap():
+    res = invoke("assess", "--example", "northwind-early-b")
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "Programme stage: achieved A Scoping KAM; working on B Introducing KAM" in out
+    assert "why: " in out and "[state.between]" in out
+    r = json.loads(invoke("assess", "--example", "northwind-early-b", "--format", "json").output)
+    steps = r["roadmap"]["steps"]
+    counts = ", ".join(f"{len(s['actions'])} at stage {s['stage']}" for s in steps)
+    total = sum(len(s["actions"]) for s in steps)
+    assert f"Roadmap to stage B: {total} actions ({counts})" in out
