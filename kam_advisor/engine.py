@@ -91,8 +91,9 @@ class Run:
 
     def assert_fact(self, fact: dict) -> None:
         """Queue a derived fact for the session (chaining); a fact id already asserted is ignored
-        (durable raises MessageObservedException for an identical fact). The fact dict is
-        serialised before the action returns, so the caller may keep it."""
+        (durable raises MessageObservedException for an identical fact). The session keeps the
+        dict itself (matches are handed back as these dicts) and adds its "sid": build a new
+        dict for every fact."""
         fid = fact["id"]
         if fid in self.facts:
             return
