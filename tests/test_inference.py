@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 
 import pytest
@@ -164,3 +165,24 @@ def test_many_sessions_leave_no_state_behind():
     for _ in range(50):
         infer(Evidence("full-audit", statuses, {}), KB, BASE)
     assert engine.live_sessions() == 0
+
+
+def test_the_engine_sees_only_tested_fields_and_actions_get_the_whole_fact():
+    seen = []
+
+    def keep(frame, run):
+        seen.append(frame["m"])
+
+    rules = Ruleset([CompiledRule("test.keep", {"all": [{"m": {"$and": [{"t": "x"}, {"$gt": {"n": 1}}]}}]}, 1, keep)],
+                    label="projtest")
+    facts = [{"t": "x", "id": "x1", "n": 2, "payload": ["a", "b"]}, {"t": "x", "id": "x2", "n": 1, "payload": []}]
+    assert json.loads(rules.project(facts, "s0")) == [{"t": "x", "id": "x1", "n": 2, "sid": "s0"},
+                                                      {"t": "x", "id": "x2", "n": 1, "sid": "s0"}]
+
+    class Sink:
+        def add(self, *record):
+            pass
+
+    with rules.session(Sink()) as session:
+        session.assert_facts(facts)
+    assert seen == [facts[0]] and seen[0]["payload"] == ["a", "b"]
