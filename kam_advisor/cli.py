@@ -13,6 +13,7 @@ import click
 
 from kam_advisor import __version__, knowledge, textfmt
 from kam_advisor.errors import DataError, RuleFailure
+from kam_advisor.clishared import answers_options, answers_paths
 
 
 def _dump_json(data) -> str:
@@ -124,44 +125,22 @@ def kb_stats(ctx, fmt):
                f"{c['topics']} topics, {c['items']} actions, {c['stages']} stages, {c['facets']} facets")
 
 
-def _example_path(name: str) -> str:
-    """A built-in example organisation by name (only names listed in examples/, never a path)."""
-    from kam_advisor.paths import data_dir
-    known = {p.stem: p for p in sorted(data_dir("examples").glob("*.yaml"))}
-    if name not in known:
-        raise DataError(f"no built-in example '{name}' (examples: {', '.join(known)})")
-    return str(known[name])
-
-
-def _answers(answers, example) -> list[str]:
-    paths = list(answers)
-    if example:
-        paths.append(_example_path(example))
-    if not paths:
-        raise DataError("give --answers FILE (or --example NAME for a built-in organisation)")
-    return paths
-
-
 @main.command("assess")
-@click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Answers file (YAML or JSON); repeat for several respondents to one questionnaire.")
-@click.option("--example", metavar="NAME", help="Assess a built-in example organisation instead "
-              "(northwind-early-b, meridian-mature).")
+@answers_options("Assess")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.pass_context
 def assess_cmd(ctx, answers, example, fmt, output):
     """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
     from kam_advisor import assessment
-    result = assessment.assess_files(_answers(answers, example), kb_dir=ctx.obj.get("kb_dir"),
+    result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
                                      rules_dir=ctx.obj.get("rules_dir"))
     write_output(assessment.dumps(result) if fmt == "json" else assessment.render_text(result), output)
 
 
 @main.command("explain")
 @click.argument("finding_id")
-@click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE")
-@click.option("--example", metavar="NAME", help="A built-in example organisation instead of --answers.")
+@answers_options("Explain")
 @click.option("--depth", type=click.IntRange(0, None), default=None, help="Stop the chain at this depth.")
 @click.pass_context
 def explain_cmd(ctx, finding_id, answers, example, depth):
@@ -170,7 +149,7 @@ def explain_cmd(ctx, finding_id, answers, example, depth):
     FINDING_ID is an id from the result: a topic/area/dimension id or 'programme' (its stage),
     a recommendation (rec.<item>), a red flag (flag.<name>), a facet band (band:<facet>)."""
     from kam_advisor import assessment
-    result = assessment.assess_files(_answers(answers, example), kb_dir=ctx.obj.get("kb_dir"),
+    result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
                                      rules_dir=ctx.obj.get("rules_dir"))
     click.echo(assessment.render_explain(assessment.explain(result, finding_id, depth)), nl=False)
 

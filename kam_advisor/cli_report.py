@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.clishared import guard, root_options
+from kam_advisor.clishared import answers_options, answers_paths, guard, root_options
 from kam_advisor.errors import DataError, display_path
 
 
@@ -41,10 +41,7 @@ def _use_colour(stream) -> bool:
 
 
 @click.command("report")
-@click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
-              help="Answers file (YAML or JSON); repeat for several respondents.")
-@click.option("--example", metavar="NAME", help="Report on a built-in example organisation instead "
-              "(northwind-early-b, meridian-mature).")
+@answers_options("Report on")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
@@ -57,10 +54,9 @@ def _use_colour(stream) -> bool:
 def report(ctx, answers, example, fmt, output, org, assessor, title):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
     from kam_advisor import report as report_mod
-    from kam_advisor.cli import _answers
     from kam_advisor.store import atomic_write
 
-    answers = _answers(answers, example)
+    answers = answers_paths(answers, example)
     for path in answers:
         if path != "-" and not Path(path).is_file():
             raise DataError("answers file not found", path)

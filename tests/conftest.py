@@ -25,3 +25,19 @@ def kb_copy(tmp_path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(data_dir("knowledge"), target)
     return target
+
+
+def questionnaire_cli():
+    """The questionnaire commands (run, questionnaire ...) mounted on a bare group, as in the CLI."""
+    import click
+
+    from kam_advisor.cli_questionnaire import questionnaire, run
+
+    @click.group()
+    @click.pass_context
+    def main(ctx):
+        ctx.obj = {"kb_dir": None}
+
+    main.add_command(run)
+    main.add_command(questionnaire)
+    return main

@@ -12,28 +12,19 @@ import time
 import types
 from pathlib import Path
 
-import click
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from conftest import questionnaire_cli
 from kam_advisor import interview, knowledge, rules
 from kam_advisor import questionnaire as Q
-from kam_advisor.cli_questionnaire import questionnaire, run
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "questionnaires" / "mini.yaml"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli():
-    @click.group()
-    @click.pass_context
-    def main(ctx):
-        ctx.obj = {"kb_dir": None}
-
-    main.add_command(run)
-    main.add_command(questionnaire)
-    return main
+cli = questionnaire_cli
 
 
 def answer(tmp_path, text, *extra, name=str(MINI), file="a.yaml"):

@@ -7,14 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from conftest import questionnaire_cli
 from kam_advisor import knowledge, rules
 from kam_advisor import questionnaire as Q
-from kam_advisor.cli_questionnaire import questionnaire, run
 from kam_advisor.errors import DataError, display_path
 from kam_advisor.yamlio import parse_yaml
 
@@ -40,15 +39,7 @@ def shipped(kb, facts):
     return {q.id: q for q in Q.list_questionnaires(kb=kb, fact_specs=facts)}
 
 
-def cli():
-    @click.group()
-    @click.pass_context
-    def main(ctx):
-        ctx.obj = {"kb_dir": None}
-
-    main.add_command(run)
-    main.add_command(questionnaire)
-    return main
+cli = questionnaire_cli
 
 
 # ---------------------------------------------------------------- broken questionnaires
