@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from kam_advisor import schema
 from kam_advisor.errors import DataError, DataErrors, display_path
 from kam_advisor.paths import data_dir
-from kam_advisor.yamlio import LineDict, load_file, plain
+from kam_advisor.yamlio import LineDict, plain
 
 CORE_KINDS = ("manifest", "stages", "facets", "checklist")
 
@@ -141,29 +141,6 @@ def _files(root: Path) -> list[Path]:
     return files
 
 
-def read_documents(files: list[Path]) -> tuple[list[tuple[Path, str, Any]], list[DataError]]:
-    """Parse every file and read its kind; problems are collected, not raised."""
-    docs, errors = [], []
-    for path in files:
-        try:
-            data = load_file(path)
-        except DataError as err:
-            errors.append(err)
-            continue
-        if not isinstance(data, LineDict):
-            errors.append(DataError("expected a mapping with a 'kind' field at the top", path, 1))
-            continue
-        kind = data.get("kind")
-        try:
-            schema.load_schema(str(kind))
-        except KeyError:
-            known = ", ".join(schema_kinds_for_docs())
-            errors.append(DataError(f"kind must be one of {known} (got {kind!r})", path, data.line_of("kind")))
-            continue
-        docs.append((path, str(kind), data))
-    return docs, errors
-
-
 def schema_kinds_for_docs() -> list[str]:
     return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "rules")]
 
@@ -171,7 +148,7 @@ def schema_kinds_for_docs() -> list[str]:
 def load(root: str | Path | None = None) -> KnowledgeBase:
     """Load and validate a knowledge base; raise DataErrors listing every problem found."""
     root = Path(root) if root is not None else default_root()
-    docs, errors = read_documents(_files(root))
+    docs, errors = schema.read_documents(_files(root), schema_kinds_for_docs())
     index = schema.IdIndex()
     for path, kind, data in docs:
         schema.collect_ids(kind, data, path, index)

@@ -64,22 +64,10 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
     if not root.is_dir():
         raise DataError("rules folder not found", root)
     files = sorted(p for p in root.glob("*.yaml"))
-    errors: list[DataError] = []
+    docs, errors = schema.read_documents(files, ("rules", "facts"))
     index = schema.IdIndex()
-    docs = []
-    for path in files:
-        try:
-            data = load_file(path)
-        except DataError as err:
-            errors.append(err)
-            continue
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if kind not in ("rules", "facts"):
-            errors.append(DataError(f"kind must be rules or facts (got {kind!r})", path,
-                                    data.line_of("kind") if isinstance(data, LineDict) and "kind" in data else 1))
-            continue
+    for path, kind, data in docs:
         schema.collect_ids(kind, data, path, index)
-        docs.append((path, kind, data))
     for path, kind, data in docs:
         errors.extend(schema.validate(kind, data, path, index))
     errors.extend(index.duplicates)

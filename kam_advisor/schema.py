@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any, Iterator
 
 from kam_advisor.errors import DataError
-from kam_advisor.yamlio import LineDict, LineList, parse_yaml, plain
+from kam_advisor.yamlio import LineDict, LineList, load_file, parse_yaml, plain
 
 
 @functools.lru_cache(maxsize=None)
@@ -35,6 +35,28 @@ def load_schema(kind: str) -> dict:
 def schema_kinds() -> list[str]:
     folder = resources.files("kam_advisor") / "schemas"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_documents(files, kinds: list[str] | tuple[str, ...]) -> tuple[list[tuple[Any, str, Any]], list[DataError]]:
+    """Parse every file and read its kind, which must be one of `kinds`: (path, kind, data) per
+    good file, and the problems, collected rather than raised."""
+    docs, errors = [], []
+    for path in files:
+        try:
+            data = load_file(path)
+        except DataError as err:
+            errors.append(err)
+            continue
+        if not isinstance(data, LineDict):
+            errors.append(DataError("expected a mapping with a 'kind' field at the top", path, 1))
+            continue
+        kind = data.get("kind")
+        if kind not in kinds:
+            errors.append(DataError(f"kind must be one of {', '.join(kinds)} (got {kind!r})", path,
+                                    data.line_of("kind") if "kind" in data else 1))
+            continue
+        docs.append((path, str(kind), data))
+    return docs, errors
 
 
 @dataclass
