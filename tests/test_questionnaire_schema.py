@@ -19,6 +19,19 @@ from kam_advisor.yamlio import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "questionnaires"
+# the head of a one-section test questionnaire; its questions follow
+ONE_SECTION = """kind: questionnaire
+id: t
+version: 1.0.0
+audience: executive
+title: Test
+intro: Test.
+minutes: 1
+sections:
+  - id: s
+    title: Section
+    questions:
+"""
 RED_FLAG_FACTS = ("ka_count", "kam_count", "volume_bonus_pct", "plan_pages", "deep_review_months",
                   "quick_review_months", "has_senior_sponsor", "kam_owned_by_sales", "kams_from_sales_untrained",
                   "commodity_key_accounts")
@@ -100,18 +113,7 @@ def test_the_schema_documents_every_question_field():
     ("when: {eq: [ok, \"yes\"]}", "when: condition cycle ok -> ok"),
 ])
 def test_type_specific_mistakes_are_named(snippet, message):
-    text = f"""kind: questionnaire
-id: t
-version: 1.0.0
-audience: executive
-title: Test
-intro: Test.
-minutes: 1
-sections:
-  - id: s
-    title: Section
-    questions:
-      - id: ok
+    text = ONE_SECTION + f"""      - id: ok
         type: yes_no
         text: Fine?
         help: Help.
@@ -305,18 +307,7 @@ def test_validate_reports_answers_to_hidden_questions_as_ignored(tmp_path):
 
 
 def test_unquoted_yes_and_no_in_conditions_mean_the_answers():
-    text = """kind: questionnaire
-id: t
-version: 1.0.0
-audience: executive
-title: Test
-intro: Test.
-minutes: 1
-sections:
-  - id: s
-    title: Section
-    questions:
-      - id: first
+    text = ONE_SECTION + """      - id: first
         type: yes_no
         text: First?
         help: Help.
