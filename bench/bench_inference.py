@@ -24,7 +24,6 @@ design can cost on durable-rules.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import resource
 import statistics
@@ -33,9 +32,9 @@ from pathlib import Path
 
 from durable import engine as durable_engine
 
-from kam_advisor import assessment, rules as rules_mod
-from kam_advisor.engine import CompiledRule, Ruleset
-from kam_advisor.inference import infer
+from kam_advisor.results import assessment
+from kam_advisor.reasoning.engine import CompiledRule, Ruleset
+from kam_advisor.reasoning.inference import infer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,32 +69,6 @@ class _QuietHost(durable_engine.Host):
         return None
 
 
-def bare_rules(base):
-    """The rule base with the same conditions, but actions that derive ids and fields only."""
-    compiled = []
-    for spec in base.rules.values():
-        then = spec.then
-        rtype = then["emit"]
-        reassert = rtype in base.consumed_types
-        id_tpl = rules_mod.Template(then["id"])
-        getters = [(name, rules_mod._getter(v, base.params)) for name, v in (then.get("fields") or {}).items()]
-        for_each = tuple(then["for_each"].split(".")) if then.get("for_each") else None
-
-        def action(frame, run, rule=spec.id, rtype=rtype, reassert=reassert, id_tpl=id_tpl, getters=getters,
-                   for_each=for_each):
-            elements = (None,) if for_each is None else (frame[for_each[0]].get(for_each[1]) or ())
-            for each in elements:
-                fid = id_tpl.fill(frame, each)
-                fields = {name: get(frame, each) for name, get in getters}
-                run.sink.add(fid, rtype, rule, [], "", fields, {})
-                if reassert:
-                    run.assert_fact({"t": rtype, "id": fid, **fields})
-
-        condition = {"all": [{alias: rules_mod.compile_pattern(p, base.params)} for alias, p in spec.when]}
-        compiled.append(CompiledRule(spec.id, condition, 1, action))
-    return dataclasses.replace(base, ruleset=Ruleset(compiled, label="bare"))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
@@ -113,12 +86,11 @@ def main() -> None:
     t_all = summary("whole assessment (inference + result)", timed(
         lambda: assessment.assess_evidence(evidence, kb, base), args.n))
     t_inf = summary("inference alone", timed(lambda: infer(evidence, kb, base), args.n))
-    bare = bare_rules(base)
-    check = infer(evidence, kb, bare)
+    check = infer(evidence, kb, base, bare=True)
     assert {f.id for f in check.findings.values()} == set(run.findings), "bare actions must derive the same records"
     for _ in range(50):
-        infer(evidence, kb, bare)
-    t_bare = summary("same rules, bare actions (no reasons)", timed(lambda: infer(evidence, kb, bare), args.n))
+        infer(evidence, kb, base, bare=True)
+    t_bare = summary("same rules, bare actions (no reasons)", timed(lambda: infer(evidence, kb, base, bare=True), args.n))
 
     # baseline 1: durable-rules' public API, the same facts, trivial rules
     types = sorted({f.type for f in run.facts.values()})

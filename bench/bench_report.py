@@ -26,7 +26,7 @@ def load_result(answers: list[str]) -> tuple[dict, str]:
     paths = answers or [str(p) for p in sorted((ROOT / "examples").glob("*.yaml"))[:1]]
     if paths:
         try:
-            from kam_advisor.assessment import assess_files
+            from kam_advisor.results.assessment import assess_files
         except ImportError:
             pass
         else:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers", action="append", default=[], help="answers file(s) to assess")
     args = parser.parse_args(argv)
 
-    from kam_advisor import report
+    from kam_advisor.render import report
 
     result, origin = load_result(args.answers)
     actions = len(result.get("answers", []))

@@ -20,7 +20,9 @@ from pathlib import Path
 import durable_rules_engine
 import orjson
 
-from kam_advisor import assessment, engine, inference
+from kam_advisor.results import assessment
+from kam_advisor.reasoning import engine
+from kam_advisor.reasoning import inference
 
 ROOT = Path(__file__).resolve().parent.parent
 SPENT: dict[str, float] = defaultdict(float)
@@ -61,7 +63,8 @@ def main() -> None:
     engine._loads = _timer("JSON to/from the engine", engine._loads)
     for name in ("cell_facts", "facet_facts", "named_facts", "coverage_fact", "rollup_facts"):
         setattr(inference, name, _timer("base facts (Python counts)", getattr(inference, name)))
-    actions = base.ruleset._actions
+    from kam_advisor.reasoning.compile import compile_rules
+    actions = compile_rules(base)._actions
     for rule_id in list(actions):
         actions[rule_id] = _timer("rule actions (records, reasons)", actions[rule_id])
 

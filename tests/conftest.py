@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kam_advisor import knowledge
-from kam_advisor.paths import data_dir
+from kam_advisor.data import knowledge
+from kam_advisor.data.paths import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -31,7 +31,7 @@ def questionnaire_cli():
     """The questionnaire commands (run, questionnaire ...) mounted on a bare group, as in the CLI."""
     import click
 
-    from kam_advisor.cli_questionnaire import questionnaire, run
+    from kam_advisor.cli.questionnaire import questionnaire, run
 
     @click.group()
     @click.pass_context

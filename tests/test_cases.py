@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kam_advisor import assessment
-from kam_advisor.answers import Evidence
+from kam_advisor.results import assessment
+from kam_advisor.answers.files import Evidence
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from markupsafe import Markup
 
-from kam_advisor import charts
+from kam_advisor.render import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 STAGES = [{"id": s, "short": n} for s, n in zip("ABCD", ("Scoping", "Introducing", "Embedding", "Optimising"))]

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from kam_advisor.cli import main
-from kam_advisor.paths import data_dir
+from kam_advisor.data.paths import data_dir
 
 EXAMPLES = ROOT / "examples"
 

@@ -5,8 +5,8 @@ import inspect
 
 import pytest
 
-from kam_advisor import conditions
-from kam_advisor.conditions import ConditionError, Operand, check_operands, check_shape, evaluate
+from kam_advisor.answers import conditions
+from kam_advisor.answers.conditions import ConditionError, Operand, check_operands, check_shape, evaluate
 
 ANSWERS = {"plans": "partial", "kas": 12, "sponsor": "yes", "ways": ["product-group", "geography"],
            "unsure": "dont_know", "brand": 4}

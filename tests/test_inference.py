@@ -9,11 +9,11 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kam_advisor import assessment
-from kam_advisor.answers import Evidence
-from kam_advisor.engine import CompiledRule, Ruleset
-from kam_advisor.errors import RuleFailure
-from kam_advisor.inference import infer
+from kam_advisor.results import assessment, explain
+from kam_advisor.answers.files import Evidence
+from kam_advisor.reasoning.engine import CompiledRule, Ruleset
+from kam_advisor.data.errors import RuleFailure
+from kam_advisor.reasoning.inference import infer
 
 KB, BASE = assessment.load_bases()
 ITEMS = list(KB.items)
@@ -136,10 +136,10 @@ def test_topic_stage_follows_strict_gating():
 
 def test_explain_goes_down_to_the_answers():
     result = run({i: "done" for i in ITEMS if KB.items[i].stage == "A"}, {"ka_count": 150})
-    lines = [text for _, text in assessment.explain(result, "flag.too-many-accounts")]
+    lines = [text for _, text in explain.explain(result, "flag.too-many-accounts")]
     assert lines[0].startswith("flag.too-many-accounts  [flag.too-many-accounts]")
     assert any("ka_count=150" in line for line in lines)
-    chain = [text for _, text in assessment.explain(result, "sp.goals.positioning")]
+    chain = [text for _, text in explain.explain(result, "sp.goals.positioning")]
     assert chain[0].startswith("state:sp.goals.positioning  [state.between]")
     assert "sp.goals.positioning.a1=done" in chain
 
@@ -160,7 +160,7 @@ def test_a_failing_rule_action_fails_loudly():
 
 
 def test_many_sessions_leave_no_state_behind():
-    from kam_advisor import engine
+    from kam_advisor.reasoning import engine
     statuses = {i: random.Random(1).choice(["done", "partial"]) for i in ITEMS}
     for _ in range(50):
         infer(Evidence("full-audit", statuses, {}), KB, BASE)

@@ -17,8 +17,10 @@ import yaml
 from click.testing import CliRunner
 
 from conftest import questionnaire_cli
-from kam_advisor import interview, knowledge, rules
-from kam_advisor import questionnaire as Q
+from kam_advisor.answers import interview
+from kam_advisor.data import knowledge
+from kam_advisor.data import rules
+from kam_advisor.answers import loader
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "questionnaires" / "mini.yaml"
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +41,7 @@ def saved(path) -> dict:
 
 @pytest.fixture(scope="module")
 def mini():
-    return Q.load(MINI, kb=knowledge.load_cached(), fact_specs=rules.load_fact_specs())
+    return loader.load(MINI, kb=knowledge.load_cached(), fact_specs=rules.load_fact_specs())
 
 
 def test_a_piped_run_answers_every_type_and_writes_the_answers_file(tmp_path):
@@ -166,23 +168,23 @@ def test_a_missing_answers_folder_is_one_line_exit_2(tmp_path):
     assert result.stderr.strip() == f"kam-advisor: {tmp_path / 'nope'}: folder does not exist"
 
 
-def test_assess_hands_the_file_to_the_assessment(tmp_path, monkeypatch):
-    calls = []
-    fake = types.ModuleType("kam_advisor.assessment")
-    fake.assess_files = lambda paths: calls.append(paths) or {"stage": "B"}
-    fake.render_text = lambda result: f"RENDERED {result['stage']}"
-    monkeypatch.setitem(sys.modules, "kam_advisor.assessment", fake)
-    result, path = answer(tmp_path, "not_started\nn\n", "--assess")
-    assert result.exit_code == 0
-    assert calls == [[str(path)]]
-    assert "RENDERED B" in result.output
+def test_assess_hands_the_finished_file_to_the_caller(tmp_path, mini):
+    path, out = tmp_path / "a.yaml", []
+    replies = iter(["not_started", "4", "n"])
+    console = interview.Console(read=lambda prompt: next(replies), write=out.append, interactive=False)
+    seen = []
+    code = interview.run(mini, path, assess=True, console=console, on_finish=lambda p: seen.append(p) or "ASSESSED")
+    assert code == 0
+    assert seen == [path]
+    assert "ASSESSED" in out
 
 
-def test_assess_without_the_assessment_module_says_what_to_run(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "kam_advisor.assessment", None)  # import fails
-    result, path = answer(tmp_path, "not_started\nn\n", "--assess")
-    assert result.exit_code == 0
-    assert f"run: kam-advisor assess --answers {path}" in result.output
+def test_assess_without_an_assessor_says_what_to_run(tmp_path, mini):
+    path, out = tmp_path / "a.yaml", []
+    replies = iter(["not_started", "4", "n"])
+    console = interview.Console(read=lambda prompt: next(replies), write=out.append, interactive=False)
+    assert interview.run(mini, path, assess=True, console=console) == 0
+    assert any(f"To assess: kam-advisor assess --answers {path}" in line for line in out)
 
 
 def test_the_default_answers_file_is_named_after_the_questionnaire(tmp_path, monkeypatch):
@@ -205,7 +207,7 @@ def test_a_real_questionnaire_runs_through_piped_input(tmp_path):
 
 SCRIPT = """
 import sys, click
-from kam_advisor.cli_questionnaire import run
+from kam_advisor.cli.questionnaire import run
 @click.group()
 @click.pass_context
 def main(ctx):

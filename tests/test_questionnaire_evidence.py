@@ -8,17 +8,24 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kam_advisor import knowledge, rules
-from kam_advisor import questionnaire as Q
-from kam_advisor.answers import STATUSES, read_answer_file
-from kam_advisor.errors import DataError
-from kam_advisor.yamlio import parse_yaml
+from kam_advisor.data import knowledge
+from kam_advisor.data import rules
+from kam_advisor.answers import questionnaire as qmodel
+from kam_advisor.answers import check
+from kam_advisor.answers import evidence as evidence_mod
+from kam_advisor.answers import loader
+from kam_advisor.data import vocab
+from kam_advisor.answers import writer
+from kam_advisor.answers.files import read_answer_file
+from kam_advisor.data.vocab import STATUSES
+from kam_advisor.data.errors import DataError
+from kam_advisor.data.yamlio import parse_yaml
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "questionnaires" / "mini.yaml"
 KB = knowledge.load_cached()
 FACTS = rules.load_fact_specs()
-QUESTIONNAIRES = {q.id: q for q in Q.list_questionnaires(kb=KB, fact_specs=FACTS)}
-QUESTIONNAIRES["mini"] = Q.load(MINI, kb=KB, fact_specs=FACTS)
+QUESTIONNAIRES = {q.id: q for q in loader.list_questionnaires(kb=KB, fact_specs=FACTS)}
+QUESTIONNAIRES["mini"] = loader.load(MINI, kb=KB, fact_specs=FACTS)
 
 
 def write(tmp_path, name, text):
@@ -28,7 +35,7 @@ def write(tmp_path, name, text):
 
 
 def evidence(tmp_path, text, name="a.yaml"):
-    return Q.load_evidence([write(tmp_path, name, text)], KB, FACTS)[0]
+    return evidence_mod.load_evidence([write(tmp_path, name, text)], KB, FACTS)[0]
 
 
 # ---------------------------------------------------------------- one respondent
@@ -100,7 +107,7 @@ def test_facet_answers_record_considerations_and_the_actions_that_say_the_same(t
 
 
 def test_every_answer_type_maps_as_declared(tmp_path):
-    ev = Q.load_evidence([write(tmp_path, "m.yaml", """questionnaire: mini
+    ev = evidence_mod.load_evidence([write(tmp_path, "m.yaml", """questionnaire: mini
 answers:
   plans: done
   pages: 2.5
@@ -127,7 +134,7 @@ def test_several_questions_on_one_action_give_the_weakest_level(tmp_path):
 def test_a_fact_given_both_directly_and_by_a_question_must_agree(tmp_path):
     path = write(tmp_path, "a.yaml", "questionnaire: readiness\nanswers:\n  ka_count: 12\nfacts:\n  ka_count: 30\n")
     with pytest.raises(DataError) as caught:
-        Q.load_evidence([path], KB, FACTS)
+        evidence_mod.load_evidence([path], KB, FACTS)
     assert caught.value.line == 5
     assert "fact 'ka_count' is given here (30) and by question 'ka_count' (12)" in caught.value.message
 
@@ -135,7 +142,7 @@ def test_a_fact_given_both_directly_and_by_a_question_must_agree(tmp_path):
 def test_an_unknown_questionnaire_is_reported_at_the_questionnaire_line(tmp_path):
     path = write(tmp_path, "a.yaml", "respondent: Jo\nquestionnaire: readyness\nanswers: {}\n")
     with pytest.raises(DataError) as caught:
-        Q.load_evidence([path], KB, FACTS)
+        evidence_mod.load_evidence([path], KB, FACTS)
     assert (caught.value.line, caught.value.message) == (2, "unknown questionnaire 'readyness'; did you mean 'readiness'?")
 
 
@@ -144,7 +151,7 @@ def test_an_unknown_questionnaire_is_reported_at_the_questionnaire_line(tmp_path
 def respondents(tmp_path, *bodies):
     paths = [write(tmp_path, f"r{n}.yaml", f"questionnaire: readiness\nrespondent: R{n}\nanswers:\n{body}")
              for n, body in enumerate(bodies, 1)]
-    return Q.load_evidence(paths, KB, FACTS)
+    return evidence_mod.load_evidence(paths, KB, FACTS)
 
 
 @pytest.mark.parametrize("answers, combined", [
@@ -211,7 +218,7 @@ def test_respondents_must_answer_the_same_questionnaire(tmp_path):
     one = write(tmp_path, "one.yaml", "questionnaire: readiness\nanswers: {}\n")
     two = write(tmp_path, "two.yaml", "respondent: Bo\nquestionnaire: account\nanswers: {}\n")
     with pytest.raises(DataError) as caught:
-        Q.load_evidence([one, two], KB, FACTS)
+        evidence_mod.load_evidence([one, two], KB, FACTS)
     assert caught.value.line == 2 and "combine answers of one questionnaire only" in caught.value.message
 
 
@@ -219,16 +226,16 @@ def test_two_files_with_the_same_respondent_are_refused(tmp_path):
     one = write(tmp_path, "one.yaml", "questionnaire: readiness\nrespondent: Jo\nanswers: {}\n")
     two = write(tmp_path, "two.yaml", "questionnaire: readiness\nrespondent: Jo\nanswers: {}\n")
     with pytest.raises(DataError, match="respondent 'Jo' appears in two answers files"):
-        Q.load_evidence([one, two], KB, FACTS)
+        evidence_mod.load_evidence([one, two], KB, FACTS)
 
 
 # ---------------------------------------------------------------- properties
 
-def value_strategy(question: Q.Question):
-    specials = [s for s in Q.SPECIAL if question.type != "status" and question.offers(s)]
+def value_strategy(question: qmodel.Question):
+    specials = [s for s in vocab.SPECIAL if question.type != "status" and question.offers(s)]
     kind, rules_ = question.type, question.validation
     if kind == "status":
-        base = st.sampled_from([s for s in STATUSES if question.offers(s) or s not in Q.SPECIAL])
+        base = st.sampled_from([s for s in STATUSES if question.offers(s) or s not in vocab.SPECIAL])
     elif kind == "yes_no":
         base = st.sampled_from(["yes", "no"])
     elif kind == "single_choice":
@@ -250,13 +257,13 @@ def value_strategy(question: Q.Question):
     return st.one_of(base, st.sampled_from(specials)) if specials else base
 
 
-def answer_sets(q: Q.Questionnaire):
+def answer_sets(q: qmodel.Questionnaire):
     return st.fixed_dictionaries({}, optional={qid: value_strategy(x) for qid, x in q.questions.items()})
 
 
-def as_file(q: Q.Questionnaire, answers: dict, notes: dict | None = None):
+def as_file(q: qmodel.Questionnaire, answers: dict, notes: dict | None = None):
     """Through the answers-file writer and reader, as `kam-advisor run` would leave it."""
-    text = Q.answers_document(q, answers, notes or {}, {"respondent": "Prop"})
+    text = writer.answers_document(q, answers, notes or {}, {"respondent": "Prop"})
     return read_answer_file("prop.yaml", parse_yaml(text, "prop.yaml"))
 
 
@@ -278,8 +285,8 @@ PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 def test_any_valid_answer_set_converts_to_evidence(case):
     q, answers = case
     af = as_file(q, answers)
-    assume(not Q.validate_answers(q, af, FACTS))
-    ev = Q.to_evidence(q, af, KB, FACTS)
+    assume(not check.validate_answers(q, af, FACTS))
+    ev = evidence_mod.to_evidence(q, af, KB, FACTS)
     assert set(ev.statuses.values()) <= set(STATUSES)
     assert set(ev.statuses) <= set(KB.items)
     for name, value in ev.facts.items():
@@ -287,7 +294,7 @@ def test_any_valid_answer_set_converts_to_evidence(case):
     for item in ev.statuses:
         assert ev.provenance[item]
     # the file the runner writes reads back to the same answers
-    assert Q.canonical_answers(q, af)[0] == {k: v for k, v in answers.items() if v is not None}
+    assert check.canonical_answers(q, af)[0] == {k: v for k, v in answers.items() if v is not None}
 
 
 @PROPERTY
@@ -297,16 +304,16 @@ def test_answers_to_hidden_questions_do_not_change_the_evidence(data):
                          if any(x.when is not None for x in q.questions.values()) or any(s.when for s in q.sections))
     q = QUESTIONNAIRES[data.draw(st.sampled_from(conditional))]
     answers = data.draw(answer_sets(q))
-    visible = {x.id for x in Q.visible_questions(q, answers)}
+    visible = {x.id for x in check.visible_questions(q, answers)}
     hidden = [qid for qid in q.questions if qid not in visible]
     assume(hidden)
     extra = data.draw(st.fixed_dictionaries({}, optional={qid: value_strategy(q.questions[qid]) for qid in hidden}))
     shown_only = {k: v for k, v in answers.items() if k in visible}
     with_hidden = {**shown_only, **extra}
     base = as_file(q, shown_only)
-    assume(not Q.validate_answers(q, base, FACTS))
+    assume(not check.validate_answers(q, base, FACTS))
     more = as_file(q, with_hidden, {qid: "note on a hidden question" for qid in extra})
-    assert comparable(Q.to_evidence(q, more, KB, FACTS)) == comparable(Q.to_evidence(q, base, KB, FACTS))
+    assert comparable(evidence_mod.to_evidence(q, more, KB, FACTS)) == comparable(evidence_mod.to_evidence(q, base, KB, FACTS))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -317,12 +324,12 @@ def test_any_valid_answers_of_several_respondents_combine_without_error(tmp_path
     paths = []
     for n in range(data.draw(st.integers(2, 3))):
         answers = data.draw(answer_sets(q))
-        text = Q.answers_document(q, answers, {}, {"respondent": f"R{n}"})
+        text = writer.answers_document(q, answers, {}, {"respondent": f"R{n}"})
         path = folder / f"r{n}.yaml"
         path.write_text(text)
-        assume(not Q.validate_answers(q, read_answer_file(path), FACTS))
+        assume(not check.validate_answers(q, read_answer_file(path), FACTS))
         paths.append(str(path))
-    ev, gaps = Q.load_evidence(paths, KB, FACTS, questionnaire=q if q.id == "mini" else None)
+    ev, gaps = evidence_mod.load_evidence(paths, KB, FACTS, questionnaire=q if q.id == "mini" else None)
     assert ev.respondents == tuple(f"R{n}" for n in range(len(paths)))
     assert [g["question"] for g in gaps] == sorted(g["question"] for g in gaps)
     for gap in gaps:

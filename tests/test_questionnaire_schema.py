@@ -12,10 +12,12 @@ import yaml
 from click.testing import CliRunner
 
 from conftest import questionnaire_cli
-from kam_advisor import knowledge, rules
-from kam_advisor import questionnaire as Q
-from kam_advisor.errors import DataError, display_path
-from kam_advisor.yamlio import parse_yaml
+from kam_advisor.data import knowledge
+from kam_advisor.data import rules
+from kam_advisor.answers import check
+from kam_advisor.answers import loader
+from kam_advisor.data.errors import DataError, display_path
+from kam_advisor.data.yamlio import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "questionnaires"
@@ -49,7 +51,7 @@ def facts():
 
 @pytest.fixture(scope="module")
 def shipped(kb, facts):
-    return {q.id: q for q in Q.list_questionnaires(kb=kb, fact_specs=facts)}
+    return {q.id: q for q in loader.list_questionnaires(kb=kb, fact_specs=facts)}
 
 
 cli = questionnaire_cli
@@ -94,13 +96,13 @@ def test_an_unknown_questionnaire_name_suggests_the_nearest():
 
 def test_load_raises_a_data_error_with_path_and_line(kb, facts):
     with pytest.raises(DataError) as caught:
-        Q.load(FIXTURES / "cycle.yaml", kb=kb, fact_specs=facts)
+        loader.load(FIXTURES / "cycle.yaml", kb=kb, fact_specs=facts)
     assert caught.value.line == 16
     assert str(caught.value.path).endswith("cycle.yaml")
 
 
 def test_the_schema_documents_every_question_field():
-    schema = yaml.safe_load((ROOT / "kam_advisor" / "schemas" / "questionnaire.yaml").read_text())
+    schema = yaml.safe_load((ROOT / "kam_advisor" / "data" / "schemas" / "questionnaire.yaml").read_text())
     question = schema["$defs"]["question"]["properties"]
     for name in ("type", "text", "help", "guidance", "required", "choices", "scale", "validation", "when", "maps_to"):
         assert question[name].get("description") or "$ref" in question[name], name
@@ -121,7 +123,7 @@ def test_type_specific_mistakes_are_named(snippet, message):
         {snippet}
 """
     with pytest.raises(DataError) as caught:
-        Q.build(parse_yaml(text, "t.yaml"), "t.yaml")
+        loader.build(parse_yaml(text, "t.yaml"), "t.yaml")
     assert message in caught.value.message
     assert caught.value.line and caught.value.line >= 12
 
@@ -251,7 +253,7 @@ def test_template_has_a_commented_entry_per_question_and_validates_empty(name, s
         assert checked.exit_code == 2 and f"question '{required[0].id}' is required" in checked.stderr
     else:
         assert checked.exit_code == 0, checked.stderr
-        assert f"0 of {len(Q.visible_questions(q, {}))} visible questions answered" in checked.output
+        assert f"0 of {len(check.visible_questions(q, {}))} visible questions answered" in checked.output
 
 
 def test_a_filled_in_template_validates(tmp_path):
@@ -325,6 +327,6 @@ def test_unquoted_yes_and_no_in_conditions_mean_the_answers():
         when: {eq: [first, no]}
         source: general practice
 """
-    q = Q.build(parse_yaml(text, "t.yaml"), "t.yaml")
-    assert [x.id for x in Q.visible_questions(q, {"first": "yes"})] == ["first", "second"]
-    assert [x.id for x in Q.visible_questions(q, {"first": "no"})] == ["first", "third"]
+    q = loader.build(parse_yaml(text, "t.yaml"), "t.yaml")
+    assert [x.id for x in check.visible_questions(q, {"first": "yes"})] == ["first", "second"]
+    assert [x.id for x in check.visible_questions(q, {"first": "no"})] == ["first", "third"]

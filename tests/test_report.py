@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from markupsafe import escape
 
 from conftest import ROOT
-from kam_advisor import cli_report, report
+from kam_advisor.cli import report as cli_report
+from kam_advisor.render import report
 
 FIXTURE = Path(os.environ.get("REPORT_FIXTURE") or ROOT / "tests" / "fixtures" / "sample-result.json")
 GOLDEN = ROOT / "tests" / "golden"
@@ -447,7 +448,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(cli, args, message):
 
 
 def test_cli_assessment_errors_are_one_line(monkeypatch, tmp_path):
-    from kam_advisor.errors import DataError
+    from kam_advisor.data.errors import DataError
 
     def broken(paths, kb_dir, rules_dir):
         raise DataError("questionnaire 'nope' is not known", paths[0], 1)
@@ -461,8 +462,8 @@ def test_cli_assessment_errors_are_one_line(monkeypatch, tmp_path):
 
 
 def test_cli_with_the_real_assessment(tmp_path):
-    """End to end on the shipped examples, once kam_advisor.assessment exists."""
-    assessment = pytest.importorskip("kam_advisor.assessment")
+    """End to end on the shipped examples, once kam_advisor.results.assessment exists."""
+    assessment = pytest.importorskip("kam_advisor.results.assessment")
     examples = sorted((ROOT / "examples").glob("*.yaml"))
     if not examples:
         pytest.skip("no examples/*.yaml yet")
@@ -475,7 +476,7 @@ def test_cli_with_the_real_assessment(tmp_path):
 
 def test_the_fixture_is_a_real_assessment():
     """The golden reports are rendered from what the engine really produces for the fixture's answers."""
-    from kam_advisor.assessment import assess_files, dumps
+    from kam_advisor.results.assessment import assess_files, dumps
     if os.environ.get("REPORT_FIXTURE"):
         pytest.skip("another fixture was chosen")
     fresh = dumps(assess_files([str(ROOT / "tests" / "fixtures" / "answers" / "report-example.yaml")]))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kam_advisor import report
+from kam_advisor.render import report
 
 FIXTURE = Path(os.environ.get("REPORT_FIXTURE") or ROOT / "tests" / "fixtures" / "sample-result.json")
 WINDOW = (1240, 1754)          # A4 proportions

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from kam_advisor import knowledge
+from kam_advisor.data import knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
 

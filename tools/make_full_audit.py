@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kam_advisor import knowledge  # noqa: E402
+from kam_advisor.data import knowledge  # noqa: E402
 
 TARGET = ROOT / "questionnaires" / "full-audit.yaml"
 VERSION = "1.0.0"

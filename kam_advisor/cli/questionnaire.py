@@ -1,6 +1,6 @@
 """The questionnaire commands: ``run NAME`` and ``questionnaire list | show | template | validate``.
 
-Thin click wrappers over :mod:`kam_advisor.questionnaire` and :mod:`kam_advisor.interview`,
+Thin click wrappers over :mod:`kam_advisor.answers.writer` and :mod:`kam_advisor.answers.interview`,
 for the main CLI to register (``main.add_command(run)``, ``main.add_command(questionnaire)``).
 Every expected failure is a DataError: one line on stderr, exit code 2 (also when these
 commands are used on their own, outside the main group).
@@ -13,10 +13,15 @@ from pathlib import Path
 
 import click
 
-from kam_advisor import conditions, textfmt
-from kam_advisor import questionnaire as qmod
-from kam_advisor.clishared import guard, root_options
-from kam_advisor.errors import DataError, display_path
+from kam_advisor.answers import conditions
+from kam_advisor.render import textfmt
+from kam_advisor.answers import questionnaire as qmodel
+from kam_advisor.answers import check
+from kam_advisor.answers import loader
+from kam_advisor.data import vocab
+from kam_advisor.answers import writer
+from kam_advisor.cli.shared import guard, root_options
+from kam_advisor.data.errors import DataError, display_path
 
 
 _guard = guard
@@ -24,17 +29,17 @@ _obj = root_options
 
 
 def _kb(ctx):
-    from kam_advisor import knowledge
+    from kam_advisor.data import knowledge
     return knowledge.load_cached(_obj(ctx).get("kb_dir"))
 
 
 def _facts(ctx):
-    from kam_advisor import rules
+    from kam_advisor.data import rules
     return rules.load_fact_specs(_obj(ctx).get("rules_dir"))
 
 
-def _load(ctx, name: str) -> qmod.Questionnaire:
-    return qmod.load(name, kb=_kb(ctx), fact_specs=_facts(ctx))
+def _load(ctx, name: str) -> qmodel.Questionnaire:
+    return loader.load(name, kb=_kb(ctx), fact_specs=_facts(ctx))
 
 
 @click.command("run")
@@ -52,11 +57,21 @@ def run(ctx, name, answers_path, respondent, assess):
     Every answer is saved at once; run again with the same answers file to resume. At the
     prompt: ? help, b back, s skip (don't know), Enter keeps the current answer.
     """
-    from kam_advisor import interview
+    from kam_advisor.answers import interview
     q = _load(ctx, name)
     path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
-    code = interview.run(q, path, respondent=respondent, assess=assess)
+    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx))
     ctx.exit(code)
+
+
+def _assess_text(ctx):
+    """Assess a finished answers file and give the terminal summary (for `run --assess`)."""
+    def assess(path) -> str:
+        from kam_advisor.render.text import render_text
+        from kam_advisor.results.assessment import assess_files
+        return render_text(assess_files([str(path)], kb_dir=_obj(ctx).get("kb_dir"),
+                                        rules_dir=_obj(ctx).get("rules_dir")))
+    return assess
 
 
 @click.group("questionnaire", context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,7 +85,7 @@ def questionnaire():
 @_guard
 def q_list(ctx, fmt):
     """The built-in questionnaires."""
-    found = qmod.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
+    found = loader.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
     rows = [{"id": q.id, "version": q.version, "audience": q.audience, "questions": len(q),
              "sections": len(q.sections), "minutes": q.minutes, "title": q.title} for q in found]
     if fmt == "json":
@@ -81,9 +96,9 @@ def q_list(ctx, fmt):
                              "llrrl"))
 
 
-def describe(q: qmod.Questionnaire) -> dict:
+def describe(q: qmodel.Questionnaire) -> dict:
     """A questionnaire as plain data (``show --format json``)."""
-    def target(t: qmod.Target) -> dict:
+    def target(t: qmodel.Target) -> dict:
         out = {t.kind: list(t.ids) if t.kind == "items" else t.ids[0]}
         for key in ("status", "value"):
             if getattr(t, key) is not None:
@@ -92,8 +107,8 @@ def describe(q: qmod.Questionnaire) -> dict:
             out["if_selected"] = t.if_selected
         return out
 
-    def question(x: qmod.Question) -> dict:
-        out = {"id": x.id, "type": x.type, "text": x.text, "help": x.help, "answer": qmod.answer_hint(x)}
+    def question(x: qmodel.Question) -> dict:
+        out = {"id": x.id, "type": x.type, "text": x.text, "help": x.help, "answer": check.answer_hint(x)}
         if x.choices:
             out["choices"] = [{"value": c.value, "label": c.label} for c in x.choices]
         if x.required:
@@ -146,14 +161,14 @@ def q_show(ctx, name, fmt):
 @_guard
 def q_template(ctx, name, output, force):
     """A fillable answers file: every question a commented entry with its text, choices and help."""
-    text = qmod.template(_load(ctx, name))
+    text = writer.template(_load(ctx, name))
     if not output or output == "-":
         click.echo(text, nl=False)
         return
     path = Path(output)
     if path.exists() and not force:
         raise DataError("exists; not overwriting it (it may hold answers); use --force to replace it", path)
-    from kam_advisor.store import atomic_write
+    from kam_advisor.data.files import atomic_write
     atomic_write(path, text)
     click.echo(f"wrote {display_path(path)}", err=True)
 
@@ -169,16 +184,16 @@ def q_validate(ctx, name, answers_file):
     if not answers_file:
         click.echo(f"ok: questionnaire {q.id} {q.version}: {len(q)} questions in {len(q.sections)} sections")
         return
-    af, data = qmod.read_answers(answers_file)
-    errors = qmod.validate_answers(q, af, _facts(ctx), complete=True, data=data)
+    af, data = check.read_answers(answers_file)
+    errors = check.validate_answers(q, af, _facts(ctx), complete=True, data=data)
     if errors:
-        from kam_advisor.errors import DataErrors
+        from kam_advisor.data.errors import DataErrors
         raise errors[0] if len(errors) == 1 else DataErrors(errors)
-    answers, _ = qmod.canonical_answers(q, af)
-    shown = qmod.visible_questions(q, answers)
+    answers, _ = check.canonical_answers(q, af)
+    shown = check.visible_questions(q, answers)
     given = [answers[x.id] for x in shown if x.id in answers]
     hidden = sorted(set(answers) - {x.id for x in shown})
-    counts = ", ".join(f"{given.count(s)} {qmod.STATUS_LABELS[s]}" for s in qmod.SPECIAL if given.count(s))
+    counts = ", ".join(f"{given.count(s)} {vocab.LABELS[s]}" for s in vocab.SPECIAL if given.count(s))
     line = f"ok: {display_path(answers_file)}: {len(given)} of {len(shown)} visible questions answered"
     if counts:
         line += f" ({counts})"

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup
 
-from kam_advisor import charts
+from kam_advisor.render import charts
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
@@ -473,7 +473,7 @@ def _is_html(name: str | None) -> bool:
 def _environment(kind: str) -> jinja2.Environment:
     """One environment per output family: ``html`` (autoescaped), ``md`` (escaped values), ``text``."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("kam_advisor", "templates"),
+        loader=jinja2.PackageLoader("kam_advisor.render", "templates"),
         autoescape=_is_html if kind == "html" else False,
         finalize=_md_escape if kind == "md" else _text_finalize,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,

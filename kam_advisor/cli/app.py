@@ -11,9 +11,11 @@ from pathlib import Path
 
 import click
 
-from kam_advisor import __version__, knowledge, textfmt
-from kam_advisor.errors import DataError, RuleFailure
-from kam_advisor.clishared import answers_options, answers_paths
+from kam_advisor import __version__
+from kam_advisor.data import knowledge
+from kam_advisor.render import textfmt
+from kam_advisor.data.errors import DataError, RuleFailure
+from kam_advisor.cli.shared import answers_options, answers_paths
 
 
 def _dump_json(data) -> str:
@@ -30,7 +32,7 @@ def write_output(text: str, output: str | None) -> None:
     if not output or output == "-":
         click.echo(text, nl=False)
         return
-    from kam_advisor.store import atomic_write
+    from kam_advisor.data.files import atomic_write
     atomic_write(Path(output), text)
 
 
@@ -132,10 +134,11 @@ def kb_stats(ctx, fmt):
 @click.pass_context
 def assess_cmd(ctx, answers, example, fmt, output):
     """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
-    from kam_advisor import assessment
+    from kam_advisor.results import assessment
     result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
                                      rules_dir=ctx.obj.get("rules_dir"))
-    write_output(assessment.dumps(result) if fmt == "json" else assessment.render_text(result), output)
+    from kam_advisor.render.text import render_text
+    write_output(assessment.dumps(result) if fmt == "json" else render_text(result), output)
 
 
 @main.command("explain")
@@ -148,10 +151,10 @@ def explain_cmd(ctx, finding_id, answers, example, depth):
 
     FINDING_ID is an id from the result: a topic/area/dimension id or 'programme' (its stage),
     a recommendation (rec.<item>), a red flag (flag.<name>), a facet band (band:<facet>)."""
-    from kam_advisor import assessment
+    from kam_advisor.results import assessment, explain
     result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
                                      rules_dir=ctx.obj.get("rules_dir"))
-    click.echo(assessment.render_explain(assessment.explain(result, finding_id, depth)), nl=False)
+    click.echo(explain.render_explain(explain.explain(result, finding_id, depth)), nl=False)
 
 
 @main.command("batch")
@@ -164,7 +167,7 @@ def batch_cmd(ctx, directory, out_dir, jobs):
     """Assess every answers file in DIRECTORY; bad files are reported and skipped.
 
     Exit code 0 when every file was assessed, 2 when any failed."""
-    from kam_advisor import batch
+    from kam_advisor.results import batch
     files = batch.answer_files(Path(directory))
     failures = []
     with click.progressbar(length=len(files), label="assessing", file=sys.stderr) as bar:
@@ -182,8 +185,8 @@ def batch_cmd(ctx, directory, out_dir, jobs):
         ctx.exit(2)
 
 
-from kam_advisor.cli_questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
-from kam_advisor.cli_report import report  # noqa: E402
+from kam_advisor.cli.questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
+from kam_advisor.cli.report import report  # noqa: E402
 
 main.add_command(run)
 main.add_command(questionnaire)

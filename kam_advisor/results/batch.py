@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
-from kam_advisor.errors import DataError, display_path
-from kam_advisor.store import atomic_write
+from kam_advisor.data.errors import DataError, display_path
+from kam_advisor.data.files import atomic_write
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
@@ -43,7 +43,7 @@ def _init(kb_dir, rules_dir) -> None:
 
 def assess_one(path: str) -> tuple[str, dict | None, str | None]:
     """(path, result, error line) for one file; never raises for bad input."""
-    from kam_advisor.assessment import assess_files
+    from kam_advisor.results.assessment import assess_files
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         return path, assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir), None
@@ -55,7 +55,7 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
         on_done: Callable[[str, str | None], None] | None = None) -> list[dict]:
     """Assess every answers file in `folder`; write `<stem>.json` files and `summary.csv` to
     `out_dir`. Returns the summary rows (in file order)."""
-    from kam_advisor.assessment import dumps
+    from kam_advisor.results.assessment import dumps
     folder, out_dir = Path(folder), Path(out_dir)
     files = answer_files(folder)
     out_dir.mkdir(parents=True, exist_ok=True)

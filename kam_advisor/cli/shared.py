@@ -6,7 +6,7 @@ import functools
 
 import click
 
-from kam_advisor.errors import DataError
+from kam_advisor.data.errors import DataError
 
 
 def guard(func):
@@ -31,13 +31,13 @@ def root_options(ctx: click.Context) -> dict:
 
 
 def example_names() -> list[str]:
-    from kam_advisor.paths import data_dir
+    from kam_advisor.data.paths import data_dir
     return [p.stem for p in sorted(data_dir("examples").glob("*.yaml"))]
 
 
 def example_path(name: str) -> str:
     """A built-in example organisation by name (only names listed in examples/, never a path)."""
-    from kam_advisor.paths import data_dir
+    from kam_advisor.data.paths import data_dir
     known = {p.stem: p for p in sorted(data_dir("examples").glob("*.yaml"))}
     if name not in known:
         raise DataError(f"no built-in example '{name}' (examples: {', '.join(known)})")

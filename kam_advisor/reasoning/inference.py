@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from kam_advisor.answers import Evidence
-from kam_advisor.knowledge import KnowledgeBase
-from kam_advisor.rules import RuleBase
+from kam_advisor.answers.files import Evidence
+from kam_advisor.data.knowledge import KnowledgeBase
+from kam_advisor.data.rules import RuleBase
+from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOWN, OPEN_ORDER, UNANSWERED, UNKNOWN
+from kam_advisor.reasoning.compile import compile_rules
 
 PROGRAMME = "programme"
-# status order used for open actions: what to start before what to finish, then the unknown
-OPEN_ORDER = ("not_started", "partial", "dont_know", "unanswered")
 
 
 @dataclass(slots=True)
@@ -55,9 +55,6 @@ class Sink:
         keep.because = keep.because + [b for b in other.because if b not in keep.because]
         self.findings[fid] = keep
 
-    def of_type(self, rtype: str) -> list[Finding]:
-        return sorted((f for f in self.findings.values() if f.type == rtype), key=lambda f: f.id)
-
 
 @dataclass
 class Inference:
@@ -66,13 +63,6 @@ class Inference:
     facts: dict[str, Finding]
     findings: dict[str, Finding]
     statuses: dict[str, str]
-
-    def get(self, fid: str) -> Finding | None:
-        return self.findings.get(fid) or self.facts.get(fid)
-
-
-def item_status(evidence: Evidence, item_id: str) -> str:
-    return evidence.statuses.get(item_id, "unanswered")
 
 
 @dataclass(frozen=True)
@@ -108,19 +98,15 @@ def _layout(kb: KnowledgeBase) -> _Layout:
     return layout
 
 
-_KNOWN = ("done", "partial", "not_started")
-
-
 def cell_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[tuple[dict, list[str]]]:
     """One fact per topic x stage: the answers' counts and score, and the items by status."""
     out = []
     wd, wp = weights["done"], weights["partial"]
     for topic, stage, rank, last, items in _layout(kb).cells:
-        by: dict[str, list[str]] = {"done": [], "partial": [], "not_started": [], "na": [], "dont_know": [],
-                                    "unanswered": []}
+        by: dict[str, list[str]] = {s: [] for s in ALL_STATUSES}
         because = []
         for i in items:
-            st = statuses.get(i, "unanswered")
+            st = statuses.get(i, UNANSWERED)
             by[st].append(i)
             because.append(f"{i}={st}")
         done, partial, not_started = len(by["done"]), len(by["partial"]), len(by["not_started"])
@@ -161,7 +147,7 @@ def named_facts(evidence: Evidence) -> list[tuple[dict, list[str]]]:
 
 def coverage_fact(kb: KnowledgeBase, statuses: Mapping[str, str]) -> tuple[dict, list[str]]:
     counted = [s for i, s in statuses.items() if i in kb.items]
-    answered = sum(1 for s in counted if s in ("done", "partial", "not_started", "na"))
+    answered = sum(1 for s in counted if s in ANSWERED)
     total = len(kb.items)
     return ({"t": "coverage", "id": "coverage", "answered": answered, "total": total,
              "dont_know": sum(1 for s in counted if s == "dont_know"),
@@ -177,7 +163,7 @@ def rollup_facts(kb: KnowledgeBase, statuses: Mapping[str, str], sink: Sink,
     foundation = set(foundation)
     reached = {(f.fields["unit"], f.fields["stage"]) for f in sink.findings.values() if f.type == "reach"}
     assessed = {t for t, items in layout.topic_items.items()
-                if any(statuses.get(i, "unanswered") not in ("dont_know", "unanswered") for i in items)}
+                if any(statuses.get(i, UNANSWERED) not in UNKNOWN for i in items)}
     stages = layout.stages
     out = []
     for unit, level, topics in layout.units:
@@ -208,8 +194,9 @@ def _split(facts: list[tuple[dict, list[str]]], base: dict[str, Finding]) -> lis
     return out
 
 
-def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase) -> Inference:
-    """Run the rules over one organisation's evidence in one short-lived session."""
+def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase, bare: bool = False) -> Inference:
+    """Run the rules over one organisation's evidence in one short-lived session (``bare``: see
+    :func:`~kam_advisor.reasoning.compile.compile_rules`)."""
     weights = {"done": float(rules.param("done_weight")), "partial": float(rules.param("partial_weight")),
                "not_started": 0.0}
     statuses = {i: s for i, s in evidence.statuses.items() if i in kb.items}
@@ -217,7 +204,7 @@ def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase) -> Inference:
     phase1 = _split(cell_facts(kb, statuses, weights) + facet_facts(kb, statuses, weights)
                     + named_facts(evidence) + [coverage_fact(kb, statuses)], base)
     sink = Sink()
-    with rules.ruleset.session(sink) as session:
+    with compile_rules(rules, bare).session(sink) as session:
         session.assert_facts(phase1)
         session.assert_facts(_split(rollup_facts(kb, statuses, sink, rules.param("foundation_topics")), base))
     return Inference(facts=base, findings=sink.findings, statuses=statuses)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from kam_advisor.errors import DataError
+from kam_advisor.data.errors import DataError
 
 try:  # the C loader is several times faster and just as safe
     _BaseLoader = yaml.CSafeLoader
@@ -119,6 +119,15 @@ def load_file(path) -> Any:
         except json.JSONDecodeError as err:
             raise DataError(f"malformed JSON: {err.msg} (column {err.colno})", path, err.lineno) from None
     return parse_yaml(text, path)
+
+
+def word_for_boolean(value: Any) -> Any:
+    """YAML 1.1 reads yes / no as booleans; answers and mapping keys use the words."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return value
 
 
 def plain(value: Any) -> Any:

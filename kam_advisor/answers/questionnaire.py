@@ -1,6 +1,6 @@
 """The questionnaire model: a questionnaire's sections, typed questions, choices and mappings.
 
-Plain frozen dataclasses, built by :mod:`kam_advisor.questionnaire_loader` from a
+Plain frozen dataclasses, built by :mod:`kam_advisor.answers.loader` from a
 ``questionnaires/<id>.yaml`` file. A :class:`Question` also knows its own answer scale
 (levels, ``dont_know`` / ``na``, the operand its conditions compare against).
 """
@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from kam_advisor import conditions
-from kam_advisor.answers import STATUSES
+from kam_advisor.answers import conditions
+from kam_advisor.data.vocab import LEVELS as STATUS_LEVELS, SPECIAL, STATUSES
 
 TYPES = ("status", "single_choice", "multi_choice", "yes_no", "scale", "number", "text")
-SPECIAL = ("dont_know", "na")
-STATUS_LEVELS = conditions.STATUS_LEVELS
 
 
 @dataclass(frozen=True)

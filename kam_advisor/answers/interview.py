@@ -13,7 +13,7 @@ unanswered question. Piped input works the same way, one answer per
 line; input that ends early leaves a valid, resumable file.
 
 This module owns the session (answers file in, answers file out) and the dialogue; parsing
-and checking answers belong to :mod:`kam_advisor.answer_check` (reached as :mod:`kam_advisor.questionnaire`).
+and checking answers belong to :mod:`kam_advisor.answers.check` (reached as :mod:`kam_advisor.answers.writer`).
 """
 
 from __future__ import annotations
@@ -27,12 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import click
-
-from kam_advisor import questionnaire as qmod
-from kam_advisor.errors import DataError, display_path
-from kam_advisor.store import atomic_write
-from kam_advisor.yamlio import plain
+from kam_advisor.answers import questionnaire as qmodel
+from kam_advisor.answers import check
+from kam_advisor.answers import evidence
+from kam_advisor.data import vocab
+from kam_advisor.answers import writer
+from kam_advisor.data.errors import DataError, display_path
+from kam_advisor.data.files import atomic_write
+from kam_advisor.data.yamlio import plain
 
 COMMANDS = "? help · b back · s skip (don't know) · Enter keeps the current answer"
 
@@ -55,7 +57,7 @@ def _signals_held():
 class Session:
     """The answers of one respondent to one questionnaire, bound to the file that holds them."""
 
-    q: qmod.Questionnaire
+    q: qmodel.Questionnaire
     path: Path
     answers: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
@@ -63,16 +65,16 @@ class Session:
     resumed: bool = False
 
     @classmethod
-    def open(cls, q: qmod.Questionnaire, path: str | Path, respondent: str | None = None) -> "Session":
+    def open(cls, q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None) -> "Session":
         """Open (or start) the answers file; an invalid existing file is refused, never overwritten."""
         path = Path(path)
         session = cls(q=q, path=path)
         if path.exists():
-            af, data = qmod.read_answers(path)
-            errors = qmod.validate_answers(q, af, data=data)
+            af, data = check.read_answers(path)
+            errors = check.validate_answers(q, af, data=data)
             if errors:
                 raise errors[0]
-            session.answers, _ = qmod.canonical_answers(q, af)
+            session.answers, _ = check.canonical_answers(q, af)
             session.notes = dict(af.notes)
             session.header = {k: plain(v) for k, v in data.items() if k not in ("answers", "notes")}
             session.resumed = True
@@ -83,12 +85,12 @@ class Session:
         return session
 
     def save(self) -> None:
-        text = qmod.answers_document(self.q, self.answers, self.notes, self.header)
+        text = writer.answers_document(self.q, self.answers, self.notes, self.header)
         with _signals_held():
             atomic_write(self.path, text)
 
-    def visible(self) -> list[qmod.Question]:
-        return qmod.visible_questions(self.q, self.answers)
+    def visible(self) -> list[qmodel.Question]:
+        return check.visible_questions(self.q, self.answers)
 
     def progress(self) -> tuple[int, int]:
         shown = self.visible()
@@ -133,7 +135,7 @@ def terminal_console() -> Console:
             import readline  # noqa: F401
         except ImportError:  # pragma: no cover - platform without readline
             pass
-    return Console(read=input, write=lambda text: click.echo(text), interactive=interactive)
+    return Console(read=input, write=lambda text: print(text, flush=True), interactive=interactive)
 
 
 def _wrap(text: str, indent: str = "") -> str:
@@ -141,23 +143,23 @@ def _wrap(text: str, indent: str = "") -> str:
                      for p in str(text).strip().split("\n"))
 
 
-def _show_answer(question: qmod.Question, value: Any) -> str:
+def _show_answer(question: qmodel.Question, value: Any) -> str:
     if value is None:
         return "-"
-    if value in qmod.SPECIAL:
-        return qmod.STATUS_LABELS[value]
+    if value in vocab.SPECIAL:
+        return vocab.LABELS[value]
     if question.type == "status":
-        return qmod.STATUS_LABELS.get(value, value)
+        return vocab.LABELS.get(value, value)
     if question.type in ("single_choice", "multi_choice"):
         labels = {c.value: c.label for c in question.choices}
         values = value if isinstance(value, list) else [value]
         return ", ".join(labels[v] for v in values) if values else "none"
-    return qmod._show(value)
+    return evidence.show_value(value)
 
 
-def _options(question: qmod.Question) -> list[str]:
+def _options(question: qmodel.Question) -> list[str]:
     if question.type == "status":
-        return ["  " + "   ".join(f"{n} {qmod.STATUS_LABELS[s]}" for n, s in enumerate(qmod.STATUSES, 1))]
+        return ["  " + "   ".join(f"{n} {vocab.LABELS[s]}" for n, s in enumerate(vocab.STATUSES, 1))]
     if question.type in ("single_choice", "multi_choice"):
         lines = [f"  {n} {c.label}" for n, c in enumerate(question.choices, 1)]
         if question.type == "multi_choice":
@@ -168,7 +170,7 @@ def _options(question: qmod.Question) -> list[str]:
     if question.type == "scale":
         labels = "; ".join(f"{k} {v}" for k, v in sorted(question.labels.items()))
         return [f"  {question.scale_min} to {question.scale_max}" + (f" ({labels})" if labels else "")]
-    hint = qmod.answer_hint(question, specials=False)
+    hint = check.answer_hint(question, specials=False)
     return [f"  {hint}" + ("   (na: not applicable)" if question.offers("na") else "")]
 
 
@@ -243,7 +245,7 @@ def ask(session: Session, console: Console) -> str:
                 if not text and existing is not None:
                     text = existing if isinstance(existing, str) else str(existing)
             try:
-                value = qmod.parse_input(question, text)
+                value = check.parse_input(question, text)
             except ValueError as exc:
                 console.write(f"  ! {exc}")
                 continue
@@ -255,9 +257,12 @@ def ask(session: Session, console: Console) -> str:
     return "finished"
 
 
-def run(q: qmod.Questionnaire, path: str | Path, respondent: str | None = None, assess: bool | None = None,
-        console: Console | None = None) -> int:
-    """Run the questionnaire into ``path``; returns the exit code (0, or 130 after Ctrl-C)."""
+def run(q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None, assess: bool | None = None,
+        console: Console | None = None, on_finish: Callable[[Path], str] | None = None) -> int:
+    """Run the questionnaire into ``path``; returns the exit code (0, or 130 after Ctrl-C).
+
+    ``on_finish(path)`` assesses the finished answers file and returns the text to show; the
+    caller passes it, so that this layer does not reach up into the assessment."""
     console = console or terminal_console()
     session = Session.open(q, path, respondent)
     where = display_path(session.path)
@@ -287,22 +292,11 @@ def run(q: qmod.Questionnaire, path: str | Path, respondent: str | None = None, 
         except (EOFError, KeyboardInterrupt):
             reply = "n"
         assess = reply in ("", "y", "yes")
-    if assess:
-        _assess(session.path, console)
+    if assess and on_finish is not None:
+        console.write(on_finish(session.path))
     else:
         console.write(f"To assess: kam-advisor assess --answers {where}")
     return 0
-
-
-def _assess(path: Path, console: Console) -> None:
-    """Hand over to the assessment (written separately); fall back to saying how to run it."""
-    try:
-        from kam_advisor.assessment import assess_files, render_text
-    except ImportError:
-        console.write(f"Assessment is not available here; run: kam-advisor assess --answers {display_path(path)}")
-        return
-    result = assess_files([str(path)])
-    console.write(render_text(result))
 
 
 def check_path(path: str | Path) -> Path:

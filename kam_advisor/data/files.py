@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from kam_advisor.errors import DataError
+from kam_advisor.data.errors import DataError
 
 
 def _umask() -> int:

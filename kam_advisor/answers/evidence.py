@@ -1,7 +1,7 @@
 """Evidence from answers: one answers file, or several respondents combined, plus perception gaps.
 
 Answers of the visible questions go through each question's ``maps_to`` into the
-:class:`~kam_advisor.answers.Evidence` the rules read: checklist statuses, facet
+:class:`~kam_advisor.answers.files.Evidence` the rules read: checklist statuses, facet
 considerations and named facts, each with the answers it came from. Several respondents to
 one questionnaire are combined question by question (:func:`combine_values`, the rule in
 docs/questionnaires.md). The rules, not the questionnaire, decide stages: nothing here
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from kam_advisor.answer_check import (_fmt_num, _header_line, canonical_answers, read_answers, validate_answers,
+from kam_advisor.answers.check import (canonical_answers, format_number, header_line, read_answers, validate_answers,
                                       visible_questions)
-from kam_advisor.answers import AnswerFile, Evidence, check_fact
-from kam_advisor.errors import DataError, display_path
-from kam_advisor.questionnaire_loader import check_references, load
-from kam_advisor.questionnaire_model import SPECIAL, STATUS_LEVELS, Question, Questionnaire, Target
+from kam_advisor.answers.files import AnswerFile, Evidence, check_fact
+from kam_advisor.data.errors import DataError, display_path
+from kam_advisor.answers.loader import check_references, load
+from kam_advisor.answers.questionnaire import Question, Questionnaire, Target
+from kam_advisor.data.vocab import LEVELS as STATUS_LEVELS, SPECIAL
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ def _respondent(q: Questionnaire, af: AnswerFile, fact_specs, data=None) -> _Res
                        facts=facts, fact_lines=dict(af.fact_lines), af=af)
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, list):
         return "+".join(value) if value else "none"
-    return _fmt_num(value) if isinstance(value, float) else str(value)
+    return format_number(value) if isinstance(value, float) else str(value)
 
 
 def _lower_median(values: list) -> Any:
@@ -139,8 +140,8 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
 
     def origin(qid: str) -> tuple[str, ...]:
         if not several:
-            return (f"{qid}={_show(answers[qid])}",)
-        return tuple(f"{qid}={_show(r.answers[qid])} ({r.file})" for r in respondents if qid in r.answers)
+            return (f"{qid}={show_value(answers[qid])}",)
+        return tuple(f"{qid}={show_value(r.answers[qid])} ({r.file})" for r in respondents if qid in r.answers)
 
     item_statuses: dict[str, list[str]] = {}
     considerations: dict[str, list[str]] = {}
@@ -182,7 +183,7 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
         values = [r.facts.get(name) for r in respondents]
         value = combine_values(None, values, [r.label for r in respondents], fact_type=fact_specs[name]["type"])
         provenance.setdefault(name, []).extend(
-            f"facts.{name}={_show(r.facts[name])}" + (f" ({r.file})" if several else "")
+            f"facts.{name}={show_value(r.facts[name])}" + (f" ({r.file})" if several else "")
             for r in respondents if name in r.facts)
         if value in SPECIAL:  # respondents split evenly on a yes/no or text fact
             if name not in facts:
@@ -190,8 +191,8 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
             continue
         if name in fact_question and facts[name] != value:
             holder = next(r for r in respondents if name in r.facts)
-            raise DataError(f"fact '{name}' is given here ({_show(value)}) and by question "
-                            f"'{fact_question[name]}' ({_show(facts[name])}); keep one",
+            raise DataError(f"fact '{name}' is given here ({show_value(value)}) and by question "
+                            f"'{fact_question[name]}' ({show_value(facts[name])}); keep one",
                             holder.af.path, holder.fact_lines.get(name))
         facts[name] = value
         unknown_facts.pop(name, None)
@@ -268,19 +269,19 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
         if af.questionnaire != first.questionnaire:
             raise DataError(f"answers are for questionnaire '{af.questionnaire}', but {display_path(first.path)} "
                             f"answers '{first.questionnaire}'; combine answers of one questionnaire only",
-                            af.path, _header_line(data, "questionnaire"))
+                            af.path, header_line(data, "questionnaire"))
     labels = [af.respondent or Path(af.path).stem for af, _ in docs]
     dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dupes and len(docs) > 1:
         af, data = docs[labels.index(dupes[0], labels.index(dupes[0]) + 1)]
         raise DataError(f"respondent '{dupes[0]}' appears in two answers files; give each file its own "
-                        "'respondent:'", af.path, _header_line(data, "respondent"))
+                        "'respondent:'", af.path, header_line(data, "respondent"))
     if questionnaire is None:
         try:
             questionnaire = load(first.questionnaire, root=root)
         except DataError as err:
             if err.path is None:
-                raise DataError(err.message, first.path, _header_line(first_data, "questionnaire")) from None
+                raise DataError(err.message, first.path, header_line(first_data, "questionnaire")) from None
             raise
     errors = check_references(questionnaire, kb, fact_specs)
     if errors:

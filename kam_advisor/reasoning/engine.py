@@ -38,7 +38,7 @@ from typing import Any, Callable
 import durable_rules_engine
 import orjson
 
-from kam_advisor.errors import RuleFailure
+from kam_advisor.data.errors import RuleFailure
 
 START_TYPE = "$start"
 BATCH = 1000

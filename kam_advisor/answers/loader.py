@@ -7,17 +7,19 @@ knowledge base and to ``rules/facts.yaml`` exist. Each problem is ``file:line: m
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from kam_advisor import conditions, schema
-from kam_advisor.answer_check import _near, _norm_key, coerce_answer
-from kam_advisor.answers import STATUSES, check_fact
-from kam_advisor.errors import DataError, DataErrors
-from kam_advisor.paths import data_dir
-from kam_advisor.questionnaire_model import SPECIAL, TYPES, Choice, Question, Questionnaire, Section, Target
-from kam_advisor.yamlio import LineDict, load_file, plain
+from kam_advisor.answers import conditions
+from kam_advisor.data import schema
+from kam_advisor.answers.check import coerce_answer
+from kam_advisor.answers.files import check_fact
+from kam_advisor.data.errors import DataError, DataErrors
+from kam_advisor.data.paths import data_dir
+from kam_advisor.answers.questionnaire import TYPES, Choice, Question, Questionnaire, Section, Target
+from kam_advisor.data.suggest import did_you_mean
+from kam_advisor.data.vocab import SPECIAL, STATUSES
+from kam_advisor.data.yamlio import LineDict, load_file, plain, word_for_boolean
 
 
 def questionnaire_dir() -> Path:
@@ -40,8 +42,7 @@ def resolve(name_or_path: str | Path, root: str | Path | None = None) -> Path:
     path = folder / f"{text}.yaml"
     if not path.is_file():
         known = names(root)
-        near = difflib.get_close_matches(text, known, n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else f" (available: {', '.join(known) or 'none'})"
+        hint = did_you_mean(text, known) or f" (available: {', '.join(known) or 'none'})"
         raise DataError(f"unknown questionnaire '{text}'{hint}")
     return path
 
@@ -115,9 +116,9 @@ def _words_for_booleans(tree: Any) -> None:
         for key, arg in tree.items():
             if key in conditions.COMPARISONS and isinstance(arg, list) and len(arg) == 2:
                 if isinstance(arg[1], list):
-                    arg[1][:] = [_norm_key(v) for v in arg[1]]
+                    arg[1][:] = [word_for_boolean(v) for v in arg[1]]
                 else:
-                    arg[1] = _norm_key(arg[1])
+                    arg[1] = word_for_boolean(arg[1])
             else:
                 _words_for_booleans(arg)
     elif isinstance(tree, list):
@@ -220,7 +221,7 @@ def _target(question: Question, m: Mapping[str, Any], line: int, path) -> Target
                 raise fail("use either 'value' or 'if_selected', not both")
             value = {}
             for key, v in m["value"].items():
-                key = _norm_key(key)
+                key = word_for_boolean(key)
                 _check_answer_key(question, key, fail)
                 value[key] = plain(v)
         elif question.type == "status":
@@ -233,7 +234,7 @@ def _target(question: Question, m: Mapping[str, Any], line: int, path) -> Target
                 raise fail("use either 'status' or 'if_selected', not both")
             status = {}
             for key, v in m["status"].items():
-                key = _norm_key(key)
+                key = word_for_boolean(key)
                 _check_answer_key(question, key, fail)
                 status[key] = v
         elif question.type not in ("status", "multi_choice"):
@@ -276,7 +277,7 @@ def _check_conditions(q: Questionnaire, data: LineDict, path) -> list[DataError]
         unknown = [r for r in refs if r not in order]
         if unknown:
             errors.append(DataError(f"{label}: when: refers to unknown question '{unknown[0]}'"
-                                    f"{_near(unknown[0], order)}", path, line))
+                                    f"{did_you_mean(unknown[0], order)}", path, line))
             continue
         shaped.append((label, tree, line, first, refs))
         for qid in governed:
@@ -311,14 +312,14 @@ def check_references(q: Questionnaire, kb=None, fact_specs=None) -> list[DataErr
                 errors.append(DataError(f"question '{question.id}': a questionnaire keyed by checklist has only "
                                         "status questions without maps_to", path, question.line))
             if kb is not None and question.id not in kb.items:
-                errors.append(DataError(f"question '{question.id}': not a checklist action id{_near(question.id, kb.items)}",
+                errors.append(DataError(f"question '{question.id}': not a checklist action id{did_you_mean(question.id, kb.items)}",
                                         path, question.line))
         for target in question.maps_to:
             prefix = f"question '{question.id}': maps_to"
             if target.kind == "items" and kb is not None:
                 for item in target.ids:
                     if item not in kb.items:
-                        errors.append(DataError(f"{prefix}: unknown checklist action '{item}'{_near(item, kb.items)}",
+                        errors.append(DataError(f"{prefix}: unknown checklist action '{item}'{did_you_mean(item, kb.items)}",
                                                 path, target.line))
                 for key, status in (target.status or {}).items():
                     if status is not None and status not in STATUSES:
@@ -330,7 +331,7 @@ def check_references(q: Questionnaire, kb=None, fact_specs=None) -> list[DataErr
                 if record is None or record.kind != "consideration":
                     considerations = [r for r, rec in kb.records.items() if rec.kind == "consideration"]
                     errors.append(DataError(f"{prefix}: unknown facet consideration '{cid}'"
-                                            f"{_near(cid, considerations)}", path, target.line))
+                                            f"{did_you_mean(cid, considerations)}", path, target.line))
             elif target.kind == "fact" and fact_specs is not None:
                 errors.extend(_check_fact_target(question, target, fact_specs, path))
     return errors
@@ -341,7 +342,7 @@ def _check_fact_target(question: Question, target: Target, fact_specs, path) -> 
     prefix = f"question '{question.id}': maps_to fact '{name}'"
     spec = fact_specs.get(name)
     if spec is None:
-        return [DataError(f"question '{question.id}': maps_to: unknown fact '{name}'{_near(name, fact_specs)}",
+        return [DataError(f"question '{question.id}': maps_to: unknown fact '{name}'{did_you_mean(name, fact_specs)}",
                           path, target.line)]
     kind = spec["type"]
     if target.value is not None:

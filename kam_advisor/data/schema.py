@@ -19,21 +19,21 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Iterator
 
-from kam_advisor.errors import DataError
-from kam_advisor.yamlio import LineDict, LineList, load_file, parse_yaml, plain
+from kam_advisor.data.errors import DataError
+from kam_advisor.data.yamlio import LineDict, LineList, load_file, parse_yaml, plain
 
 
 @functools.lru_cache(maxsize=None)
 def load_schema(kind: str) -> dict:
     """The schema of a data kind, as plain data."""
-    ref = resources.files("kam_advisor") / "schemas" / f"{kind}.yaml"
+    ref = resources.files("kam_advisor.data") / "schemas" / f"{kind}.yaml"
     if not ref.is_file():
         raise KeyError(kind)
     return plain(parse_yaml(ref.read_text(encoding="utf-8"), str(ref)))
 
 
 def schema_kinds() -> list[str]:
-    folder = resources.files("kam_advisor") / "schemas"
+    folder = resources.files("kam_advisor.data") / "schemas"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 

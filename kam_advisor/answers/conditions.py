@@ -26,13 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from kam_advisor.data.vocab import LEVELS, SPECIAL
+
 LOGICAL = ("all", "any", "not")
 COMPARISONS = ("eq", "ne", "in", "gt", "gte", "lt", "lte")
 ORDERED = ("gt", "gte", "lt", "lte")
 OPERATORS = LOGICAL + COMPARISONS + ("answered",)
-SPECIAL_ANSWERS = ("dont_know", "na")
+SPECIAL_ANSWERS = SPECIAL
 # statuses that can be ordered; na and dont_know say nothing about progress
-STATUS_LEVELS = {"not_started": 0, "partial": 1, "done": 2}
+STATUS_LEVELS = LEVELS
 
 
 class ConditionError(ValueError):

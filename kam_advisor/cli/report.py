@@ -1,7 +1,7 @@
 """The ``report`` command: assess one or more answers files and write the diagnostic report.
 
-A thin click wrapper over :func:`kam_advisor.assessment.assess_files` and
-:func:`kam_advisor.report.render`, for the main CLI to register (``main.add_command(report)``).
+A thin click wrapper over :func:`kam_advisor.results.assessment.assess_files` and
+:func:`kam_advisor.render.report.render`, for the main CLI to register (``main.add_command(report)``).
 Every expected failure is a DataError: one line on stderr, exit code 2 (also when the command
 is used on its own, outside the main group).
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.clishared import answers_options, answers_paths, guard, root_options
-from kam_advisor.errors import DataError, display_path
+from kam_advisor.cli.shared import answers_options, answers_paths, guard, root_options
+from kam_advisor.data.errors import DataError, display_path
 
 
 _guard = guard
@@ -24,7 +24,7 @@ _obj = root_options
 
 def _assess(paths: list[str], kb_dir: str | None, rules_dir: str | None) -> dict:
     """The assessment result for the answers files (imported late: a heavy module)."""
-    from kam_advisor.assessment import assess_files
+    from kam_advisor.results.assessment import assess_files
     if rules_dir:
         return assess_files(paths, kb_dir=kb_dir, rules_dir=rules_dir)
     return assess_files(paths, kb_dir=kb_dir)
@@ -53,8 +53,8 @@ def _use_colour(stream) -> bool:
 @_guard
 def report(ctx, answers, example, fmt, output, org, assessor, title):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
-    from kam_advisor import report as report_mod
-    from kam_advisor.store import atomic_write
+    from kam_advisor.render import report as report_mod
+    from kam_advisor.data.files import atomic_write
 
     answers = answers_paths(answers, example)
     for path in answers:

@@ -23,24 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kam_advisor.errors import DataError
-from kam_advisor.yamlio import LineDict, load_file, plain
-
-STATUSES = ("done", "partial", "not_started", "na", "dont_know")
-# statuses that say something about progress (dont_know and unanswered do not)
-EVIDENCE_STATUSES = ("done", "partial", "not_started", "na")
-STATUS_ALIASES = {"not started": "not_started", "not-started": "not_started", "n/a": "na",
-                  "not applicable": "na", "not_applicable": "na", "don't know": "dont_know",
-                  "dont know": "dont_know", "unknown": "dont_know", "don_t_know": "dont_know"}
-
-
-def normalise_status(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    text = STATUS_ALIASES.get(text, text)
-    return text if text in STATUSES else None
-
+from kam_advisor.data.errors import DataError
+from kam_advisor.data.yamlio import LineDict, load_file, plain
 
 @dataclass(frozen=True)
 class AnswerFile:
@@ -175,28 +159,3 @@ def check_facts(af: AnswerFile, fact_specs: Mapping[str, Mapping[str, Any]]) -> 
             continue
         out[name] = check_fact(fact_specs[name], name, value, af.path, line)
     return out
-
-
-def direct_evidence(af: AnswerFile, kb, fact_specs) -> Evidence:
-    """Evidence from an answers file whose question ids are checklist item ids (the full audit)."""
-    statuses, provenance = {}, {}
-    for qid, value in af.answers.items():
-        if qid not in kb.items:
-            import difflib
-            near = difflib.get_close_matches(qid, list(kb.items), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            raise DataError(f"unknown checklist action '{qid}'{hint}", af.path, af.line_of(qid))
-        if value is None:
-            continue
-        status = normalise_status(value)
-        if status is None:
-            raise DataError(f"answer '{qid}': status must be one of {', '.join(STATUSES)} (got {value!r})",
-                            af.path, af.line_of(qid))
-        statuses[qid] = status
-        provenance[qid] = (f"{qid}={status}",)
-    facts = check_facts(af, fact_specs)
-    for name, value in facts.items():
-        provenance[name] = (f"{name}={value}",)
-    return Evidence(questionnaire=af.questionnaire, statuses=statuses, facts=facts, provenance=provenance,
-                    notes=dict(af.notes), respondents=(af.respondent,) if af.respondent else (),
-                    organisation=af.organisation, date=af.date, assessor=af.assessor)

@@ -1,17 +1,4 @@
-"""Questionnaires as data: the one module callers import, and the files written from a questionnaire.
-
-A questionnaire (``questionnaires/<id>.yaml``, format in docs/questionnaires.md and
-``kam_advisor/schemas/questionnaire.yaml``) is sections of typed questions with optional
-conditions (``when``) and mappings (``maps_to``) saying which checklist actions, facet
-considerations or named facts an answer evidences. The work is split by concern:
-
-- :mod:`kam_advisor.questionnaire_model`: the dataclasses;
-- :mod:`kam_advisor.questionnaire_loader`: loading and checking questionnaire files;
-- :mod:`kam_advisor.answer_check`: canonical answers, validation rules, visible questions;
-- :mod:`kam_advisor.evidence`: answers (one or several respondents) into evidence, perception gaps.
-
-This module re-exports their API and owns the fillable template and the answers-file writer.
-"""
+"""Files written from a questionnaire: the fillable answers template and the answers-file writer."""
 
 from __future__ import annotations
 
@@ -20,17 +7,10 @@ from typing import Any, Mapping
 
 import yaml
 
-from kam_advisor import conditions
-# Re-exported: the CLI, the interview, assessment and the tests reach all of this as questionnaire.X.
-from kam_advisor.answer_check import (STATUS_LABELS, answer_hint, canonical_answers, coerce_answer,  # noqa: F401
-                                      parse_input, read_answers, rule_problem, validate_answers, visible_questions)
-from kam_advisor.answers import STATUSES  # noqa: F401
-from kam_advisor.evidence import _show, combine_values, load_evidence, perception_gaps, to_evidence  # noqa: F401
-from kam_advisor.questionnaire_loader import (build, check_references, list_questionnaires, load,  # noqa: F401
-                                              names, questionnaire_dir, resolve)
-from kam_advisor.questionnaire_model import (SPECIAL, STATUS_LEVELS, TYPES, Choice, Question,  # noqa: F401
-                                             Questionnaire, Section, Target)
-from kam_advisor.yamlio import plain
+from kam_advisor.answers import conditions
+from kam_advisor.answers.check import answer_hint
+from kam_advisor.answers.questionnaire import Questionnaire
+from kam_advisor.data.yamlio import plain
 
 
 def _comment(text: str, indent: str, inner: str = "", width: int = 92) -> list[str]:

@@ -9,39 +9,23 @@ questionnaire (``kam-advisor questionnaire validate NAME ANSWERS_FILE``).
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-from kam_advisor import conditions
-from kam_advisor.answers import STATUSES, AnswerFile, check_fact, normalise_status, read_answer_file
-from kam_advisor.errors import DataError
-from kam_advisor.questionnaire_model import SPECIAL, Question, Questionnaire
-from kam_advisor.yamlio import LineDict, load_file
+from kam_advisor.answers import conditions
+from kam_advisor.answers.files import AnswerFile, check_fact, read_answer_file
+from kam_advisor.data.errors import DataError
+from kam_advisor.answers.questionnaire import Question, Questionnaire
+from kam_advisor.data.suggest import did_you_mean
+from kam_advisor.data.vocab import LABELS as STATUS_LABELS, SPECIAL, STATUSES, normalise_status
+from kam_advisor.data.yamlio import LineDict, load_file, word_for_boolean
 
-STATUS_LABELS = {"done": "done", "partial": "partial", "not_started": "not started",
-                 "na": "not applicable", "dont_know": "don't know"}
 _SPECIAL_ALIASES = {"dont_know": "dont_know", "don't know": "dont_know", "dont know": "dont_know",
                     "unknown": "dont_know", "na": "na", "n/a": "na", "not applicable": "na",
                     "not_applicable": "na"}
 
 
-# _norm_key and _near serve questionnaire_loader too; they live here because it imports this module.
-def _norm_key(key: Any) -> Any:
-    """YAML 1.1 reads yes / no as booleans; answers and mapping keys use the words."""
-    if key is True:
-        return "yes"
-    if key is False:
-        return "no"
-    return key
-
-
-def _near(word: str, known: Iterable[str]) -> str:
-    found = difflib.get_close_matches(word, list(known), n=1)
-    return f"; did you mean '{found[0]}'?" if found else ""
-
-
-def _fmt_num(x: Any) -> str:
+def format_number(x: Any) -> str:
     return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
 
@@ -71,7 +55,7 @@ def coerce_answer(question: Question, raw: Any, check_rules: bool = True) -> Any
             raise ValueError(f"expected one of {', '.join(STATUSES)}")
         return status
     if kind == "yes_no":
-        raw = _norm_key(raw)
+        raw = word_for_boolean(raw)
         if isinstance(raw, str) and raw.strip().lower() in ("yes", "y", "no", "n", "true", "false"):
             return "yes" if raw.strip().lower() in ("yes", "y", "true") else "no"
         raise ValueError("expected yes or no")
@@ -109,7 +93,7 @@ def coerce_answer(question: Question, raw: Any, check_rules: bool = True) -> Any
             raw = raw.isoformat()
         if isinstance(raw, (list, dict)):
             raise ValueError("expected text")
-        value = str(_norm_key(raw)) if not isinstance(raw, str) else raw
+        value = str(word_for_boolean(raw)) if not isinstance(raw, str) else raw
         if not value.strip():
             return None
     if check_rules:
@@ -121,7 +105,7 @@ def coerce_answer(question: Question, raw: Any, check_rules: bool = True) -> Any
 
 def _choice(question: Question, raw: Any) -> str | None:
     if isinstance(raw, bool) or raw is None:
-        raw = _norm_key(raw)
+        raw = word_for_boolean(raw)
     text = str(raw).strip().lower()
     for c in question.choices:
         if text in (c.value, c.label.strip().lower()):
@@ -156,9 +140,9 @@ def rule_problem(question: Question, value: Any) -> str | None:
     problem = None
     if question.type == "number":
         if "min" in v and value < v["min"]:
-            problem = f"must be at least {_fmt_num(v['min'])}"
+            problem = f"must be at least {format_number(v['min'])}"
         elif "max" in v and value > v["max"]:
-            problem = f"must be at most {_fmt_num(v['max'])}"
+            problem = f"must be at most {format_number(v['max'])}"
     elif question.type == "multi_choice":
         if "min_choices" in v and len(value) < v["min_choices"]:
             problem = f"tick at least {v['min_choices']}"
@@ -225,8 +209,8 @@ def answer_hint(question: Question, specials: bool = True) -> str:
         hint = f"a whole number from {question.scale_min} to {question.scale_max}"
     elif kind == "number":
         hint = ("a whole number" if question.integer else "a number")
-        bounds = [f"at least {_fmt_num(question.validation['min'])}"] if "min" in question.validation else []
-        bounds += [f"at most {_fmt_num(question.validation['max'])}"] if "max" in question.validation else []
+        bounds = [f"at least {format_number(question.validation['min'])}"] if "min" in question.validation else []
+        bounds += [f"at most {format_number(question.validation['max'])}"] if "max" in question.validation else []
         if bounds:
             hint += f" ({', '.join(bounds)})"
         if question.unit:
@@ -262,7 +246,7 @@ def read_answers(path: str | Path) -> tuple[AnswerFile, LineDict]:
     return read_answer_file(path, data), data
 
 
-def _header_line(data: Any, key: str) -> int:
+def header_line(data: Any, key: str) -> int:
     return data.line_of(key) if isinstance(data, LineDict) and key in data else 1
 
 
@@ -271,7 +255,7 @@ def canonical_answers(q: Questionnaire, af: AnswerFile) -> tuple[dict[str, Any],
     out, errors = {}, []
     for qid, raw in af.answers.items():
         if qid not in q.questions:
-            errors.append(DataError(f"answer '{qid}': no such question in '{q.id}'{_near(qid, q.questions)}",
+            errors.append(DataError(f"answer '{qid}': no such question in '{q.id}'{did_you_mean(qid, q.questions)}",
                                     af.path, af.line_of(qid)))
             continue
         try:
@@ -291,7 +275,7 @@ def validate_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete
     errors = []
     if af.questionnaire != q.id:
         errors.append(DataError(f"these answers are for questionnaire '{af.questionnaire}', not '{q.id}'",
-                                af.path, _header_line(data, "questionnaire")))
+                                af.path, header_line(data, "questionnaire")))
         return errors
     answers, problems = canonical_answers(q, af)
     errors.extend(problems)
@@ -299,7 +283,7 @@ def validate_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete
         for name, value in af.facts.items():
             line = af.fact_lines.get(name)
             if name not in fact_specs:
-                errors.append(DataError(f"unknown fact '{name}'{_near(name, fact_specs)}", af.path, line))
+                errors.append(DataError(f"unknown fact '{name}'{did_you_mean(name, fact_specs)}", af.path, line))
             elif value is not None:
                 try:
                     check_fact(fact_specs[name], name, value, af.path, line)
@@ -309,5 +293,5 @@ def validate_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete
         for question in visible_questions(q, answers):
             if question.required and answers.get(question.id) in (None, "dont_know"):
                 errors.append(DataError(f"question '{question.id}' is required and not answered",
-                                        af.path, af.line_of(question.id) or _header_line(data, "answers")))
+                                        af.path, af.line_of(question.id) or header_line(data, "answers")))
     return sorted(errors, key=lambda e: e.line or 0)

@@ -16,10 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from kam_advisor import schema
-from kam_advisor.errors import DataError, DataErrors, display_path
-from kam_advisor.paths import data_dir
-from kam_advisor.yamlio import LineDict, plain
+from kam_advisor.data import schema
+from kam_advisor.data.errors import DataError, DataErrors, display_path
+from kam_advisor.data.paths import data_dir
+from kam_advisor.data.yamlio import LineDict, plain
 
 CORE_KINDS = ("manifest", "stages", "facets", "checklist")
 

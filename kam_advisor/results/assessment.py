@@ -1,45 +1,32 @@
 """Assessment: answers files in, the result (plain data, the `assess` JSON contract) out.
 
-Loads knowledge base, rules and questionnaire once per process, turns answers into evidence,
-runs inference and shapes its findings into the documented result. Also `explain` (the
-chain of reasons behind one finding) and a short text rendering.
+Turns answers into evidence, runs inference and shapes its findings into the documented
+result (the `assess` JSON contract in the README).
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from kam_advisor import __version__, knowledge, rules as rules_mod
-from kam_advisor.answers import Evidence
-from kam_advisor.errors import DataError
-from kam_advisor.inference import PROGRAMME, Inference, infer
+from kam_advisor import __version__
+from kam_advisor.results.bases import load_bases
+from kam_advisor.answers.files import Evidence
+from kam_advisor.data.errors import DataError
+from kam_advisor.data.vocab import OPEN_ORDER, PRIORITY_ORDER, SEVERITY_ORDER, UNANSWERED
+from kam_advisor.reasoning.inference import PROGRAMME, Inference, infer
 
-PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-STATUS_ORDER = {"not_started": 0, "partial": 1, "dont_know": 2, "unanswered": 3}
+STATUS_ORDER = {s: n for n, s in enumerate(OPEN_ORDER)}
 PROGRAMME_NAME = "KAM programme"
 
 
-@lru_cache(maxsize=8)
-def _rules_cached(rules_dir: str | None, kb_dir: str | None) -> rules_mod.RuleBase:
-    return rules_mod.load(rules_dir, kb=knowledge.load_cached(kb_dir))
-
-
-def load_bases(kb_dir=None, rules_dir=None):
-    kb = knowledge.load_cached(str(kb_dir) if kb_dir else None)
-    base = _rules_cached(str(rules_dir) if rules_dir else None, str(kb_dir) if kb_dir else None)
-    return kb, base
-
-
 def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Evidence, list[dict]]:
-    from kam_advisor import questionnaire
+    from kam_advisor.answers import evidence as evidence_mod
     for p in paths:
         if not Path(p).is_file():
             raise DataError("answers file not found", p)
-    return questionnaire.load_evidence([str(p) for p in paths], kb, fact_specs)
+    return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs)
 
 
 def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> dict:
@@ -122,7 +109,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     stage_rank = {s: n for n, s in enumerate(kb.stage_ids)}
 
     def status(iid):
-        return run.statuses.get(iid, "unanswered")
+        return run.statuses.get(iid, UNANSWERED)
 
     recs = []
     for f in run.findings.values():
@@ -207,96 +194,3 @@ def method_text(base) -> list[str]:
 def dumps(result: dict) -> str:
     """The result as JSON: stable key order as built, UTF-8, trailing newline."""
     return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
-
-
-# --- explanations ---------------------------------------------------------------------------
-
-def explain(result: dict, finding_id: str, max_depth: int | None = None) -> list[tuple[int, str]]:
-    """The chain of reasons behind one finding, down to the answers: (depth, line) pairs."""
-    trace = {t["id"]: t for t in result["trace"]}
-    start = finding_id
-    if finding_id not in trace:
-        for prefix in ("state:", "rec.", "flag.", "band:", "met:", "reach:"):
-            if prefix + finding_id in trace:
-                start = prefix + finding_id
-                break
-        else:
-            import difflib
-            near = difflib.get_close_matches(finding_id, list(trace), n=1)
-            hint = f"; did you mean '{near[0]}'?" if near else ""
-            raise DataError(f"no finding '{finding_id}' in this assessment{hint}")
-    lines: list[tuple[int, str]] = []
-    seen: set[str] = set()
-
-    def walk(fid: str, depth: int) -> None:
-        t = trace.get(fid)
-        if t is None:
-            lines.append((depth, fid))
-            return
-        label = f"{fid}  [{t['rule']}]" + (f"  {t['text']}" if t["text"] else "")
-        if fid in seen:
-            lines.append((depth, f"{fid}  (see above)"))
-            return
-        seen.add(fid)
-        lines.append((depth, label))
-        if max_depth is not None and depth >= max_depth:
-            if t["because"]:
-                lines.append((depth + 1, f"... {len(t['because'])} more (raise --depth)"))
-            return
-        for b in t["because"]:
-            walk(b, depth + 1)
-
-    walk(start, 0)
-    return lines
-
-
-# --- text rendering ---------------------------------------------------------------------------
-
-def _stage(s):
-    return s or "none"
-
-
-def render_text(result: dict, limit: int = 10) -> str:
-    """A short plain summary for the terminal (the full report is `kam-advisor report`)."""
-    o = result["overall"]
-    names = {s["id"]: s["name"] for s in result["stages"]}
-    out = []
-    title = result.get("organisation") or "KAM assessment"
-    out.append(f"{title} - questionnaire {result['questionnaire']}, knowledge base {result['kb_version']}")
-    cov = result["coverage"]
-    out.append(f"coverage: {cov['answered']} of {cov['total']} actions answered ({cov['ratio']:.0%}), "
-               f"confidence {cov['confidence']}")
-    achieved = f"{o['achieved']} {names[o['achieved']]}" if o["achieved"] else "none"
-    out.append(f"\nProgramme stage: achieved {achieved}; working on {o['current']} {names[o['current']]}")
-    out.append(f"  why: {o['reason']}  [{o['rule']}]")
-    out.append("\nDimensions and areas:")
-    for d in result["dimensions"]:
-        out.append(f"  {d['name']:<38} achieved {_stage(d['achieved']):<5} current {d['current']}")
-        for a in result["areas"]:
-            if a["dimension"] == d["id"]:
-                out.append(f"    {a['name']:<36} achieved {_stage(a['achieved']):<5} current {a['current']}")
-    out.append("\nFacets:")
-    for f in result["facets"]:
-        score = "-" if f["score"] is None else f"{f['score']:>3}"
-        out.append(f"  {f['name']:<38} {score:>4}  {f['band'] or 'not assessed'}")
-    flags = result["red_flags"]
-    out.append(f"\nRed flags ({len(flags)}):")
-    for f in flags:
-        out.append(f"  [{f['severity']}] {f['id']}: {f['message']}")
-    if not flags:
-        out.append("  none")
-    recs = result["recommendations"]
-    out.append(f"\nNext actions ({len(recs)}; first {min(limit, len(recs))}):")
-    for r in recs[:limit]:
-        out.append(f"  {r['rank']:>3}. [{r['priority']}] {r['item']} ({r['status']}): {r['text']}")
-    rm = result["roadmap"]
-    if rm["to"]:
-        n = sum(len(s["actions"]) for s in rm["steps"])
-        out.append(f"\nRoadmap to stage {rm['to']}: {n} actions ("
-                   + ", ".join(f"{len(s['actions'])} at stage {s['stage']}" for s in rm["steps"]) + ")")
-    out.append("\nExplain any finding: kam-advisor explain ID --answers FILE")
-    return "\n".join(out) + "\n"
-
-
-def render_explain(lines: list[tuple[int, str]]) -> str:
-    return "".join("  " * depth + ("- " if depth else "") + text + "\n" for depth, text in lines)

@@ -1,0 +1,1 @@
+"""Answers layer: questionnaires, answers files, checking answers, evidence, combining respondents."""

@@ -1,0 +1,190 @@
+"""Rules as data: loading and validation of ``rules/*.yaml`` (compiled for the engine in reasoning).
+
+A rule says *when* (facts to join, each a pattern of field tests) and *then* (the record it
+produces: type, id, fields, the facts it rests on, a readable reason). Thresholds and weights
+are ``params`` of the rules file. This module checks it on load (file:line errors);
+:mod:`kam_advisor.reasoning.compile` turns it into durable-rules' conditions and actions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from kam_advisor.data import schema
+from kam_advisor.data.template import PLACEHOLDER as _PLACEHOLDER, Template
+from kam_advisor.data.errors import DataError, DataErrors
+from kam_advisor.data.paths import data_dir
+from kam_advisor.data.yamlio import LineDict, LineList, load_file, plain
+
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    title: str
+    source: str
+    description: str
+    file: str
+    line: int
+    when: tuple
+    then: Mapping[str, Any]
+    kb_ref: str | None = None
+
+
+@dataclass
+class RuleBase:
+    """All rules, params and fact declarations, plus the compiled ruleset."""
+
+    rules: dict[str, RuleSpec]
+    params: dict[str, Any]
+    param_docs: dict[str, Mapping[str, Any]]
+    facts: dict[str, Mapping[str, Any]]
+    consumed_types: frozenset[str]
+    fingerprint: str = ""  # a hash of everything that changes what the rules do
+    files: list[str] = field(default_factory=list)
+    method: list[str] = field(default_factory=list)  # paragraphs, parameters filled in
+
+    def param(self, name: str) -> Any:
+        return self.params[name]
+
+
+def default_root() -> Path:
+    return data_dir("rules")
+
+
+def load(root: str | Path | None = None, kb=None) -> RuleBase:
+    """Load, validate and compile every rules file in ``root``."""
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        raise DataError("rules folder not found", root)
+    files = sorted(p for p in root.glob("*.yaml"))
+    docs, errors = schema.read_documents(files, ("rules", "facts"))
+    index = schema.IdIndex()
+    for path, kind, data in docs:
+        schema.collect_ids(kind, data, path, index)
+    for path, kind, data in docs:
+        errors.extend(schema.validate(kind, data, path, index))
+    errors.extend(index.duplicates)
+    if errors:
+        raise DataErrors(errors)
+
+    params, param_docs, param_lines, facts, specs = {}, {}, {}, {}, {}
+    method_parts: list[tuple] = []
+    for path, kind, data in docs:
+        if kind == "facts":
+            for f in data["facts"]:
+                facts[f["id"]] = plain(f)
+            continue
+        for name, p in (data.get("params") or {}).items():
+            if name in params:
+                errors.append(DataError(f"param '{name}' is defined twice (also in {param_lines[name]})",
+                                        path, data["params"].line_of(name)))
+            params[name] = plain(p["value"])
+            param_docs[name] = {**plain(p), "file": path.name}
+            param_lines[name] = path.name
+        if "method" in data:
+            method_parts.append((data["method"]["position"], path.name, path, data["method"]))
+        for r in data["rules"]:
+            specs[r["id"]] = RuleSpec(
+                id=r["id"], title=r["title"], source=r["source"], description=r.get("description", ""),
+                file=str(path), line=r.line, when=tuple((next(iter(w)), w[next(iter(w))]) for w in r["when"]),
+                then=r["then"], kb_ref=r.get("kb_ref"))
+    consumed = frozenset(str(pattern["type"]) for spec in specs.values() for _, pattern in spec.when)
+    for spec in specs.values():
+        errors.extend(_check_rule(spec, params, kb))
+    method = _method(sorted(method_parts, key=lambda m: m[:2]), params, errors)
+    if errors:
+        raise DataErrors(errors)
+    fingerprint = json.dumps([[plain(s.when), plain(s.then), s.id] for s in specs.values()] + [params],
+                             sort_keys=True, default=str)
+    return RuleBase(rules=specs, params=params, param_docs=param_docs, facts=facts, consumed_types=consumed,
+                    files=[str(p) for p in files], method=method, fingerprint=fingerprint)
+
+
+def _method(parts, params: Mapping[str, Any], errors: list[DataError]) -> list[str]:
+    """The method paragraphs of every rules file in order, with the parameters filled in."""
+    frame = {name: {"id": value} for name, value in params.items()}
+    out = []
+    for _, _, path, method in parts:
+        node = method["paragraphs"]
+        for n, text in enumerate(node):
+            unknown = [m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1) not in params or m.group(2)]
+            if unknown:
+                errors.append(DataError(f"method paragraph {n + 1}: unknown param '{unknown[0]}' "
+                                        "(placeholders name a parameter: {name} or {name:format})",
+                                        path, node.line_of(n) if isinstance(node, LineList) else method.line))
+                continue
+            out.append(Template(text).fill(frame))
+    return out
+
+
+def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError]:
+    """Cross-checks the schema cannot express: params exist, refs name earlier aliases."""
+    errors = []
+    seen: list[str] = []
+
+    def where(node, key=None):
+        return node.line_of(key) if isinstance(node, LineDict) and key is not None else getattr(node, "line", spec.line)
+
+    def check_value(value, node, key):
+        if isinstance(value, dict) and "param" in value and value["param"] not in params:
+            errors.append(DataError(f"rule '{spec.id}': unknown param '{value['param']}'", spec.file, where(node, key)))
+        factor = value.get("mul") if isinstance(value, dict) else None
+        if isinstance(factor, dict) and factor.get("param") not in params:
+            errors.append(DataError(f"rule '{spec.id}': unknown param '{factor.get('param')}'", spec.file,
+                                    where(node, key)))
+        if isinstance(value, dict) and "ref" in value:
+            alias = value["ref"].split(".")[0]
+            if alias not in seen and alias != "each":
+                errors.append(DataError(f"rule '{spec.id}': ref '{value['ref']}' must name an alias matched "
+                                        f"earlier in `when` (have: {', '.join(seen) or 'none'})",
+                                        spec.file, where(node, key)))
+
+    for alias, pattern in spec.when:
+        if alias in seen:
+            errors.append(DataError(f"rule '{spec.id}': alias '{alias}' used twice", spec.file, spec.line))
+        for fname, test in pattern.items():
+            groups = test if fname == "any_of" else [{fname: test}]
+            for group in groups:
+                for gname, gtest in group.items():
+                    tests = gtest.items() if isinstance(gtest, dict) and not ({"param", "ref"} & set(gtest)) \
+                        else [("eq", gtest)]
+                    for _, v in tests:
+                        check_value(v, group, gname)
+        seen.append(alias)
+    then = spec.then
+    aliases = set(seen) | ({"each"} if then.get("for_each") else set())
+    for name, v in (then.get("fields") or {}).items():
+        check_value(v, then["fields"], name)
+    if then.get("for_each") and then["for_each"].split(".")[0] not in seen:
+        errors.append(DataError(f"rule '{spec.id}': for_each '{then['for_each']}' must name a matched alias",
+                                spec.file, where(then, "for_each")))
+    for key in ("id", "text", "advice"):
+        for m in _PLACEHOLDER.finditer(str(then.get(key, ""))):
+            if m.group(1) not in aliases and m.group(1) not in ("param",):
+                errors.append(DataError(f"rule '{spec.id}': placeholder '{{{m.group(0)[1:-1]}}}' in {key} names "
+                                        f"no alias", spec.file, where(then, key)))
+    for b in then["because"]:
+        if "{" not in b and b not in aliases:
+            errors.append(DataError(f"rule '{spec.id}': because entry '{b}' is not an alias of this rule",
+                                    spec.file, where(then, "because")))
+    if kb is not None and spec.kb_ref and spec.kb_ref not in kb.records:
+        errors.append(DataError(f"rule '{spec.id}': kb_ref '{spec.kb_ref}' is not a knowledge-base record",
+                                spec.file, spec.line))
+    return errors
+
+
+def load_fact_specs(root: str | Path | None = None) -> dict[str, Mapping[str, Any]]:
+    """The named-fact declarations (``rules/facts.yaml``) alone, validated: {name: spec}."""
+    root = Path(root) if root is not None else default_root()
+    path = root / "facts.yaml"
+    data = load_file(path)
+    index = schema.IdIndex()
+    schema.collect_ids("facts", data, path, index)
+    errors = schema.validate("facts", data, path, index) + list(index.duplicates)
+    if errors:
+        raise DataErrors(errors)
+    return {f["id"]: plain(f) for f in data["facts"]}

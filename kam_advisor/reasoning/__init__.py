@@ -1,0 +1,1 @@
+"""Reasoning layer: rules compiled for durable-rules, the engine wrapper, and inference."""

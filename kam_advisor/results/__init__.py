@@ -1,0 +1,1 @@
+"""Results layer: the assessment document (the `assess` JSON contract), explanations, batch runs."""
