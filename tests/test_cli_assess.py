@@ -121,7 +121,7 @@ def test_broken_rules_file_gives_file_and_line(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(data_dir("rules"), rules)
     path = rules / "red-flags.yaml"
-    path.write_text(path.read_text().replace("value: {gt: {param: plan_pages_max}}", "value: {gt: {param: plan_page_max}}"))
+    path.write_text(path.read_text().replace("{gt: {param: plan_pages_max}, lte:", "{gt: {param: plan_page_max}, lte:"))
     res = invoke("--rules", rules, "assess", "--example", "northwind-early-b")
     assert res.exit_code == 2
     assert "red-flags.yaml:" in res.output and "unknown param 'plan_page_max'" in res.output

@@ -215,6 +215,7 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
                           for r in respondents] for question in shown}
     dates = sorted(r.af.date for r in respondents if r.af.date)
     return Evidence(
+        scope=questionnaire_scope(q),
         questionnaire=q.id,
         statuses={iid: _merge_statuses(s) for iid, s in sorted(item_statuses.items())},
         facts=dict(sorted(facts.items())),
@@ -225,6 +226,15 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
         date=dates[-1] if dates else None,
         extra=extra,
         assessor=next((r.af.assessor for r in respondents if r.af.assessor), None))
+
+
+def questionnaire_scope(q: Questionnaire) -> frozenset[str]:
+    """The checklist actions a questionnaire asks about: its question ids when it is keyed by
+    the checklist, else every action its questions map to."""
+    if q.keyed_by == "checklist":
+        return frozenset(q.questions)
+    return frozenset(i for question in q.questions.values() for t in question.maps_to if t.kind == "items"
+                     for i in t.ids)
 
 
 def to_evidence(q: Questionnaire, af: AnswerFile, kb, fact_specs) -> Evidence:

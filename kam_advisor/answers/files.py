@@ -60,6 +60,8 @@ class Evidence:
     date: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     assessor: str | None = None
+    # the checklist actions the questionnaire asks about (None: the whole checklist)
+    scope: frozenset[str] | None = None
 
 
 _TOP_FIELDS = ("questionnaire", "answers", "facts", "respondent", "organisation", "date", "notes", "kind",

@@ -32,6 +32,7 @@ class Stage:
     description: str
     order: int
     source: str
+    hallmarks: tuple = ()  # ({text, topic}, ...)
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,8 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
     m_path, m = manifest
     checks = m.get("checks", {})
 
-    stages = tuple(Stage(s["id"], s["name"], s.get("short", s["name"]), s["description"], n, s["source"])
+    stages = tuple(Stage(s["id"], s["name"], s.get("short", s["name"]), s["description"], n, s["source"],
+                         tuple(plain(h) for h in s.get("hallmarks", ())))
                    for n, s in enumerate(stages_doc[1]["stages"]))
     stage_ids = {s.id for s in stages}
 

@@ -144,6 +144,15 @@ def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError
                                         spec.file, where(node, key)))
 
     for alias, pattern in spec.when:
+        refs = [f for f, t in pattern.items() if isinstance(t, dict) and ("ref" in t or any(
+            isinstance(v, dict) and "ref" in v for v in t.values()))]
+        ors = [f for f, t in pattern.items() if f == "any_of" or (isinstance(t, dict) and isinstance(t.get("in"), list))]
+        if refs and ors:
+            # durable-rules evaluates such a pattern wrongly (the reference test is lost): seen in
+            # lag rules that fired for units level with the programme
+            errors.append(DataError(f"rule '{spec.id}': pattern '{alias}' mixes alternatives ({ors[0]}) with a "
+                                    f"reference to another fact ({refs[0]}), which durable-rules evaluates "
+                                    "wrongly; write one rule per alternative", spec.file, where(pattern, ors[0])))
         if alias in seen:
             errors.append(DataError(f"rule '{spec.id}': alias '{alias}' used twice", spec.file, spec.line))
         for fname, test in pattern.items():
@@ -162,8 +171,11 @@ def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError
     if then.get("for_each") and then["for_each"].split(".")[0] not in seen:
         errors.append(DataError(f"rule '{spec.id}': for_each '{then['for_each']}' must name a matched alias",
                                 spec.file, where(then, "for_each")))
-    for key in ("id", "text", "advice"):
+    for key in ("id", "text", "advice", "action"):
         for m in _PLACEHOLDER.finditer(str(then.get(key, ""))):
+            if m.group(1) == "param" and m.group(2) not in params:
+                errors.append(DataError(f"rule '{spec.id}': unknown param '{m.group(2)}' in {key}", spec.file,
+                                        where(then, key)))
             if m.group(1) not in aliases and m.group(1) not in ("param",):
                 errors.append(DataError(f"rule '{spec.id}': placeholder '{{{m.group(0)[1:-1]}}}' in {key} names "
                                         f"no alias", spec.file, where(then, key)))

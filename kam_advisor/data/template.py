@@ -1,4 +1,10 @@
-"""Text templates of rules data: {alias.field}, {alias.field:fmt}, {alias} (its id) and {each}."""
+"""Text templates of rules data: {alias.field}, {alias.field:fmt}, {alias} (its id) and {each}.
+
+Besides Python's format specs, two formats read well in client-facing sentences:
+``{a.count:plural(account|accounts)}`` gives "1 account" / "3 accounts", and ``{a.names:and}``
+joins a list as "A, B and C". ``{param.NAME}`` (with an optional format) is a parameter of the
+rules, filled in once when the rules are compiled (:func:`fill_params`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,43 @@ from typing import Any, Mapping
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(?::([^}]*))?\}")
 
 
+PARAM = re.compile(r"\{param\.([a-z_][a-z0-9_]*)(?::([^}]*))?\}")
+_PLURAL = re.compile(r"^plural\(([^|)]*)\|([^)]*)\)$")
+
+
+def _number(got) -> str:
+    return format(got, "g") if isinstance(got, float) else str(got)
+
+
+def _special(got, fmt: str) -> str | None:
+    """The two formats of our own, or None when ``fmt`` is a Python format spec."""
+    m = _PLURAL.match(fmt)
+    if m:
+        return f"{_number(got)} {m.group(1) if got == 1 else m.group(2)}"
+    if fmt == "and":
+        items = [str(x) for x in got] if isinstance(got, (list, tuple)) else [str(got)]
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else "none"
+    return None
+
+
+def fill_params(text: str, params: Mapping[str, Any]) -> str:
+    """``{param.NAME}`` / ``{param.NAME:fmt}`` replaced by the parameter's value (KeyError if unknown)."""
+    def value(m):
+        got, fmt = params[m.group(1)], m.group(2)
+        if fmt:
+            special = _special(got, fmt)
+            return special if special is not None else _format(got, fmt)
+        return _format(got, "g" if isinstance(got, float) else None)
+    return PARAM.sub(value, text)
+
+
 def _format(got, fmt):
     if got is None:
         return "none"
     if fmt:
+        special = _special(got, fmt)
+        if special is not None:
+            return special
         try:
             return format(got, fmt)
         except (ValueError, TypeError):
@@ -27,9 +66,10 @@ class Template:
     `pattern` applies the format specs itself (the fast path); `plain` takes values already
     converted by `_format` (None as "none", lists joined, a spec that does not fit ignored)."""
 
-    __slots__ = ("pattern", "plain", "refs", "text")
+    __slots__ = ("pattern", "plain", "refs", "text", "slow")
 
     def __init__(self, text: str):
+        slow = False
         pattern: list[str] = []
         plain: list[str] = []
         refs: list[tuple] = []
@@ -37,6 +77,8 @@ class Template:
         for m in PLACEHOLDER.finditer(text):
             literal = text[pos:m.start()].replace("{", "{{").replace("}", "}}")
             alias, fname, fmt = m.group(1), m.group(2), m.group(3)
+            if fmt and _special(1, fmt) is not None:
+                slow = True
             pattern += [literal, "{%d%s}" % (len(refs), ":" + fmt if fmt else "")]
             plain += [literal, "{%d}" % len(refs)]
             each = alias == "each" and fname is None
@@ -47,6 +89,7 @@ class Template:
         self.plain = "".join(plain) + tail
         self.refs = tuple(refs)
         self.text = text
+        self.slow = slow
 
     def fill(self, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
         if not self.refs:
@@ -62,7 +105,7 @@ class Template:
             if got is None or got.__class__ is list:
                 simple = False
             values.append(got)
-        if simple:
+        if simple and not self.slow:
             try:
                 return self.pattern.format(*values)
             except (ValueError, TypeError):

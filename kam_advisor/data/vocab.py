@@ -34,8 +34,8 @@ LABELS = {DONE: "done", PARTIAL: "partial", NOT_STARTED: "not started", NA: "not
 TITLES = {DONE: "Done", PARTIAL: "Partly done", NOT_STARTED: "Not started", NA: "Not applicable",
           DONT_KNOW: "Don't know", UNANSWERED: "Not answered"}
 
-# open actions: the order a cell lists them in, then the unknown
-OPEN_ORDER = (NOT_STARTED, PARTIAL, DONT_KNOW, UNANSWERED)
+# open actions: finish what is started before starting what is not, then the unknown
+OPEN_ORDER = (PARTIAL, NOT_STARTED, DONT_KNOW, UNANSWERED)
 
 SEVERITIES = ("high", "medium", "low")
 SEVERITY_ORDER = {s: n for n, s in enumerate(SEVERITIES)}

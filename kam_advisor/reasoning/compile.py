@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from kam_advisor.data.rules import RuleBase, RuleSpec
-from kam_advisor.data.template import Template
+from kam_advisor.data.template import Template, fill_params
 from kam_advisor.reasoning.engine import CompiledRule, Ruleset
 
 _OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte", "ne": "$neq"}
@@ -119,12 +119,12 @@ def compile_rule(spec: RuleSpec, base: RuleBase, bare: bool = False) -> Compiled
         return CompiledRule(id=spec.id, condition=condition, priority=1,
                             action=_bare_action(spec.id, rtype, reassert, Template(then["id"]), getters, for_each))
     id_tpl = Template(then["id"])
-    text_tpl = Template(then["text"]) if "text" in then else None
-    advice_tpl = Template(then["advice"]) if "advice" in then else None
+    text_tpl = Template(fill_params(then["text"], params)) if "text" in then else None
+    meta_tpls = [(key, Template(fill_params(then[key], params))) for key in ("advice", "action") if key in then]
     # each entry: ("each",) | ("alias", name) | ("tpl", Template)
     because_spec = [("each", None) if b == "each" else ("alias", b) if "{" not in b else ("tpl", Template(b))
                     for b in then["because"]]
-    static_meta = {k: then[k] for k in ("severity", "priority") if k in then}
+    static_meta = {k: then[k] for k in ("severity", "priority", "phase") if k in then}
     rule_id = spec.id
     single = (None,)
 
@@ -137,8 +137,8 @@ def compile_rule(spec: RuleSpec, base: RuleBase, bare: bool = False) -> Compiled
             because = [str(each) if kind == "each" else (frame[b]["id"] if b in frame else b) if kind == "alias"
                        else b.fill(frame, each) for kind, b in because_spec]
             meta = static_meta
-            if advice_tpl is not None:
-                meta = {**static_meta, "advice": advice_tpl.fill(frame, each)}
+            if meta_tpls:
+                meta = {**static_meta, **{key: tpl.fill(frame, each) for key, tpl in meta_tpls}}
             add(fid, rtype, rule_id, because, text_tpl.fill(frame, each) if text_tpl is not None else "",
                 fields, meta)
             if reassert:

@@ -6,13 +6,14 @@ facts. The rules decide everything else: which cells are met, gating, achieved a
 stages, recommendations, roadmap, red flags, facet bands, confidence.
 
 The engine reads four parameters of the rules data by name: ``done_weight`` and
-``partial_weight`` (points per status) and ``foundation_topics`` (for the roll-up counts).
+``partial_weight`` (points per status), ``foundation_topics`` (for the roll-up counts) and
+``programme_name`` (the name of the whole programme in reasons).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.knowledge import KnowledgeBase
@@ -21,6 +22,7 @@ from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOW
 from kam_advisor.reasoning.compile import compile_rules
 
 PROGRAMME = "programme"
+_DRIVERS = 3  # how many done and not-started actions a facet's reason names
 
 
 @dataclass(slots=True)
@@ -69,40 +71,56 @@ class Inference:
 class _Layout:
     """The knowledge base's grid, flattened once per knowledge base for the per-run loops."""
 
-    cells: tuple  # (topic, stage, rank, last, item ids)
+    cells: tuple  # (topic, stage, rank, last, item ids, static fields)
     topic_items: dict[str, tuple[str, ...]]
-    facets: tuple  # (facet, item ids)
-    units: tuple  # (unit, level, topic ids)
+    facets: tuple  # (facet, name, item ids)
+    units: tuple  # (unit, level, topic ids, static fields)
     stages: tuple[str, ...]
+    stage_fields: dict[str, dict]  # stage -> {stage_name, stage_label}
+    texts: dict[str, str]  # item -> its text
 
 
-_LAYOUTS: dict[int, tuple[KnowledgeBase, _Layout]] = {}
+_LAYOUTS: dict[tuple[int, str], tuple[KnowledgeBase, _Layout]] = {}
 
 
-def _layout(kb: KnowledgeBase) -> _Layout:
-    cached = _LAYOUTS.get(id(kb))
+def _layout(kb: KnowledgeBase, programme_name: str) -> _Layout:
+    cached = _LAYOUTS.get((id(kb), programme_name))
     if cached is not None and cached[0] is kb:
         return cached[1]
     stages = kb.stage_ids
-    cells = tuple((t.id, stage, rank, rank == len(stages), tuple(i.id for i in kb.items_of(t.id, stage)))
+    stage_fields = {s.id: {"stage_name": s.name, "stage_label": f"stage {s.id} ({s.name})"} for s in kb.stages}
+    cells = tuple((t.id, stage, rank, rank == len(stages), tuple(i.id for i in kb.items_of(t.id, stage)),
+                   {"name": t.name, "dimension": t.dimension, "area": t.area, **stage_fields[stage]})
                   for t in kb.topics.values() for rank, stage in enumerate(stages, 1))
-    units = [(a.id, "area", tuple(t.id for t in kb.topics.values() if t.area == a.id)) for a in kb.areas.values()]
-    units += [(d.id, "dimension", tuple(t.id for t in kb.topics.values() if t.dimension == d.id))
-              for d in kb.dimensions.values()]
-    units.append((PROGRAMME, "overall", tuple(kb.topics)))
+    units = [(a.id, "area", tuple(t.id for t in kb.topics.values() if t.area == a.id),
+              {"name": a.name, "dimension": a.dimension}) for a in kb.areas.values()]
+    units += [(d.id, "dimension", tuple(t.id for t in kb.topics.values() if t.dimension == d.id),
+               {"name": d.name, "dimension": d.id}) for d in kb.dimensions.values()]
+    units.append((PROGRAMME, "overall", tuple(kb.topics), {"name": programme_name, "dimension": None}))
     layout = _Layout(
         cells=cells, topic_items={t: tuple(i.id for i in kb.items_of(t)) for t in kb.topics},
-        facets=tuple((f.id, tuple(i.id for i in kb.items.values() if f.id in i.facets)) for f in kb.facets.values()),
-        units=tuple(units), stages=stages)
-    _LAYOUTS[id(kb)] = (kb, layout)
+        facets=tuple((f.id, f.name, tuple(i.id for i in kb.items.values() if f.id in i.facets))
+                     for f in kb.facets.values()),
+        units=tuple(units), stages=stages, stage_fields=stage_fields,
+        texts={i.id: i.text for i in kb.items.values()})
+    _LAYOUTS[(id(kb), programme_name)] = (kb, layout)
     return layout
 
 
-def cell_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[tuple[dict, list[str]]]:
-    """One fact per topic x stage: the answers' counts and score, and the items by status."""
+def assessed_topics(layout: _Layout, statuses: Mapping[str, str]) -> set[str]:
+    """Topics with at least one known answer (done, partial or not started): only these are assessed."""
+    return {t for t, items in layout.topic_items.items() if any(statuses.get(i) in _KNOWN for i in items)}
+
+
+def cell_facts(layout: _Layout, statuses: Mapping[str, str], weights, scope, assessed: set[str],
+               foundation: frozenset[str]) -> list[tuple[dict, list[str]]]:
+    """One fact per topic x stage: the answers' counts and score, and the items by status.
+
+    An unanswered action the questionnaire does not ask about is not open: nobody was asked."""
     out = []
     wd, wp = weights["done"], weights["partial"]
-    for topic, stage, rank, last, items in _layout(kb).cells:
+    texts = layout.texts
+    for topic, stage, rank, last, items, static in layout.cells:
         by: dict[str, list[str]] = {s: [] for s in ALL_STATUSES}
         because = []
         for i in items:
@@ -112,26 +130,38 @@ def cell_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[
         done, partial, not_started = len(by["done"]), len(by["partial"]), len(by["not_started"])
         known = done + partial + not_started
         points = round(wd * done + wp * partial, 6)
+        asked_unanswered = [i for i in by[UNANSWERED] if scope is None or i in scope]
+        rest = by["not_started"] + by["dont_know"] + asked_unanswered
         out.append(({
-            "t": "cell", "id": f"cell:{topic}:{stage}", "level": "topic", "unit": topic,
-            "stage": stage, "rank": rank, "last": last,
+            "t": "cell", "id": f"cell:{topic}:{stage}", "level": "topic", "unit": topic, **static,
+            "stage": stage, "rank": rank, "last": last, "assessed": topic in assessed,
+            "foundation": topic in foundation,
             "total": len(items), "applicable": len(items) - len(by["na"]), "known": known,
             "done": done, "partial": partial, "not_started": not_started, "na": len(by["na"]),
             "dont_know": len(by["dont_know"]), "unanswered": len(by["unanswered"]),
             "points": points, "ratio": round(points / known, 6) if known else 0.0,
-            "open": [i for st in OPEN_ORDER for i in by[st]],
+            "open": [i for st in OPEN_ORDER for i in (asked_unanswered if st == UNANSWERED else by[st])],
+            "open_partial": by["partial"], "open_rest": rest,
             "done_items": by["done"], "not_started_items": by["not_started"],
+            "done_texts": [texts[i] for i in by["done"]],
+            "not_started_texts": [texts[i] for i in by["not_started"]],
         }, because))
     return out
 
 
-def facet_facts(kb: KnowledgeBase, statuses: Mapping[str, str], weights) -> list[tuple[dict, list[str]]]:
+def facet_facts(layout: _Layout, statuses: Mapping[str, str], weights) -> list[tuple[dict, list[str]]]:
     out = []
-    for facet, items in _layout(kb).facets:
+    texts = layout.texts
+    for facet, name, items in layout.facets:
         known = [(i, statuses[i]) for i in items if statuses.get(i) in _KNOWN]
         points = sum(weights.get(st, 0.0) for _, st in known)
-        out.append(({"t": "facet", "id": f"facet:{facet}", "facet": facet, "total": len(items),
-                     "known": len(known), "score": round(100 * points / len(known)) if known else 0},
+        # what drives the score: its done actions and its not-started ones, in checklist order
+        strong = [texts[i] for i, st in known if st == "done"]
+        weak = [texts[i] for i, st in known if st == "not_started"]
+        out.append(({"t": "facet", "id": f"facet:{facet}", "facet": facet, "name": name, "total": len(items),
+                     "known": len(known), "score": round(100 * points / len(known)) if known else 0,
+                     "done": len(strong), "not_started": len(weak),
+                     "strongest": strong[:_DRIVERS] or ["none"], "weakest": weak[:_DRIVERS] or ["none"]},
                     [f"{i}={st}" for i, st in known]))
     return out
 
@@ -145,42 +175,56 @@ def named_facts(evidence: Evidence) -> list[tuple[dict, list[str]]]:
     return out
 
 
-def coverage_fact(kb: KnowledgeBase, statuses: Mapping[str, str]) -> tuple[dict, list[str]]:
+def coverage_fact(kb: KnowledgeBase, statuses: Mapping[str, str], scope) -> tuple[dict, list[str]]:
+    """How much of the checklist, and of what the questionnaire asks, is answered."""
     counted = [s for i, s in statuses.items() if i in kb.items]
     answered = sum(1 for s in counted if s in ANSWERED)
     total = len(kb.items)
+    asked = total if scope is None else sum(1 for i in scope if i in kb.items)
+    asked_answered = answered if scope is None else sum(1 for i in scope if statuses.get(i) in ANSWERED)
     return ({"t": "coverage", "id": "coverage", "answered": answered, "total": total,
              "dont_know": sum(1 for s in counted if s == "dont_know"),
              "na": sum(1 for s in counted if s == "na"),
-             "ratio": round(answered / total, 6) if total else 0.0},
-            [f"{answered} of {total} checklist actions answered"])
+             "ratio": round(answered / total, 6) if total else 0.0,
+             "scope": asked, "scope_answered": asked_answered,
+             "scope_ratio": round(asked_answered / asked, 6) if asked else 0.0,
+             "screening": asked < total},
+            [f"{answered} of {total} checklist actions answered"]
+            + ([f"the questionnaire asks about {asked} of them, {asked_answered} answered"] if asked < total else []))
 
 
-def rollup_facts(kb: KnowledgeBase, statuses: Mapping[str, str], sink: Sink,
-                 foundation: Iterable[str]) -> list[tuple[dict, list[str]]]:
-    """Per area, dimension and the programme x stage: how many assessed topics reach the stage."""
-    layout = _layout(kb)
-    foundation = set(foundation)
-    reached = {(f.fields["unit"], f.fields["stage"]) for f in sink.findings.values() if f.type == "reach"}
-    assessed = {t for t, items in layout.topic_items.items()
-                if any(statuses.get(i, UNANSWERED) not in UNKNOWN for i in items)}
+def rollup_facts(layout: _Layout, statuses: Mapping[str, str], sink: Sink, foundation: frozenset[str],
+                 assessed: set[str], cells: Mapping[str, dict]) -> list[tuple[dict, list[str]]]:
+    """Per area, dimension and the programme x stage: how many assessed topics reach the stage.
+
+    A topic counts at a stage when it is assessed and either reaches the stage (with answers to
+    show it) or has actions there; a stage with no action in a topic is left out of its count."""
+    reached = {(f.fields["unit"], f.fields["stage"]) for f in sink.findings.values()
+               if f.type == "reach" and f.fields.get("evidence")}
+    names = {topic: static["name"] for topic, _, _, _, _, static in layout.cells}
     stages = layout.stages
     out = []
-    for unit, level, topics in layout.units:
+    for unit, level, topics, static in layout.units:
         seen = [t for t in topics if t in assessed]
         found = [t for t in topics if t in foundation]
+        found_unseen = [names[t] for t in found if t not in assessed]
         unseen = [f"{t}: not assessed" for t in topics if t not in assessed]
         for rank, stage in enumerate(stages, 1):
-            hit = [t for t in seen if (t, stage) in reached]
-            miss = [t for t in seen if (t, stage) not in reached]
+            required = [t for t in seen if (t, stage) in reached or cells[f"cell:{t}:{stage}"]["total"] > 0]
+            hit = [t for t in required if (t, stage) in reached]
+            miss = [t for t in required if (t, stage) not in reached]
             fhit = sum(1 for t in found if (t, stage) in reached)
             out.append(({
-                "t": "rollup", "id": f"rollup:{unit}:{stage}", "level": level, "unit": unit, "stage": stage,
-                "rank": rank, "last": rank == len(stages), "assessed": len(seen), "reached": len(hit),
-                "share": round(len(hit) / len(seen), 6) if seen else 0.0,
+                "t": "rollup", "id": f"rollup:{unit}:{stage}", "level": level, "unit": unit, **static,
+                **layout.stage_fields[stage], "stage": stage, "rank": rank, "last": rank == len(stages),
+                "topics": len(topics), "assessed_topics": len(seen),
+                "assessed_share": round(len(seen) / len(topics), 6) if topics else 0.0,
+                "foundation_unassessed": len(found_unseen), "foundation_unassessed_names": found_unseen,
+                "required": len(required), "reached": len(hit),
+                "share": round(len(hit) / len(required), 6) if required else 0.0,
                 "foundation_total": len(found), "foundation_reached": fhit,
                 "foundation_ok": fhit == len(found),
-                "lagging": miss or ["none"],
+                "lagging": [names[t] for t in miss] or ["none"],
             }, [f"reach:{t}:{stage}" for t in hit] + [f"{t}: stage {stage} not reached" for t in miss] + unseen))
     return out
 
@@ -199,12 +243,17 @@ def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase, bare: bool = F
     :func:`~kam_advisor.reasoning.compile.compile_rules`)."""
     weights = {"done": float(rules.param("done_weight")), "partial": float(rules.param("partial_weight")),
                "not_started": 0.0}
+    layout = _layout(kb, rules.param("programme_name"))
+    foundation = frozenset(rules.param("foundation_topics"))
     statuses = {i: s for i, s in evidence.statuses.items() if i in kb.items}
+    assessed = assessed_topics(layout, statuses)
     base: dict[str, Finding] = {}
-    phase1 = _split(cell_facts(kb, statuses, weights) + facet_facts(kb, statuses, weights)
-                    + named_facts(evidence) + [coverage_fact(kb, statuses)], base)
+    cells = cell_facts(layout, statuses, weights, evidence.scope, assessed, foundation)
+    phase1 = _split(cells + facet_facts(layout, statuses, weights)
+                    + named_facts(evidence) + [coverage_fact(kb, statuses, evidence.scope)], base)
+    by_id = {fact["id"]: fact for fact, _ in cells}
     sink = Sink()
     with compile_rules(rules, bare).session(sink) as session:
         session.assert_facts(phase1)
-        session.assert_facts(_split(rollup_facts(kb, statuses, sink, rules.param("foundation_topics")), base))
+        session.assert_facts(_split(rollup_facts(layout, statuses, sink, foundation, assessed, by_id), base))
     return Inference(facts=base, findings=sink.findings, statuses=statuses)

@@ -18,7 +18,6 @@ from kam_advisor.data.vocab import OPEN_ORDER, PRIORITY_ORDER, SEVERITY_ORDER, U
 from kam_advisor.reasoning.inference import PROGRAMME, Inference, infer
 
 STATUS_ORDER = {s: n for n, s in enumerate(OPEN_ORDER)}
-PROGRAMME_NAME = "KAM programme"
 
 
 def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Evidence, list[dict]]:
@@ -50,7 +49,8 @@ def _state(run: Inference, unit: str) -> dict:
     if f is None:  # every unit gets a state when the rules are complete; say so if not
         raise DataError(f"the rules gave no stage for '{unit}' (check rules/stages.yaml)")
     return {"achieved": f.fields.get("achieved"), "current": f.fields.get("current"),
-            "rule": f.rule, "because": list(f.because), "reason": f.text}
+            "assessed": bool(f.fields.get("assessed")), "rule": f.rule, "because": list(f.because),
+            "reason": f.text}
 
 
 def _cells(kb, run: Inference, topic: str) -> tuple[dict, dict]:
@@ -58,9 +58,10 @@ def _cells(kb, run: Inference, topic: str) -> tuple[dict, dict]:
     for stage in kb.stage_ids:
         c = run.facts[f"cell:{topic}:{stage}"].fields
         met = run.findings.get(f"met:{topic}:{stage}")
-        completion[stage] = None if c["applicable"] == 0 else round(c["ratio"], 4)
+        completion[stage] = None if c["known"] == 0 else round(c["ratio"], 4)
         cells[stage] = {k: c[k] for k in ("total", "done", "partial", "not_started", "na", "dont_know", "unanswered")}
         cells[stage]["met"] = bool(met and met.fields.get("met"))
+        cells[stage]["status"] = met.fields.get("status") if met else None
     return completion, cells
 
 
@@ -74,11 +75,104 @@ def _score(kb, run: Inference, unit_topics: list[str]) -> int | None:
     return round(100 * pts / known) if known else None
 
 
+def _phases(base) -> list[dict]:
+    return [dict(p) for p in base.param("phases")]
+
+
+def _plan(base, recs: list[dict], roadmap: dict, flags: list[dict]) -> dict:
+    """Every action in one sequenced plan: red-flag actions, recommendations, then the roadmap's
+    later actions, each in the phase its rule gave it (rules/plan.yaml names the phases)."""
+    phases = _phases(base)
+    by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
+    for f in flags:
+        if f.get("action"):
+            by_phase.setdefault(f["phase"], []).append(
+                {"kind": "flag", "id": f["id"], "item": None, "text": f["action"], "topic": None, "stage": None,
+                 "status": None, "priority": f["severity"], "reason": f["message"], "rule": f["rule"],
+                 "because": f["because"]})
+    planned = set()
+    for r in recs:
+        planned.add(r["item"])
+        by_phase.setdefault(r["phase"], []).append(
+            {"kind": "action", "id": r["id"], "item": r["item"], "text": r["text"], "topic": r["topic"],
+             "stage": r["stage"], "status": r["status"], "priority": r["priority"], "reason": r["reason"],
+             "rule": r["rule"], "because": r["because"]})
+    for step in roadmap["steps"]:
+        for a in step["actions"]:
+            if a["item"] not in planned:
+                by_phase.setdefault(a["phase"], []).append(
+                    {"kind": "action", "id": f"roadmap.{a['item']}", "item": a["item"], "text": a["text"],
+                     "topic": a["topic"], "stage": step["stage"], "status": a["status"], "priority": "low",
+                     "reason": a["reason"], "rule": a["rule"], "because": a["because"]})
+    return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
+
+
+def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[dict], coverage: dict,
+             areas: list[dict]) -> dict:
+    """The executive summary's facts, in names: headline, what lags and why, stage skipping,
+    the achieved and current stages' hallmarks, and what a screening did not cover."""
+    head = run.findings.get("headline")
+    lags = sorted((f for f in run.findings.values() if f.type == "lag"), key=lambda f: f.id)
+    topic_lags = [f for f in lags if f.fields.get("level") == "topic"]
+    topic_area = {t.id: t.area for t in kb.topics.values()}
+    lagging = []
+    for f in lags:
+        level = f.fields.get("level")
+        if level == "topic":
+            continue
+        if level == "area" and any(g.fields.get("unit") == f.fields.get("dimension") for g in lags):
+            continue  # its dimension is named already, with the topics that hold it back
+        holding = [g.fields["name"] for g in topic_lags
+                   if (g.fields.get("dimension") == f.fields["unit"] if level == "dimension"
+                       else topic_area.get(g.fields["unit"]) == f.fields["unit"])]
+        lagging.append({"unit": f.fields["unit"], "level": level, "name": f.fields["name"],
+                        "achieved": f.fields.get("achieved"), "text": f.text, "held_back_by": holding,
+                        "rule": f.rule, "because": list(f.because)})
+    skipping = run.findings.get("stage-skipping")
+    skip = None
+    if skipping is not None:
+        by_id = {f["id"]: f for f in flags}
+        names = [by_id[b]["topic_name"] for b in skipping.because if b in by_id and by_id[b].get("topic_name")]
+        skip = {"text": skipping.text, "topics": names, "flags": [b for b in skipping.because if b in by_id],
+                "rule": skipping.rule, "because": list(skipping.because)}
+    status = {(t["id"], s): t["cells"][s]["status"] for t in topics for s in kb.stage_ids}
+    assessed = {t["id"] for t in topics if t["assessed"]}
+
+    def hallmarks(stage_id):
+        if not stage_id:
+            return None
+        stage = kb.stage(stage_id)
+        out = {"stage": stage.id, "name": stage.name, "description": stage.description,
+               "in_place": [], "not_in_place": [], "not_shown": []}
+        for h in stage.hallmarks:
+            st = status.get((h["topic"], stage.id))
+            key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
+            out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].name})
+        return out
+
+    screening = run.findings.get("screening")
+    uncovered = [a["name"] for a in areas if not a["assessed"]]
+    return {
+        "headline": {"text": head.text if head else "", "rule": head.rule if head else None,
+                     "because": list(head.because) if head else []},
+        "lagging": lagging,
+        "stage_skipping": skip,
+        "achieved_stage": hallmarks(overall["achieved"]),
+        "current_stage": hallmarks(overall["current"]) if overall["current"] != overall["achieved"] else None,
+        "screening": {"text": screening.text, "scope": coverage["scope"], "total": coverage["total"],
+                      "not_covered": uncovered, "rule": screening.rule,
+                      "because": list(screening.because)} if screening else None,
+        "not_assessed": [t["name"] for t in topics if t["id"] not in assessed],
+    }
+
+
 def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict]) -> dict:
     stage_name = {s.id: s.name for s in kb.stages}
-    overall = {**_state(run, PROGRAMME), "id": PROGRAMME, "name": PROGRAMME_NAME}
+    programme_name = base.param("programme_name")
+    overall = {**_state(run, PROGRAMME), "id": PROGRAMME, "name": programme_name}
     conf = run.findings.get("confidence")
     overall["confidence"] = conf.fields["level"] if conf else None
+    overall["indicative"] = "screening" in run.findings
 
     dimensions = []
     for d in kb.dimensions.values():
@@ -103,7 +197,10 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
                        "band": band.fields["band"] if band else None,
                        "rule": band.rule if band else None,
                        "because": (list(band.because) if band else []) + [f"facet:{f.id}"],
-                       "reason": band.text if band else f"{f.id}: no known answer among its {fact['total']} actions"})
+                       "reason": band.text if band else f"{f.name}: not assessed, none of its "
+                                                        f"{fact['total']} actions has a known answer",
+                       "strongest": [x for x in fact["strongest"] if x != "none"],
+                       "weakest": [x for x in fact["weakest"] if x != "none"]})
 
     order = {iid: n for n, iid in enumerate(kb.items)}
     stage_rank = {s: n for n, s in enumerate(kb.stage_ids)}
@@ -118,8 +215,8 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         iid = f.fields["item"]
         recs.append({"id": f.id, "item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"],
                      "stage": f.fields["stage"], "status": status(iid), "priority": f.meta.get("priority"),
-                     "rule": f.rule, "because": [f"{b}={status(b)}" if b == iid else b for b in f.because],
-                     "reason": f.text})
+                     "rank": None, "rule": f.rule, "because": [f"{b}={status(b)}" if b == iid else b for b in f.because],
+                     "reason": f.text, "phase": f.meta.get("phase"), "topic_name": kb.topics[f.fields["topic"]].name})
     recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
                              STATUS_ORDER.get(r["status"], 9), order[r["item"]]))
     for n, r in enumerate(recs, 1):
@@ -131,7 +228,8 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         iid = f.fields["item"]
         steps.setdefault(f.fields["stage"], []).append(
             {"item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"], "status": status(iid),
-             "rule": f.rule, "because": list(f.because)})
+             "rule": f.rule, "because": list(f.because), "phase": f.meta.get("phase"), "reason": f.text,
+             "topic_name": kb.topics[f.fields["topic"]].name})
     roadmap = {"from": overall["achieved"],
                "to": None if overall["achieved"] == overall["current"] else overall["current"],
                "steps": [{"stage": s, "name": stage_name[s], "actions": steps[s]}
@@ -144,13 +242,17 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         spec = base.rules[f.rule]
         flags.append({"id": f.id, "severity": f.meta.get("severity"), "title": spec.title, "message": f.text,
                       "advice": f.meta.get("advice"), "source": spec.source, "kb_ref": spec.kb_ref,
-                      "rule": f.rule, "because": list(f.because)})
+                      "rule": f.rule, "because": list(f.because), "action": f.meta.get("action"),
+                      "phase": f.meta.get("phase"), "source_title": kb.sources.get(spec.source, spec.source),
+                      "topic_name": f.fields.get("name")})
     flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["id"]))
 
     cov = run.facts["coverage"].fields
     coverage = {"answered": cov["answered"], "total": cov["total"], "dont_know": cov["dont_know"], "na": cov["na"],
                 "ratio": round(cov["ratio"], 4), "confidence": overall["confidence"],
-                "rule": conf.rule if conf else None, "reason": conf.text if conf else None}
+                "rule": conf.rule if conf else None, "reason": conf.text if conf else None,
+                "scope": cov["scope"], "scope_answered": cov["scope_answered"],
+                "scope_ratio": round(cov["scope_ratio"], 4), "screening": cov["screening"]}
 
     answers = [{"item": i.id, "topic": i.topic, "stage": i.stage, "text": i.text, "status": status(i.id),
                 "note": evidence.notes.get(i.id)} for i in kb.items.values()]
@@ -159,8 +261,10 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     trace = [{"id": f.id, "type": f.type, "rule": f.rule, "because": [answer.get(b, b) for b in f.because],
               "text": f.text}
              for f in sorted(list(run.findings.values()) + list(run.facts.values()), key=lambda f: f.id)]
+    glossary = kb.models.get("glossary", {}).get("terms", [])
 
     return {
+        "kind": "programme",
         "tool": {"name": "kam-advisor", "version": __version__},
         "kb_version": kb.version,
         "questionnaire": evidence.questionnaire,
@@ -170,11 +274,13 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "respondents": list(evidence.respondents),
         "stages": [{"id": s.id, "name": s.name, "description": s.description} for s in kb.stages],
         "overall": overall,
+        "summary": _summary(kb, run, overall, topics_out, flags, coverage, areas),
         "dimensions": dimensions,
         "areas": areas,
         "topics": topics_out,
         "facets": facets,
         "recommendations": recs,
+        "plan": _plan(base, recs, roadmap, flags),
         "roadmap": roadmap,
         "red_flags": flags,
         "coverage": coverage,
@@ -182,6 +288,8 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
         "perception_gaps": gaps,
         "method": method_text(base),
+        "glossary": [{"term": t["term"], "meaning": t["meaning"]} for t in glossary],
+        "sources": [{"id": k, "title": v} for k, v in kb.sources.items()],
         "trace": trace,
     }
 
