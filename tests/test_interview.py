@@ -83,7 +83,8 @@ def test_invalid_input_is_refused_with_the_reason_and_asked_again(tmp_path):
 def test_question_mark_shows_help_and_source(tmp_path):
     result, _ = answer(tmp_path, "?\n")
     assert "A key-account plan sets goal, critical success factors and actions." in result.output
-    assert "source: 000_02632fcd5adbb510.txt" in result.output
+    assert "source: Transitioning to KAM: audit and action checklist" in result.output
+    assert ".txt" not in result.output
 
 
 def test_b_goes_back_and_the_changed_answer_replaces_the_old_one(tmp_path):
@@ -137,7 +138,8 @@ def test_ctrl_c_loses_no_answer(tmp_path, mini):
 
     out = []
     console = interview.Console(read=read, write=out.append, interactive=True)
-    assert interview.run(mini, path, console=console) == 130
+    header = {"organisation": "Acme", "date": "2026-11-01"}  # given: the terminal asks only the questions
+    assert interview.run(mini, path, respondent="Jo", header=header, console=console) == 130
     assert any("Stopped. 2 of 3 answers are saved" in line for line in out)
     assert saved(path) == {"plans": "partial", "pages": 4}
 
@@ -271,6 +273,11 @@ def test_a_real_terminal_run_survives_ctrl_c_resumes_and_offers_to_assess(tmp_pa
     answers = tmp_path / "a.yaml"
     args = ["run", str(MINI), "--answers", str(answers)]
     term = Terminal(args, tmp_path)
+    # at a terminal, what the report's cover needs is asked first and kept in the file
+    term.expect("Organisation being assessed: ").send("Acme Components\n")
+    term.expect("Your name and role: ").send("Jo Ng, Sales Director\n")
+    term.expect("Date of the assessment [").expect("]: ").send("2026-13-01\n")
+    term.expect("expected a date as YYYY-MM-DD").expect("]: ").send("2026-11-02\n")
     term.expect("Q1 (plans)").expect("> ").send("partial\n")
     term.expect("Q2 (pages)").expect("> ").send("2\n")
     term.expect("Q3 (sponsor)").expect("> ")
@@ -287,6 +294,10 @@ def test_a_real_terminal_run_survives_ctrl_c_resumes_and_offers_to_assess(tmp_pa
     assert "Q1 (plans)" not in term.seen
     assert "To assess: kam-advisor assess --answers a.yaml" in term.seen
     assert saved(answers) == {"plans": "partial", "pages": 2, "sponsor": "no"}
+    doc = yaml.safe_load(answers.read_text())
+    assert (doc["organisation"], doc["respondent"], str(doc["date"])) == (
+        "Acme Components", "Jo Ng, Sales Director", "2026-11-02")
+    assert "Organisation being assessed" not in term.seen  # asked once, kept in the file
 
 
 def test_a_killed_process_loses_no_answer(tmp_path):

@@ -203,6 +203,7 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
             notes[question.id] = given[0][1] if not several else "\n".join(f"{lab}: {n}" for lab, n in given)
     extra: dict[str, Any] = {
         "questionnaire_version": q.version,
+        "questionnaire_title": q.title,
         "answers": {question.id: answers[question.id] for question in shown},
         "questions": {question.id: question.text for question in shown},
         "progress": {"answered": len(shown), "visible": len(visible), "total": len(q.questions)},

@@ -19,13 +19,14 @@ and checking answers belong to :mod:`kam_advisor.answers.check` (reached as :mod
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import signal
 import sys
 import textwrap
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from kam_advisor.answers import questionnaire as qmodel
 from kam_advisor.answers import check
@@ -65,8 +66,11 @@ class Session:
     resumed: bool = False
 
     @classmethod
-    def open(cls, q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None) -> "Session":
-        """Open (or start) the answers file; an invalid existing file is refused, never overwritten."""
+    def open(cls, q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None,
+             header: Mapping[str, str] | None = None) -> "Session":
+        """Open (or start) the answers file; an invalid existing file is refused, never overwritten.
+
+        ``header`` fields (organisation, date) given on the command line replace the file's."""
         path = Path(path)
         session = cls(q=q, path=path)
         if path.exists():
@@ -78,11 +82,15 @@ class Session:
             session.notes = dict(af.notes)
             session.header = {k: plain(v) for k, v in data.items() if k not in ("answers", "notes")}
             session.resumed = True
-        if respondent:
-            session.header["respondent"] = respondent
-        if not path.exists() or respondent:
+        given = {k: v for k, v in {**(header or {}), "respondent": respondent}.items() if v}
+        session.header.update(given)
+        if not path.exists() or given:
             session.save()
         return session
+
+    def set_header(self, key: str, value: str) -> None:
+        self.header[key] = value
+        self.save()
 
     def save(self) -> None:
         text = writer.answers_document(self.q, self.answers, self.notes, self.header)
@@ -174,7 +182,7 @@ def _options(question: qmodel.Question) -> list[str]:
     return [f"  {hint}" + ("   (na: not applicable)" if question.offers("na") else "")]
 
 
-def ask(session: Session, console: Console) -> str:
+def ask(session: Session, console: Console, sources: Mapping[str, str] | None = None) -> str:
     """The dialogue. Returns "finished" (all visible questions answered) or "eof" (input ended)."""
     q = session.q
     number = {qid: n for n, qid in enumerate(q.questions, 1)}
@@ -216,7 +224,7 @@ def ask(session: Session, console: Console) -> str:
             for c in question.choices:
                 if c.help:
                     console.write(_wrap(f"{c.label}: {c.help}", "  "))
-            console.write(f"  source: {question.source}")
+            console.write(f"  source: {(sources or {}).get(question.source, question.source)}")
             console.write(f"  {COMMANDS}")
             continue
         if command == "b":
@@ -257,14 +265,39 @@ def ask(session: Session, console: Console) -> str:
     return "finished"
 
 
+# What the cover of a report needs, asked once at a terminal before the questions (kept in the file).
+HEADER_PROMPTS = (("organisation", "Organisation being assessed"), ("respondent", "Your name and role"),
+                  ("date", "Date of the assessment"))
+
+
+def ask_header(session: Session, console: Console, today: str) -> None:
+    """Ask for the organisation, the respondent and the date where the answers file has none."""
+    for key, prompt in HEADER_PROMPTS:
+        if session.header.get(key):
+            continue
+        while True:
+            default = today if key == "date" else ""
+            reply = console.read(f"{prompt}{f' [{default}]' if default else ''}: ").strip() or default
+            if key == "date" and reply:
+                try:
+                    reply = _dt.date.fromisoformat(reply).isoformat()
+                except ValueError:
+                    console.write("  ! expected a date as YYYY-MM-DD, e.g. " + today)
+                    continue
+            break
+        if reply:
+            session.set_header(key, reply)
+
+
 def run(q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None, assess: bool | None = None,
-        console: Console | None = None, on_finish: Callable[[Path], str] | None = None) -> int:
+        console: Console | None = None, on_finish: Callable[[Path], str] | None = None,
+        header: Mapping[str, str] | None = None, sources: Mapping[str, str] | None = None) -> int:
     """Run the questionnaire into ``path``; returns the exit code (0, or 130 after Ctrl-C).
 
     ``on_finish(path)`` assesses the finished answers file and returns the text to show; the
     caller passes it, so that this layer does not reach up into the assessment."""
     console = console or terminal_console()
-    session = Session.open(q, path, respondent)
+    session = Session.open(q, path, respondent, header)
     where = display_path(session.path)
     console.write(f"{q.title} ({q.id} {q.version}), about {q.minutes} minutes.")
     if session.resumed:
@@ -274,7 +307,9 @@ def run(q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None
         console.write(_wrap(q.intro))
     console.write(f"Every answer is saved at once in {where}. {COMMANDS}.")
     try:
-        outcome = ask(session, console)
+        if console.interactive:  # piped input holds answers only
+            ask_header(session, console, _dt.date.today().isoformat())
+        outcome = ask(session, console, sources)
     except KeyboardInterrupt:
         answered, visible = session.progress()
         console.write(f"\nStopped. {answered} of {visible} answers are saved in {where}; "

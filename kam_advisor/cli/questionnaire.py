@@ -20,7 +20,7 @@ from kam_advisor.answers import check
 from kam_advisor.answers import loader
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
-from kam_advisor.cli.shared import guard, root_options
+from kam_advisor.cli.shared import check_date, guard, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -47,11 +47,13 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False),
               help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
+@click.option("--org", help="The organisation being assessed, recorded in the answers file (asked at a terminal).")
+@click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of the assessment (asked at a terminal; default today).")
 @click.option("--assess/--no-assess", default=None,
               help="Assess when all questions are answered (default: ask, at a terminal only).")
 @click.pass_context
 @_guard
-def run(ctx, name, answers_path, respondent, assess):
+def run(ctx, name, answers_path, respondent, org, date, assess):
     """Answer questionnaire NAME (an id or a file) interactively or from piped input.
 
     Every answer is saved at once; run again with the same answers file to resume. At the
@@ -60,7 +62,9 @@ def run(ctx, name, answers_path, respondent, assess):
     from kam_advisor.answers import interview
     q = _load(ctx, name)
     path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
-    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx))
+    header = {"organisation": org, "date": check_date(date)}
+    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx), header=header,
+                         sources=_kb(ctx).sources)
     ctx.exit(code)
 
 

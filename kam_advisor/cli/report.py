@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import answers_options, answers_paths, guard, root_options
+from kam_advisor.cli.shared import answers_options, answers_paths, check_date, guard, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -48,14 +48,19 @@ def _use_colour(stream) -> bool:
               help="Write the report here ('-' = stdout). Required for html; default stdout otherwise.")
 @click.option("--org", help="Organisation name to show (default: the one in the answers).")
 @click.option("--assessor", help="Assessor's name to show on the cover.")
+@click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of the assessment to show (default: the answers').")
 @click.option("--title", help="Report title (default: 'Key Account Management programme diagnostic').")
+@click.option("--appendix", is_flag=True,
+              help="Add the technical appendix (rules and the answers behind each conclusion) and every answer "
+                   "with its evidence note.")
 @click.pass_context
 @_guard
-def report(ctx, answers, example, fmt, output, org, assessor, title):
+def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
     from kam_advisor.render import report as report_mod
     from kam_advisor.data.files import atomic_write
 
+    date = check_date(date)
     answers = answers_paths(answers, example)
     for path in answers:
         if path != "-" and not Path(path).is_file():
@@ -68,7 +73,8 @@ def report(ctx, answers, example, fmt, output, org, assessor, title):
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
-    text = report_mod.render(result, fmt, org=org, assessor=assessor, title=title, color=colour)
+    text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
+                             appendix=appendix)
     if to_stdout:
         click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
         return

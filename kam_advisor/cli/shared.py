@@ -63,3 +63,14 @@ def answers_options(verb: str):
                             help="Answers file (YAML or JSON); repeat for several respondents to one "
                                  "questionnaire.")(func)
     return decorate
+
+
+def check_date(text: str | None) -> str | None:
+    """A --date option as an ISO date (YYYY-MM-DD), or one line naming what was expected."""
+    if text is None:
+        return None
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise DataError(f"--date: expected a date as YYYY-MM-DD (got {text!r})") from None

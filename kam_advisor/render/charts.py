@@ -13,10 +13,12 @@ from typing import Iterable, Sequence
 
 from markupsafe import Markup, escape
 
-# Completion colour scale: red (0 %) -> amber (50 %) -> light green (80 %) -> green (100 %);
-# grey for "no actions".
-SCALE = ((0.0, (0xC6, 0x28, 0x28)), (0.5, (0xF2, 0xA9, 0x00)), (0.8, (0x7C, 0xB3, 0x42)), (1.0, (0x2E, 0x7D, 0x32)))
+# Completion colour scale: red (0 %) -> amber -> light green at the cell threshold (the score a
+# stage needs to be met, read from the result) -> green (100 %); grey for "nothing required or not
+# applicable"; a pale blue-grey for "not assessed" (no known answer), which is not a 0 %.
+RED, AMBER, LIGHT_GREEN, GREEN = (0xC6, 0x28, 0x28), (0xF2, 0xA9, 0x00), (0x7C, 0xB3, 0x42), (0x2E, 0x7D, 0x32)
 NO_DATA = "#d9dde3"
+NOT_ASSESSED = "#eef3fa"
 INK = "#1f2933"
 MUTED = "#6b7280"
 ACCENT = "#1d4e89"
@@ -28,17 +30,32 @@ def num(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def colour(ratio: float | None) -> str:
+def scale(threshold: float = 0.8) -> tuple:
+    """The colour stops: amber at five eighths of the threshold, light green at the threshold."""
+    return ((0.0, RED), (threshold * 0.625, AMBER), (threshold, LIGHT_GREEN), (1.0, GREEN))
+
+
+def colour(ratio: float | None, threshold: float = 0.8) -> str:
     """The fill for a completion ratio (0..1); grey when the cell has no applicable actions."""
     if ratio is None:
         return NO_DATA
+    stops = scale(threshold)
     r = min(max(float(ratio), 0.0), 1.0)
-    for (x0, c0), (x1, c1) in zip(SCALE, SCALE[1:]):
+    for (x0, c0), (x1, c1) in zip(stops, stops[1:]):
         if r <= x1:
-            t = (r - x0) / (x1 - x0)
+            t = (r - x0) / (x1 - x0) if x1 > x0 else 1.0
             rgb = tuple(round(a + (b - a) * t) for a, b in zip(c0, c1))
             return "#%02x%02x%02x" % rgb
-    return "#%02x%02x%02x" % SCALE[-1][1]
+    return "#%02x%02x%02x" % stops[-1][1]
+
+
+def cell_fill(ratio: float | None, state: str, threshold: float = 0.8) -> str:
+    """A grid cell's fill by its state: scored (the colour scale), empty (grey) or unknown."""
+    if state == "unknown":
+        return NOT_ASSESSED
+    if state == "empty" or ratio is None:
+        return NO_DATA
+    return colour(ratio, threshold)
 
 
 def text_colour(fill: str) -> str:
@@ -153,24 +170,30 @@ def heatmap(groups: Iterable[dict], stages: Sequence[dict], *, title: str) -> Ma
             for k, stage in enumerate(stages):
                 cell = row["cells"].get(stage["id"]) or {}
                 ratio = cell.get("ratio")
-                fill = colour(ratio)
+                state = cell.get("state") or ("scored" if ratio is not None else "empty")
+                fill = cell.get("fill") or cell_fill(ratio, state)
                 x = x0 + k * (cell_w + gap)
-                tip = f'{row["label"]} / {stage["id"]}: ' + ("no actions" if ratio is None else percent(ratio))
+                note = {"empty": cell.get("note") or "nothing required", "unknown": "not assessed"}.get(state)
+                tip = f'{row["label"]} / {stage["id"]}: ' + (note or percent(ratio))
+                dash = ' stroke="#9aa5b4" stroke-dasharray="3 2"' if state == "unknown" else ""
                 out.append(f'<rect x="{num(x)}" y="{num(y)}" width="{cell_w}" height="{cell_h}" rx="2" '
-                           f'fill="{fill}"><title>{escape(tip)}</title></rect>')
-                text = percent(ratio) + (" \u2713" if ratio is not None and cell.get("met") else "")
+                           f'fill="{fill}"{dash}><title>{escape(tip)}</title></rect>')
+                text = ("?" if state == "unknown" else "\u2013" if state == "empty" else percent(ratio)) + (
+                    " \u2713" if state == "scored" and cell.get("met") else "")
                 out.append(f'<text x="{num(x + cell_w / 2)}" y="{num(y + cell_h / 2 + 3.5)}" font-size="10" '
-                           f'fill="{text_colour(fill) if ratio is not None else MUTED}" text-anchor="middle">'
+                           f'fill="{text_colour(fill) if state == "scored" else MUTED}" text-anchor="middle">'
                            f'{escape(text)}</text>')
             y += cell_h + gap
     out.append("</svg>")
     return Markup("\n".join(out))
 
 
-def legend(*, title: str = "Completion of the cell's applicable actions") -> Markup:
-    """The heatmap's colour scale: a gradient bar 0-100 % and a grey 'no actions' swatch."""
-    stops = "".join(f'<stop offset="{num(x * 100)}%" stop-color="{colour(x)}"/>' for x in (0, 0.25, 0.5, 0.8, 1))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart legend" viewBox="0 0 520 40" role="img" '
+def legend(*, title: str = "Completion of the cell's applicable actions", threshold: float = 0.8) -> Markup:
+    """The heatmap's colour scale: a gradient bar 0-100 %, a grey 'nothing required or not
+    applicable' swatch and a dashed 'not assessed' one."""
+    stops = "".join(f'<stop offset="{num(x * 100)}%" stop-color="{colour(x, threshold)}"/>'
+                    for x, _ in scale(threshold))
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart legend" viewBox="0 0 620 52" role="img" '
            f'aria-label="{escape(title)}">', f"<title>{escape(title)}</title>",
            f'<defs><linearGradient id="kam-scale" x1="0" x2="1" y1="0" y2="0">{stops}</linearGradient></defs>',
            '<rect x="0" y="4" width="300" height="12" rx="2" fill="url(#kam-scale)"/>']
@@ -178,7 +201,11 @@ def legend(*, title: str = "Completion of the cell's applicable actions") -> Mar
         anchor = "start" if x == 0 else "end" if x == 300 else "middle"
         out.append(f'<text x="{x}" y="30" font-size="10" fill="{MUTED}" text-anchor="{anchor}">{label}</text>')
     out.append(f'<rect x="330" y="4" width="22" height="12" rx="2" fill="{NO_DATA}"/>')
-    out.append(f'<text x="358" y="14" font-size="10" fill="{INK}">no applicable actions</text>')
-    out.append(f'<text x="358" y="30" font-size="10" fill="{INK}">\u2713 = stage met in this topic</text>')
+    out.append(f'<text x="358" y="14" font-size="10" fill="{INK}">\u2013 nothing required or not applicable</text>')
+    out.append(f'<rect x="330" y="22" width="22" height="12" rx="2" fill="{NOT_ASSESSED}" stroke="#9aa5b4" '
+               'stroke-dasharray="3 2"/>')
+    out.append(f'<text x="358" y="32" font-size="10" fill="{INK}">? not assessed (no known answer)</text>')
+    out.append(f'<text x="0" y="48" font-size="10" fill="{INK}">\u2713 = stage met: at least {percent(threshold)} '
+               'of its known answers</text>')
     out.append("</svg>")
     return Markup("\n".join(out))

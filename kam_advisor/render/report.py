@@ -1,12 +1,15 @@
 """Diagnostic reports: the assessment result (plain data) rendered as HTML, Markdown, text or JSON.
 
 The view model is built here, in Python (:func:`build_view`); the layout lives in the Jinja2
-templates under ``kam_advisor/templates``. HTML templates are autoescaped, so an organisation name
-or evidence note holding markup shows as text; Markdown output escapes ``<``, ``>`` and ``|`` in
-every value; text output is plain, with ANSI colour only when asked for.
+templates under ``kam_advisor/render/templates``. What a client reads first (cover, executive
+summary, plan, red flags, findings) speaks in names; ids, rule names and the facts each
+conclusion rests on are kept for the technical appendix, the JSON and ``explain``. Stage letters,
+thresholds and counts come from the result, never from this module.
 
-Output is deterministic: the same result gives a byte-identical report (no clock is read; the
-date shown is the result's own).
+HTML templates are autoescaped, so an organisation name or evidence note holding markup shows
+as text; Markdown output neutralises markup, links and table pipes in every value; text output
+is plain, with ANSI colour only when asked for. Output is deterministic: the same result gives
+a byte-identical report (no clock is read; the date shown is the result's own).
 """
 
 from __future__ import annotations
@@ -20,31 +23,15 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup
 
+from kam_advisor.data.vocab import SEVERITY_ORDER, TITLES as STATUS_TITLES, UNANSWERED
 from kam_advisor.render import charts
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
-STAGE_ORDER = ("A", "B", "C", "D")
-STATUS_LABELS = {"done": "Done", "partial": "Partly done", "not_started": "Not started", "na": "Not applicable",
-                 "dont_know": "Don't know", "unanswered": "Unanswered"}
-SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-SUMMARY_ACTIONS = 5
+SUMMARY_ACTIONS = 6
+SUMMARY_FLAGS = 3  # of the summary's first steps, at most this many are red-flag actions
 TEXT_WIDTH = 80
-
-DEFAULT_METHOD = [
-    "Every action of the audit checklist is answered done, partly done, not started, not applicable or "
-    "don't know. Not-applicable actions leave the count; don't-know and unanswered ones count as not done "
-    "and lower the confidence of the assessment.",
-    "The checklist is a grid: each of the 24 topics has a cell for each of the four stages. A cell's "
-    "completion is the share of its applicable actions that are done; a cell is met when its completion "
-    "reaches the threshold named in the rule quoted beside it. A cell without applicable actions is "
-    "shown grey and counts as met.",
-    "A topic has achieved a stage when that stage's cell and every earlier one are met; the stage it is "
-    "working on is the next one. Areas, dimensions and the programme as a whole are rolled up from the "
-    "topics by the rules named in this report, and every decision lists the answers it rested on.",
-    "Recommendations are the open actions of the stage each topic is working on, ranked by the rules; "
-    "red flags come from named facts and answers that match a pitfall described in the source texts.",
-]
+DEFAULT_THRESHOLD = 0.8  # only for a result that carries no parameters (an older or partial one)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -95,11 +82,19 @@ def _score(value: Any) -> int | None:
     return None if number is None else int(round(number))
 
 
-def _stage_next(stage: str | None) -> str | None:
-    if stage is None:
-        return STAGE_ORDER[0]
-    i = STAGE_ORDER.index(stage) if stage in STAGE_ORDER else -1
-    return STAGE_ORDER[i + 1] if 0 <= i < len(STAGE_ORDER) - 1 else None
+def _status_title(status: Any) -> str:
+    return STATUS_TITLES.get(str(status or UNANSWERED), str(status))
+
+
+def plural(n: Any, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def and_list(items: Any) -> str:
+    items = [str(i) for i in _list(items)]
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # --------------------------------------------------------------------------- view model
@@ -109,6 +104,7 @@ class _Names:
 
     def __init__(self, result: Mapping[str, Any]):
         self.stages = {s.get("id"): s for s in _list(result.get("stages")) if isinstance(s, Mapping)}
+        self.order = [sid for sid in self.stages if sid]
         self.dimensions = {d.get("id"): d for d in _list(result.get("dimensions")) if isinstance(d, Mapping)}
         self.areas = {a.get("id"): a for a in _list(result.get("areas")) if isinstance(a, Mapping)}
         self.topics = {t.get("id"): t for t in _list(result.get("topics")) if isinstance(t, Mapping)}
@@ -124,11 +120,17 @@ class _Names:
         return _get(self.stages.get(sid), "name", "") if sid else ""
 
     def stage_label(self, sid: str | None) -> str:
-        """``'B Introducing KAM'``; ``'none yet'`` for no stage."""
+        """``'B Introducing KAM'``; ``'no stage yet'`` for none."""
         if not sid:
-            return "none yet"
-        name = self.stage(sid)
-        return f"{sid} {name}".strip()
+            return "no stage yet"
+        return f"{sid} {self.stage(sid)}".strip()
+
+    def unit_labels(self, record: Mapping[str, Any]) -> tuple[str, str]:
+        """Achieved and working-on labels of a unit, 'not assessed' where the answers show nothing."""
+        if record.get("assessed") is False:
+            return "not assessed", "not assessed"
+        achieved, current = record.get("achieved"), record.get("current")
+        return self.stage_label(achieved), (self.stage_label(current) if current else "\u2013")
 
     def topic(self, tid: str | None) -> str:
         return _get(self.topics.get(tid), "name", tid or "")
@@ -145,62 +147,89 @@ class _Names:
         return self.texts.get(item or "", "")
 
 
-def _headline(who: str, achieved: str | None, current: str | None, names: _Names) -> str:
-    """The overall stage in plain words."""
-    if achieved == STAGE_ORDER[-1] or (achieved and not current):
-        return (f"{who} has achieved the final stage, {achieved} ({names.stage(achieved)}): the task now is to "
-                f"sustain the programme and keep improving it.")
-    if not achieved:
-        target = current or STAGE_ORDER[0]
-        return (f"{who} has not yet completed the first stage, {target} ({names.stage(target)}): the foundations "
-                f"of the programme are still being laid.")
-    return (f"{who} has achieved stage {achieved} ({names.stage(achieved)}) and is working towards stage "
-            f"{current} ({names.stage(current)}).")
-
-
-def _ladder(achieved: str | None, current: str | None, names: _Names) -> list[dict]:
-    rank = STAGE_ORDER.index(achieved) if achieved in STAGE_ORDER else -1
+def _ladder(overall: Mapping[str, Any], names: _Names) -> list[dict]:
+    achieved, current = overall.get("achieved"), overall.get("current")
+    rank = names.order.index(achieved) if achieved in names.order else -1
     out = []
-    for i, sid in enumerate(STAGE_ORDER):
+    for i, sid in enumerate(names.order):
         state = "achieved" if i <= rank else ("current" if sid == current else "ahead")
         out.append({"id": sid, "name": names.stage(sid), "state": state})
     return out
 
 
-def _recommendation(rec: Mapping[str, Any], names: _Names) -> dict:
-    status = rec.get("status") or "unanswered"
+def _headline(result: Mapping[str, Any], overall: Mapping[str, Any], names: _Names) -> str:
+    """The rules' headline; for a result without one, the same sentence built from the stages."""
+    text = _get(_get(_get(result, "summary", {}), "headline", {}), "text", "")
+    if text:
+        return text
+    if overall.get("assessed") is False:
+        return "The answers do not show the programme's stage yet."
+    achieved, current = overall.get("achieved"), overall.get("current")
+    if achieved and (achieved == current or not current):
+        return f"The programme has achieved the final stage, {names.stage_label(achieved)}."
+    if not achieved:
+        first = current or (names.order[0] if names.order else "")
+        return f"The programme has not yet completed its first stage, {names.stage_label(first)}."
+    return f"The programme has achieved stage {names.stage_label(achieved)} and is working towards {names.stage_label(current)}."
+
+
+def _recommendation(rec: Mapping[str, Any], names: _Names, phase_names: Mapping[str, str]) -> dict:
+    status = rec.get("status") or UNANSWERED
     return {"id": rec.get("id") or rec.get("item") or "", "item": rec.get("item") or "",
             "text": rec.get("text") or names.text(rec.get("item")) or rec.get("item") or "",
             "topic": rec.get("topic") or "", "topic_path": names.topic_path(rec.get("topic")),
-            "stage": rec.get("stage") or "", "status": status, "status_label": STATUS_LABELS.get(status, status),
+            "stage": rec.get("stage") or "", "stage_label": names.stage_label(rec.get("stage")) if rec.get("stage") else "",
+            "status": status, "status_label": _status_title(status),
             "priority": rec.get("priority") or "", "rank": rec.get("rank"), "rule": rec.get("rule") or "",
+            "phase": rec.get("phase") or "", "phase_name": phase_names.get(rec.get("phase") or "", ""),
             "because": _because(rec.get("because")), "reason": _reason(rec)}
 
 
-def _cells(topic: Mapping[str, Any]) -> list[dict]:
+def _cell_state(cell: Mapping[str, Any], ratio: float | None) -> str:
+    """How a grid cell is drawn: scored, nothing required / not applicable, or not assessed."""
+    status = cell.get("status") if isinstance(cell, Mapping) else None
+    if status in ("none", "not_applicable"):
+        return "empty"
+    if status in ("unknown", "not_assessed") or ratio is None:
+        return "unknown" if status != "none" else "empty"
+    return "scored"
+
+
+def _cells(topic: Mapping[str, Any], order: list[str], threshold: float) -> list[dict]:
     completion = _get(topic, "completion", {})
     cells = _get(topic, "cells", {})
     out = []
-    for sid in STAGE_ORDER:
+    for sid in order:
         cell = _get(cells, sid, {})
         ratio = _number(completion.get(sid)) if isinstance(completion, Mapping) else None
-        total = _get(cell, "total", 0) - _get(cell, "na", 0)
-        out.append({"stage": sid, "ratio": ratio, "pct": pct(ratio), "met": bool(_get(cell, "met", False)),
-                    "done": _get(cell, "done", 0), "partial": _get(cell, "partial", 0), "applicable": total,
-                    "fill": charts.colour(ratio),
-                    "ink": charts.text_colour(charts.colour(ratio)) if ratio is not None else charts.MUTED})
+        state = _cell_state(cell, ratio)
+        applicable = _get(cell, "total", 0) - _get(cell, "na", 0)
+        if state == "empty":
+            ratio = None
+            note = "nothing required" if _get(cell, "total", 0) == 0 else "not applicable"
+        elif state == "unknown":
+            ratio = None
+            note = "not assessed"
+        else:
+            note = f"{_get(cell, 'done', 0)} of {applicable} done" + (
+                f", {_get(cell, 'partial', 0)} partly" if _get(cell, "partial", 0) else "")
+        fill = charts.cell_fill(ratio, state, threshold)
+        out.append({"stage": sid, "ratio": ratio, "pct": pct(ratio) if state == "scored" else "\u2013",
+                    "met": bool(_get(cell, "met", False)), "state": state, "note": note,
+                    "done": _get(cell, "done", 0), "partial": _get(cell, "partial", 0), "applicable": applicable,
+                    "fill": fill, "ink": charts.text_colour(fill) if state == "scored" else charts.MUTED})
     return out
 
 
 def _answer(entry: Mapping[str, Any], names: _Names) -> dict:
-    status = entry.get("status") or "unanswered"
+    status = entry.get("status") or UNANSWERED
     note = entry.get("note")
     return {"item": entry.get("item") or "", "text": entry.get("text") or names.text(entry.get("item")),
-            "stage": entry.get("stage") or "", "status": status, "status_label": STATUS_LABELS.get(status, status),
+            "stage": entry.get("stage") or "", "status": status, "status_label": _status_title(status),
             "note": "" if note is None else str(note)}
 
 
-def _tree(result: Mapping[str, Any], names: _Names, recs: list[dict]) -> tuple[list[dict], list[dict]]:
+def _tree(result: Mapping[str, Any], names: _Names, recs: list[dict], threshold: float) -> tuple[list[dict], list[dict]]:
     """Dimensions -> areas -> topics, each topic with its cells, done actions and recommendations.
 
     Returns the tree and the recommendations whose topic is not in it (shown apart, never lost).
@@ -218,26 +247,27 @@ def _tree(result: Mapping[str, Any], names: _Names, recs: list[dict]) -> tuple[l
             if isinstance(action, Mapping):
                 roadmap_by_topic.setdefault(action.get("topic") or "", []).append(
                     {"item": action.get("item") or "", "text": action.get("text") or names.text(action.get("item")),
-                     "stage": _get(step, "stage", ""), "status": action.get("status") or "unanswered"})
+                     "stage": _get(step, "stage", ""), "status": action.get("status") or UNANSWERED})
 
     def topic_view(t: Mapping[str, Any]) -> dict:
         tid = t.get("id")
         mine = recs_by_topic.get(tid, [])
         recommended = {r["item"] for r in mine}
+        achieved_label, current_label = names.unit_labels(t)
         return {"id": tid, "name": t.get("name", tid), "achieved": t.get("achieved"), "current": t.get("current"),
-                "achieved_label": names.stage_label(t.get("achieved")),
-                "current_label": names.stage_label(t.get("current")) if t.get("current") else "\u2013",
-                "rule": t.get("rule") or "", "because": _because(t.get("because")), "reason": _reason(t),
-                "cells": _cells(t),
+                "assessed": t.get("assessed") is not False, "achieved_label": achieved_label,
+                "current_label": current_label, "rule": t.get("rule") or "", "because": _because(t.get("because")),
+                "reason": _reason(t), "cells": _cells(t, names.order, threshold),
                 "done": [a for a in answers_by_topic.get(tid, []) if a["status"] == "done"],
                 "recommendations": mine,
                 "also_open": [a for a in roadmap_by_topic.get(tid, []) if a["item"] not in recommended]}
 
     def unit(record: Mapping[str, Any]) -> dict:
+        achieved_label, current_label = names.unit_labels(record)
         return {"id": record.get("id"), "name": record.get("name", record.get("id")),
                 "achieved": record.get("achieved"), "current": record.get("current"),
-                "achieved_label": names.stage_label(record.get("achieved")),
-                "current_label": names.stage_label(record.get("current")) if record.get("current") else "\u2013",
+                "assessed": record.get("assessed") is not False,
+                "achieved_label": achieved_label, "current_label": current_label,
                 "score": _score(record.get("score")), "rule": record.get("rule") or "",
                 "because": _because(record.get("because")), "reason": _reason(record)}
 
@@ -287,30 +317,73 @@ def _roadmap(result: Mapping[str, Any], names: _Names) -> dict:
             continue
         actions = [{"item": a.get("item") or "", "text": a.get("text") or names.text(a.get("item")),
                     "topic": a.get("topic") or "", "topic_path": names.topic_path(a.get("topic")),
-                    "status": a.get("status") or "unanswered",
-                    "status_label": STATUS_LABELS.get(a.get("status") or "unanswered", a.get("status"))}
+                    "status": a.get("status") or UNANSWERED, "status_label": _status_title(a.get("status")),
+                    "rule": a.get("rule") or "", "because": _because(a.get("because"))}
                    for a in _list(step.get("actions")) if isinstance(a, Mapping)]
         sid = step.get("stage") or ""
-        steps.append({"stage": sid, "name": step.get("name") or names.stage(sid), "actions": actions})
+        steps.append({"stage": sid, "name": step.get("name") or names.stage(sid), "actions": actions,
+                      "label": names.stage_label(sid)})
     frm, to = _get(roadmap, "from"), _get(roadmap, "to")
     return {"from": frm, "to": to, "from_label": names.stage_label(frm), "to_label": names.stage_label(to),
             "steps": steps, "count": sum(len(s["actions"]) for s in steps)}
 
 
-def _red_flags(result: Mapping[str, Any]) -> list[dict]:
+def _red_flags(result: Mapping[str, Any], phase_names: Mapping[str, str]) -> list[dict]:
     flags = []
+    sources = {s.get("id"): s.get("title") for s in _list(result.get("sources")) if isinstance(s, Mapping)}
     for i, f in enumerate(_list(result.get("red_flags"))):
         if not isinstance(f, Mapping):
             continue
         sev = f.get("severity") or "medium"
+        source = f.get("source") or ""
         flags.append({"id": f.get("id") or "", "severity": sev, "title": f.get("title") or f.get("id") or "",
                       "message": f.get("message") or "", "advice": f.get("advice") or "",
-                      "source": f.get("source") or "", "rule": f.get("rule") or "",
-                      "because": _because(f.get("because")), "reason": _reason(f), "_order": (SEVERITY_ORDER.get(sev, 3), i)})
+                      "action": f.get("action") or "", "phase_name": phase_names.get(f.get("phase") or "", ""),
+                      "source_title": f.get("source_title") or sources.get(source) or "",
+                      "rule": f.get("rule") or "", "because": _because(f.get("because")), "reason": _reason(f),
+                      "_order": (SEVERITY_ORDER.get(sev, 3), i)})
     flags.sort(key=lambda f: f["_order"])
     for f in flags:
         del f["_order"]
     return flags
+
+
+def _plan(result: Mapping[str, Any], names: _Names, recs: list[dict], red_flags: list[dict]) -> list[dict]:
+    """The phases of the plan; a result without `plan` gets one phase holding its recommendations."""
+    plan = _get(result, "plan", {})
+    flags = {f["id"]: f for f in red_flags}
+    phases = []
+    for p in _list(_get(plan, "phases", [])):
+        if not isinstance(p, Mapping):
+            continue
+        actions = []
+        for a in _list(p.get("actions")):
+            if not isinstance(a, Mapping):
+                continue
+            status = a.get("status")
+            flag = flags.get(a.get("id")) if a.get("kind") == "flag" else None
+            actions.append({"kind": a.get("kind") or "action", "id": a.get("id") or "", "item": a.get("item") or "",
+                            "title": flag["title"] if flag else "", "advice": flag["advice"] if flag else "",
+                            "source_title": flag["source_title"] if flag else "",
+                            "text": a.get("text") or names.text(a.get("item")) or "",
+                            "topic_path": names.topic_path(a.get("topic")) if a.get("topic") else "Red flag",
+                            "stage_label": names.stage_label(a.get("stage")) if a.get("stage") else "",
+                            "status": status or "", "status_label": _status_title(status) if status else "",
+                            "priority": a.get("priority") or "", "reason": _reason(a), "rule": a.get("rule") or "",
+                            "because": _because(a.get("because"))})
+        phases.append({"id": p.get("id") or "", "name": p.get("name") or p.get("id") or "", "actions": actions})
+    if not phases and recs:
+        phases = [{"id": "next", "name": "Next steps", "actions": [
+            {**r, "kind": "action", "title": "", "advice": "", "source_title": ""} for r in recs]}]
+    return phases
+
+
+def _first_steps(actions: list[dict]) -> list[dict]:
+    """The executive summary's first steps: the first phase's most pressing red-flag actions and
+    its first checklist actions, so that neither crowds the other out."""
+    flags = [a for a in actions if a["kind"] == "flag"][:SUMMARY_FLAGS]
+    rest = [a for a in actions if a["kind"] != "flag"]
+    return flags + rest[:SUMMARY_ACTIONS - len(flags)]
 
 
 def _perception_gaps(result: Mapping[str, Any], names: _Names) -> list[dict]:
@@ -318,8 +391,9 @@ def _perception_gaps(result: Mapping[str, Any], names: _Names) -> list[dict]:
     for g in _list(result.get("perception_gaps")):
         if not isinstance(g, Mapping):
             continue
-        answers = [{"respondent": a.get("respondent") or a.get("file") or "respondent",
-                    "answer": STATUS_LABELS.get(str(a.get("answer")), "" if a.get("answer") is None else str(a.get("answer")))}
+        answers = [{"respondent": a.get("respondent") or "a respondent",
+                    "answer": _status_title(a.get("answer")) if str(a.get("answer")) in STATUS_TITLES
+                    else ("" if a.get("answer") is None else str(a.get("answer")))}
                    for a in _list(g.get("answers")) if isinstance(a, Mapping)]
         gaps.append({"question": g.get("question") or "", "text": g.get("text") or names.text(g.get("question")),
                      "spread": g.get("spread"), "answers": answers})
@@ -340,79 +414,148 @@ def _appendix(result: Mapping[str, Any], names: _Names) -> list[dict]:
     return groups
 
 
-def _method(result: Mapping[str, Any]) -> list[str]:
-    method = result.get("method")
-    if isinstance(method, str) and method.strip():
-        return [p.strip() for p in re.split(r"\n\s*\n", method) if p.strip()]
-    if isinstance(method, list) and all(isinstance(p, str) for p in method) and method:
-        return list(method)
-    return list(DEFAULT_METHOD)
+def _technical(view: dict) -> list[dict]:
+    """One line per conclusion for the technical appendix: its name, rule and the facts behind it."""
+    rows = [{"what": "Programme stage", "name": view["overall"]["achieved_label"], "rule": view["overall"]["rule"],
+             "because": view["overall"]["because"]}]
+    for d in view["dimensions"]:
+        rows.append({"what": "Dimension", "name": d["name"], "rule": d["rule"], "because": d["because"]})
+        for a in d["areas"]:
+            rows.append({"what": "Area", "name": a["name"], "rule": a["rule"], "because": a["because"]})
+            for t in a["topics"]:
+                rows.append({"what": "Topic", "name": f"{t['name']} ({t['id']})", "rule": t["rule"],
+                             "because": t["because"]})
+    for f in view["red_flags"]:
+        rows.append({"what": "Red flag", "name": f"{f['title']} ({f['id']})", "rule": f["rule"], "because": f["because"]})
+    for r in view["recommendations"]:
+        rows.append({"what": "Action", "name": f"{r['text']} ({r['item']})", "rule": r["rule"], "because": r["because"]})
+    for f in view["facets"]:
+        if f["rule"]:
+            rows.append({"what": "Facet", "name": f["name"], "rule": f["rule"], "because": f["because"]})
+    return rows
+
+
+def _summary(result: Mapping[str, Any]) -> dict:
+    summary = _get(result, "summary", {})
+
+    def stage_block(block):
+        if not isinstance(block, Mapping):
+            return None
+        return {"stage": block.get("stage"), "name": block.get("name") or "",
+                "description": block.get("description") or "",
+                "in_place": [h.get("text") for h in _list(block.get("in_place")) if isinstance(h, Mapping)],
+                "not_in_place": [h.get("text") for h in _list(block.get("not_in_place")) if isinstance(h, Mapping)],
+                "not_shown": [h.get("text") for h in _list(block.get("not_shown")) if isinstance(h, Mapping)]}
+
+    lagging = []
+    for lag in _list(summary.get("lagging")):
+        if isinstance(lag, Mapping):
+            held = _list(lag.get("held_back_by"))
+            lagging.append({"text": lag.get("text") or "", "held_back_by": held,
+                            "sentence": (lag.get("text") or "") + (
+                                f", held back by {and_list(held)}" if held else "") + "."})
+    skip = summary.get("stage_skipping")
+    screening = summary.get("screening")
+    return {
+        "lagging": lagging,
+        "skipping": {"text": skip.get("text") or "", "topics": _list(skip.get("topics")),
+                     "sentence": f"{skip.get('text') or ''} in {and_list(skip.get('topics'))}."}
+        if isinstance(skip, Mapping) else None,
+        "achieved_stage": stage_block(summary.get("achieved_stage")),
+        "current_stage": stage_block(summary.get("current_stage")),
+        "screening": {"text": screening.get("text") or "", "not_covered": _list(screening.get("not_covered"))}
+        if isinstance(screening, Mapping) else None,
+        "not_assessed": _list(summary.get("not_assessed")),
+    }
 
 
 def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
-               title: str | None = None) -> dict:
+               title: str | None = None, date: str | None = None, appendix: bool = False) -> dict:
     """Everything the templates show, computed from the result; missing optional keys are tolerated."""
     if not isinstance(result, Mapping):
         raise TypeError("the assessment result must be a mapping")
     names = _Names(result)
     overall = _get(result, "overall", {})
     coverage = _get(result, "coverage", {})
+    parameters = _get(result, "parameters", {})
+    threshold = _number(_get(parameters, "cell_threshold")) or DEFAULT_THRESHOLD
+    phase_names = {p.get("id"): p.get("name") for p in _list(_get(parameters, "phases", []))
+                   if isinstance(p, Mapping)}
+    phase_names.update({p.get("id"): p.get("name") for p in _list(_get(_get(result, "plan", {}), "phases", []))
+                        if isinstance(p, Mapping)})
     organisation = org or result.get("organisation") or ""
-    achieved, current = _get(overall, "achieved"), _get(overall, "current")
-    if not current and achieved != STAGE_ORDER[-1]:
-        current = _stage_next(achieved)
-    recs = [_recommendation(r, names) for r in _list(result.get("recommendations")) if isinstance(r, Mapping)]
-    tree, orphan_recs = _tree(result, names, recs)
+    recs = [_recommendation(r, names, phase_names) for r in _list(result.get("recommendations"))
+            if isinstance(r, Mapping)]
+    tree, orphan_recs = _tree(result, names, recs, threshold)
     tool = _get(result, "tool", {})
     total = _get(coverage, "total", 0)
     answered = _get(coverage, "answered", 0)
     ratio = _get(coverage, "ratio", (answered / total) if total else None)
     facets = [{"id": f.get("id"), "name": f.get("name", f.get("id")), "score": _score(f.get("score")),
                "band": f.get("band") or "", "rule": f.get("rule") or "", "because": _because(f.get("because")),
-               "reason": _reason(f)}
+               "reason": _reason(f), "strongest": _list(f.get("strongest")), "weakest": _list(f.get("weakest"))}
               for f in _list(result.get("facets")) if isinstance(f, Mapping)]
     stages = [{"id": s.get("id"), "name": s.get("name", ""), "description": s.get("description", "")}
               for s in names.stages.values()]
-    return {
+    achieved_label, current_label = names.unit_labels(overall)
+    respondents = [str(r) for r in _list(result.get("respondents"))]
+    red_flags = _red_flags(result, phase_names)
+    plan = _plan(result, names, recs, red_flags)
+    first = _first_steps(plan[0]["actions"]) if plan else []
+    view = {
         "title": title or DEFAULT_TITLE,
         "organisation": organisation,
         "assessor": assessor or result.get("assessor") or "",
-        "date": "" if result.get("date") is None else str(result.get("date")),
-        "questionnaire": result.get("questionnaire") or "",
+        "date": date or ("" if result.get("date") is None else str(result.get("date"))),
+        "questionnaire": result.get("questionnaire_title") or result.get("questionnaire") or "",
         "kb_version": result.get("kb_version") or "",
         "tool": f"{_get(tool, 'name', 'kam-advisor')} {_get(tool, 'version', '')}".strip(),
-        "respondents": [str(r) for r in _list(result.get("respondents"))],
+        "respondents": respondents,
         "coverage": {"answered": answered, "total": total, "pct": pct(ratio), "dont_know": _get(coverage, "dont_know", 0),
                      "na": _get(coverage, "na", 0), "confidence": _get(coverage, "confidence", ""),
-                     "rule": _get(coverage, "rule", ""), "reason": _reason(coverage)},
+                     "rule": _get(coverage, "rule", ""), "reason": _reason(coverage),
+                     "scope": _get(coverage, "scope", total), "scope_pct": pct(_get(coverage, "scope_ratio")),
+                     "screening": bool(_get(coverage, "screening", False))},
         "confidence": _get(overall, "confidence") or _get(coverage, "confidence", ""),
         "stages": stages,
-        "overall": {"achieved": achieved, "current": current, "achieved_label": names.stage_label(achieved),
-                    "current_label": names.stage_label(current) if current else "\u2013",
-                    "headline": _headline(organisation or "The organisation", achieved, current, names),
-                    "meaning": _get(names.stages.get(achieved), "description", ""),
+        "counts": {"actions": total or len(_list(result.get("answers"))), "facets": len(facets),
+                   "stages": len(stages), "topics": len(names.topics)},
+        "threshold": threshold,
+        "threshold_pct": pct(threshold),
+        "overall": {"assessed": overall.get("assessed") is not False,
+                    "achieved": _get(overall, "achieved"), "current": _get(overall, "current"),
+                    "achieved_label": achieved_label, "current_label": current_label,
+                    "indicative": bool(_get(overall, "indicative", False)),
+                    "headline": _headline(result, overall, names),
                     "rule": _get(overall, "rule", ""), "because": _because(_get(overall, "because", [])),
-                    "reason": _reason(overall),
-                    "ladder": _ladder(achieved, current, names)},
-        "summary_actions": recs[:SUMMARY_ACTIONS],
+                    "reason": _reason(overall), "ladder": _ladder(overall, names)},
+        "summary": _summary(result),
+        "summary_actions": first,
+        "first_phase": plan[0]["name"] if plan else "",
+        "plan": plan,
         "recommendations": recs,
         "orphan_recommendations": orphan_recs,
-        "red_flags": _red_flags(result),
+        "red_flags": red_flags,
         "dimensions": tree,
         "areas": [a for d in tree for a in d["areas"] if a["id"]],
         "facets": facets,
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
-        "appendix": _appendix(result, names),
-        "method": _method(result),
+        "glossary": [{"term": g.get("term"), "meaning": g.get("meaning")} for g in _list(result.get("glossary"))
+                     if isinstance(g, Mapping)],
+        "show_appendix": appendix,
+        "appendix": _appendix(result, names) if appendix else [],
+        "method": [str(p) for p in _list(result.get("method"))],
     }
+    view["technical"] = _technical(view)
+    return view
 
 
 def _charts(view: dict) -> dict:
     """The HTML report's inline SVG charts (radar of areas, radar of facets, heatmap, legend)."""
     out: dict[str, Markup | None] = {"areas": None, "dimensions": None, "facets": None, "heatmap": None,
-                                     "legend": charts.legend()}
+                                     "legend": charts.legend(threshold=view["threshold"])}
     if len(view["areas"]) >= 3:
         out["areas"] = charts.radar([(a["name"], a["score"]) for a in view["areas"]],
                                     title="Score by area (0-100)")
@@ -423,7 +566,8 @@ def _charts(view: dict) -> dict:
         out["facets"] = charts.radar([(_facet_label(f["name"]), f["score"]) for f in view["facets"]],
                                      title="Score by facet (0-100)")
     if view["heatmap_groups"]:
-        out["heatmap"] = charts.heatmap(view["heatmap_groups"], [{"id": s, "short": _short(view, s)} for s in STAGE_ORDER],
+        out["heatmap"] = charts.heatmap(view["heatmap_groups"], [{"id": s["id"], "short": s["name"]}
+                                                                 for s in view["stages"]],
                                         title="Checklist completion by topic and stage")
     return out
 
@@ -434,16 +578,11 @@ def _facet_label(name: str) -> str:
     return short[:1].upper() + short[1:] if short else name
 
 
-def _short(view: dict, sid: str) -> str:
-    for s in view["stages"]:
-        if s["id"] == sid:
-            return s["name"]
-    return ""
-
-
 # --------------------------------------------------------------------------- Jinja environments
 
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36"}
+# Markdown that a name or note could use to smuggle a link, an image or markup into the report
+_MD_ACTIVE = re.compile(r"[\\`*_{}\[\]()<>#+!|~]")
 
 
 def _wrap(text: Any, indent: int = 0, first: str | None = None, width: int = TEXT_WIDTH) -> str:
@@ -454,11 +593,13 @@ def _wrap(text: Any, indent: int = 0, first: str | None = None, width: int = TEX
 
 
 def _md_escape(value: Any) -> str:
-    """Markdown finalize: a value cannot open HTML or break a table; template-made Markup passes."""
+    """Markdown finalize: a value cannot open HTML, a link, an image or break a table; template Markup passes."""
     if isinstance(value, Markup):
         return str(value)
     text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|").replace("\n", " ")
+    text = _MD_ACTIVE.sub(lambda m: "&lt;" if m.group() == "<" else "&gt;" if m.group() == ">" else "\\" + m.group(),
+                          text)
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def _text_finalize(value: Any) -> Any:
@@ -481,10 +622,12 @@ def _environment(kind: str) -> jinja2.Environment:
     )
     env.filters["wrap"] = _wrap
     env.filters["pct"] = pct
+    env.filters["and_list"] = and_list
     env.filters["ljust"] = lambda s, n: str(s).ljust(n)
     env.filters["rjust"] = lambda s, n: str(s).rjust(n)
     env.filters["clip"] = lambda s, n: str(s) if len(str(s)) <= n else str(s)[: n - 1] + "\u2026"
     env.filters["bar"] = lambda v, n=20: "-" * n if v is None else "#" * round(float(v) / 100 * n) + "." * (n - round(float(v) / 100 * n))
+    env.globals["plural"] = plural
     return env
 
 
@@ -498,36 +641,42 @@ def _paint(color: bool):
     return paint
 
 
-def _ratio_style(ratio: Any) -> str:
-    if ratio is None:
-        return "dim"
-    return "green" if ratio >= 0.8 else "yellow" if ratio >= 0.4 else "red"
+def _ratio_style(threshold: float):
+    def style(ratio: Any) -> str:
+        if ratio is None:
+            return "dim"
+        return "green" if ratio >= threshold else "yellow" if ratio >= threshold / 2 else "red"
+    return style
 
 
 def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
-           title: str | None = None, color: bool = False) -> str:
+           title: str | None = None, date: str | None = None, color: bool = False, appendix: bool = False,
+           summary_only: bool = False) -> str:
     """The report in ``fmt`` (html, md, text or json) as one string ending in a newline.
 
-    ``org`` and ``assessor`` override the result's own; ``title`` replaces the default title.
-    JSON is the assessment contract itself (with ``org``/``assessor`` applied).
+    ``org``, ``assessor`` and ``date`` override the result's own; ``title`` replaces the default
+    title; ``appendix`` adds every answer with its evidence note. ``summary_only`` (text) gives
+    the terminal summary of ``assess``: the cover lines, the executive summary and the first phase.
+    JSON is the assessment contract itself (with ``org``/``assessor``/``date`` applied).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
     if fmt == "json":
         data = dict(result)
-        if org:
-            data["organisation"] = org
-        if assessor:
-            data["assessor"] = assessor
+        for key, value in (("organisation", org), ("assessor", assessor), ("date", date)):
+            if value:
+                data[key] = value
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    view = build_view(result, org=org, assessor=assessor, title=title)
+    view = build_view(result, org=org, assessor=assessor, title=title, date=date, appendix=appendix)
     if fmt == "html":
         template = _environment("html").get_template("report.html.j2")
         return template.render(v=view, charts=_charts(view))
     if fmt == "md":
         return _tidy(_environment("md").get_template("report.md.j2").render(v=view))
+    threshold = _number(_get(_get(result, "parameters", {}), "cell_threshold")) or DEFAULT_THRESHOLD
     return _tidy(_environment("text").get_template("report.txt.j2").render(
-        v=view, paint=_paint(color), ratio_style=_ratio_style, width=TEXT_WIDTH))
+        v=view, paint=_paint(color), ratio_style=_ratio_style(threshold), width=TEXT_WIDTH,
+        summary_only=summary_only))
 
 
 _TRAILING = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
@@ -537,4 +686,3 @@ def _tidy(text: str) -> str:
     """No trailing spaces, at most one blank line in a row, exactly one final newline."""
     text = "\n".join(_TRAILING.sub(r"\1", line) for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
-

@@ -75,6 +75,15 @@ def _score(kb, run: Inference, unit_topics: list[str]) -> int | None:
     return round(100 * pts / known) if known else None
 
 
+def _transition_rank(kb, kb_ref: str | None) -> int:
+    """Where a red flag's pitfall sits in the transition's steps: earlier steps come first
+    (a missing sponsor before pay), flags about no step after them."""
+    record = kb.records.get(kb_ref) if kb_ref else None
+    step = record.data.get("step") if record is not None else None
+    steps = [rid for rid, r in kb.records.items() if r.kind == "transition-step"]
+    return steps.index(step) if step in steps else len(steps)
+
+
 def _phases(base) -> list[dict]:
     return [dict(p) for p in base.param("phases")]
 
@@ -245,7 +254,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
                       "rule": f.rule, "because": list(f.because), "action": f.meta.get("action"),
                       "phase": f.meta.get("phase"), "source_title": kb.sources.get(spec.source, spec.source),
                       "topic_name": f.fields.get("name")})
-    flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["id"]))
+    flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), _transition_rank(kb, x["kb_ref"]), x["id"]))
 
     cov = run.facts["coverage"].fields
     coverage = {"answered": cov["answered"], "total": cov["total"], "dont_know": cov["dont_know"], "na": cov["na"],
@@ -268,6 +277,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "tool": {"name": "kam-advisor", "version": __version__},
         "kb_version": kb.version,
         "questionnaire": evidence.questionnaire,
+        "questionnaire_title": evidence.extra.get("questionnaire_title"),
         "organisation": evidence.organisation,
         "assessor": evidence.assessor,
         "date": evidence.date,
@@ -288,6 +298,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
         "perception_gaps": gaps,
         "method": method_text(base),
+        "parameters": {name: base.params[name] for name in sorted(base.params)},
         "glossary": [{"term": t["term"], "meaning": t["meaning"]} for t in glossary],
         "sources": [{"id": k, "title": v} for k, v in kb.sources.items()],
         "trace": trace,
