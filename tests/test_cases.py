@@ -77,6 +77,24 @@ def test_case(path, bases):
         assert result["overall"]["confidence"] == expect["confidence"]
     for key, value in (expect.get("coverage") or {}).items():
         assert result["coverage"][key] == value
+    summary = result["summary"]
+    if "headline" in expect:
+        assert expect["headline"] in summary["headline"]["text"]
+    if "top5" in expect:
+        assert [r["id"] for r in result["recommendations"][:5]] == expect["top5"]
+    if "plan_first" in expect:
+        first = result["plan"]["phases"][0]["actions"]
+        assert [a["id"] for a in first[:len(expect["plan_first"])]] == expect["plan_first"]
+    if "lagging" in expect:
+        got = [{k: lag[k] for k in want} for lag, want in zip(summary["lagging"], expect["lagging"])]
+        assert len(summary["lagging"]) == len(expect["lagging"]) and got == expect["lagging"], summary["lagging"]
+    if "hallmarks_not_in_place" in expect:
+        missing = [h["text"] for h in summary["achieved_stage"]["not_in_place"]]
+        assert missing == expect["hallmarks_not_in_place"]
+    if "skipping_topics" in expect:
+        assert summary["stage_skipping"]["topics"] == expect["skipping_topics"]
+    if "not_assessed" in expect:
+        assert summary["not_assessed"] == expect["not_assessed"]
     bands = {f["id"]: f["band"] for f in result["facets"]}
     for fid, band in (expect.get("facet_bands") or {}).items():
         assert bands[fid] == band

@@ -170,17 +170,24 @@ def test_statuses_of_several_respondents_combine_by_the_documented_rule(tmp_path
     assert ev.statuses["sp.goals.positioning.a1"] == combined
 
 
-def test_numbers_take_the_lower_median_and_yes_no_the_majority(tmp_path):
-    ev, _ = respondents(tmp_path, "  ka_count: 40\n  sponsor: yes\n", "  ka_count: 10\n  sponsor: yes\n",
-                        "  ka_count: 20\n  sponsor: no\n", "  ka_count: 30\n")
-    assert ev.facts["ka_count"] == 20
-    assert ev.facts["has_senior_sponsor"] is True
+def test_risk_facts_combine_towards_caution(tmp_path):
+    """ka_count and has_senior_sponsor raise red flags: the value that raises one wins (rules/facts.yaml `caution`)."""
+    ev, gaps = respondents(tmp_path, "  ka_count: 40\n  sponsor: yes\n", "  ka_count: 10\n  sponsor: yes\n",
+                           "  ka_count: 20\n  sponsor: no\n", "  ka_count: 30\n")
+    assert ev.facts["ka_count"] == 40
+    assert ev.facts["has_senior_sponsor"] is False
+    # both disagreements are perception gaps: yes against no, and 10 against 40 key accounts
+    assert {g["question"]: g["spread"] for g in gaps} == {"ka_count": 30, "sponsor": 1}
 
 
-def test_an_even_split_on_yes_no_is_dont_know(tmp_path):
+def test_numbers_close_together_are_no_perception_gap(tmp_path):
+    ev, gaps = respondents(tmp_path, "  ka_count: 10\n", "  ka_count: 12\n")
+    assert ev.facts["ka_count"] == 12 and gaps == []
+
+
+def test_an_even_split_on_a_risk_fact_is_the_cautious_answer_and_a_gap(tmp_path):
     ev, gaps = respondents(tmp_path, "  sponsor: yes\n", "  sponsor: no\n")
-    assert "has_senior_sponsor" not in ev.facts
-    assert ev.extra["unknown_facts"]["has_senior_sponsor"] == "dont_know"
+    assert ev.facts["has_senior_sponsor"] is False
     assert ev.provenance["has_senior_sponsor"] == ("sponsor=yes (r1.yaml)", "sponsor=no (r2.yaml)")
     assert [g["question"] for g in gaps] == ["sponsor"]
 

@@ -10,7 +10,7 @@ scores anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -45,7 +45,7 @@ def _respondent(q: Questionnaire, af: AnswerFile, fact_specs, data=None) -> _Res
     for name, value in af.facts.items():
         if value is not None:
             facts[name] = check_fact(fact_specs[name], name, value, af.path, af.fact_lines.get(name))
-    return _Respondent(label=af.respondent or Path(af.path).stem, file=Path(af.path).name, answers=shown,
+    return _Respondent(label=_label(af, 1), file=Path(af.path).name, answers=shown,
                        notes={k: v for k, v in af.notes.items() if k in shown},
                        facts=facts, fact_lines=dict(af.fact_lines), af=af)
 
@@ -61,14 +61,23 @@ def _lower_median(values: list) -> Any:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def cautious(values: Sequence[Any], caution: Any) -> Any:
+    """Of several respondents' values of a risk fact, the one that raises its red flag soonest:
+    the highest (caution high) or lowest (low) number, or the cautious true/false if anyone gave it."""
+    if isinstance(caution, bool):
+        return caution if caution in values else values[0]
+    return max(values) if caution == "high" else min(values)
+
+
 def combine_values(question: Question | None, values: Sequence[Any], labels: Sequence[str] = (),
-                   fact_type: str | None = None) -> Any:
+                   fact_type: str | None = None, caution: Any = None) -> Any:
     """Several respondents' answers to one question (or one fact) as one answer.
 
     Real answers win over "don't know" and "not applicable"; with none, "na" if anyone said
-    so, else "dont_know". Levels (status, scale, ordered choice) and numbers: the lower median.
-    yes / no and other choices: the most frequent answer; a tie is "dont_know". Multi-choice:
-    the choices ticked by at least half. Text: each respondent's text, labelled.
+    so, else "dont_know". A risk fact (``caution``) takes the most cautious value given.
+    Levels (status, scale, ordered choice) and numbers: the lower median. yes / no and other
+    choices: the most frequent answer; a tie is "dont_know". Multi-choice: the choices ticked by
+    at least half. Text: each respondent's text, labelled.
     """
     given = [v for v in values if v is not None]
     real = [v for v in given if v not in SPECIAL]
@@ -78,6 +87,8 @@ def combine_values(question: Question | None, values: Sequence[Any], labels: Seq
         return "na" if "na" in given else "dont_know"
     if len(real) == 1:
         return real[0]
+    if caution is not None:
+        return cautious(real, caution)
     kind = question.type if question is not None else fact_type
     if question is not None and question.has_levels:
         return question.from_level(_lower_median([question.level(v) for v in real]))
@@ -166,10 +177,19 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
                 continue
             name = target.ids[0]
             provenance.setdefault(name, []).extend(origin(question.id))
-            if answer in SPECIAL and (target.value is None or answer not in target.value):
+            caution = fact_specs[name].get("caution")
+            own = []
+            if several and caution is not None:  # a risk fact: the most cautious respondent's value
+                own = [_fact_of(question, target, r.answers[question.id]) for r in respondents
+                       if r.answers.get(question.id) is not None and r.answers[question.id] not in SPECIAL]
+                own = [v for v in own if v is not None]
+            if own:
+                value = cautious(own, caution)
+            elif answer in SPECIAL and (target.value is None or answer not in target.value):
                 unknown_facts.setdefault(name, answer)
                 continue
-            value = _fact_of(question, target, answer)
+            else:
+                value = _fact_of(question, target, answer)
             if value is None:
                 continue
             r = respondents[0]
@@ -181,7 +201,8 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
     direct_names = [n for n in fact_specs if any(n in r.facts for r in respondents)]
     for name in direct_names:
         values = [r.facts.get(name) for r in respondents]
-        value = combine_values(None, values, [r.label for r in respondents], fact_type=fact_specs[name]["type"])
+        value = combine_values(None, values, [r.label for r in respondents], fact_type=fact_specs[name]["type"],
+                               caution=fact_specs[name].get("caution"))
         provenance.setdefault(name, []).extend(
             f"facts.{name}={show_value(r.facts[name])}" + (f" ({r.file})" if several else "")
             for r in respondents if name in r.facts)
@@ -222,7 +243,7 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
         facts=dict(sorted(facts.items())),
         provenance={k: tuple(dict.fromkeys(v)) for k, v in sorted(provenance.items())},
         notes=notes,
-        respondents=tuple(r.label for r in respondents),
+        respondents=tuple(r.label for r in respondents if r.af.respondent),
         organisation=next((r.af.organisation for r in respondents if r.af.organisation), None),
         date=dates[-1] if dates else None,
         extra=extra,
@@ -246,11 +267,36 @@ def to_evidence(q: Questionnaire, af: AnswerFile, kb, fact_specs) -> Evidence:
     return _evidence(q, [_respondent(q, af, fact_specs)], fact_specs)
 
 
-def perception_gaps(q: Questionnaire, respondents: Sequence[_Respondent]) -> list[dict]:
-    """Questions where respondents' levels differ by two or more (yes / no: any disagreement)."""
+# Two respondents' numbers are a perception gap when the larger is at least this multiple of the
+# smaller (40 against 120 key accounts is; 10 against 12 is not). A level gap is two steps on the
+# question's scale (done against not started); yes against no always is.
+NUMBER_GAP_RATIO = 1.5
+LEVEL_GAP = 2
+
+
+def _number_gap(values: Sequence[Any]) -> float | None:
+    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(numbers) < 2:
+        return None
+    low, high = min(numbers), max(numbers)
+    if high > 0 and (low <= 0 or high / low >= NUMBER_GAP_RATIO):
+        return round(high - low, 6)
+    return None
+
+
+def perception_gaps(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs=None) -> list[dict]:
+    """Questions (and facts given directly) where respondents disagree: levels two or more apart,
+    yes against no, or numbers far apart (:data:`NUMBER_GAP_RATIO`)."""
     gaps = []
     for qid in sorted(q.questions):
         question = q.questions[qid]
+        if question.type == "number":
+            spread = _number_gap([r.answers.get(qid) for r in respondents])
+            if spread is not None:
+                gaps.append({"question": qid, "text": question.text, "spread": spread,
+                             "answers": [{"respondent": r.label, "file": display_path(r.af.path),
+                                          "answer": r.answers.get(qid)} for r in respondents]})
+            continue
         if not (question.has_levels or question.type == "yes_no"):
             continue
         levels = [question.level(r.answers.get(qid)) for r in respondents]
@@ -258,46 +304,110 @@ def perception_gaps(q: Questionnaire, respondents: Sequence[_Respondent]) -> lis
         if len(levels) < 2:
             continue
         spread = max(levels) - min(levels)
-        if spread >= 2 or (question.type == "yes_no" and spread >= 1):
+        if spread >= LEVEL_GAP or (question.type == "yes_no" and spread >= 1):
             gaps.append({"question": qid, "text": question.text, "spread": spread,
                          "answers": [{"respondent": r.label, "file": display_path(r.af.path),
                                       "answer": r.answers.get(qid)} for r in respondents]})
+    names = sorted({name for r in respondents for name in r.facts})
+    for name in names:
+        values = [r.facts.get(name) for r in respondents]
+        spread = _number_gap(values)
+        disagree = len({v for v in values if isinstance(v, bool)}) > 1
+        if spread is not None or disagree:
+            text = (fact_specs or {}).get(name, {}).get("description") or name.replace("_", " ")
+            gaps.append({"question": f"facts.{name}", "text": text, "spread": spread or 1,
+                         "answers": [{"respondent": r.label, "file": display_path(r.af.path), "answer": r.facts.get(name)}
+                                     for r in respondents]})
     return gaps
+
+
+def _label(af: AnswerFile, n: int) -> str:
+    """A respondent's name; an unnamed one is numbered, never named after the file."""
+    return af.respondent or f"respondent {n} (unnamed)"
 
 
 def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Questionnaire | None = None,
                   root: str | Path | None = None) -> tuple[Evidence, list[dict]]:
-    """Evidence from one or several answers files of one questionnaire, and perception gaps.
+    """Evidence from one or several answers files, and perception gaps.
 
-    Several files are several respondents: answers are combined question by question by
-    :func:`combine_values`, then mapped to evidence; provenance names each file's answer.
+    Several files of one questionnaire are several respondents: answers are combined question
+    by question by :func:`combine_values`, then mapped to evidence; provenance names each file's
+    answer. Files of different questionnaires (e.g. executives' readiness screening beside a
+    consultant's full audit): the questionnaire that asks about most checklist actions gives the
+    evidence; each other one is compared with it action by action (``extra["view_gaps"]``).
     """
     if not paths:
         raise DataError("no answers file given")
     docs = [read_answers(p) for p in paths]
+    groups: dict[str, list] = {}
+    for doc in docs:
+        groups.setdefault(doc[0].questionnaire, []).append(doc)
+    if len(groups) > 1 and questionnaire is None:
+        loaded = {qid: _load_for(qid, group[0], root) for qid, group in groups.items()}
+        for qid, group in groups.items():
+            if not questionnaire_scope(loaded[qid]):
+                af, data = group[0]
+                first = docs[0][0]
+                raise DataError(f"answers are for questionnaire '{qid}', but {display_path(first.path)} answers "
+                                f"'{first.questionnaire}'; combine answers of one questionnaire only, or a "
+                                "screening with a full audit", af.path, header_line(data, "questionnaire"))
+        ranked = sorted(groups, key=lambda qid: (-len(questionnaire_scope(loaded[qid])), list(groups).index(qid)))
+        main, others = ranked[0], ranked[1:]
+        evidence, gaps = _load_group(groups[main], loaded[main], kb, fact_specs)
+        view_gaps = []
+        for qid in others:
+            other, _ = _load_group(groups[qid], loaded[qid], kb, fact_specs)
+            view_gaps += compare_views(evidence, other, loaded[qid])
+        extra = {**evidence.extra, "view_gaps": view_gaps, "compared_with": others}
+        return replace(evidence, extra=extra), gaps
     first, first_data = docs[0]
     for af, data in docs[1:]:
         if af.questionnaire != first.questionnaire:
             raise DataError(f"answers are for questionnaire '{af.questionnaire}', but {display_path(first.path)} "
                             f"answers '{first.questionnaire}'; combine answers of one questionnaire only",
                             af.path, header_line(data, "questionnaire"))
-    labels = [af.respondent or Path(af.path).stem for af, _ in docs]
+    if questionnaire is None:
+        questionnaire = _load_for(first.questionnaire, docs[0], root)
+    return _load_group(docs, questionnaire, kb, fact_specs)
+
+
+def _load_for(qid: str, doc, root) -> Questionnaire:
+    af, data = doc
+    try:
+        return load(qid, root=root)
+    except DataError as err:
+        if err.path is None:
+            raise DataError(err.message, af.path, header_line(data, "questionnaire")) from None
+        raise
+
+
+def _load_group(docs, questionnaire: Questionnaire, kb, fact_specs) -> tuple[Evidence, list[dict]]:
+    labels = [_label(af, n) for n, (af, _) in enumerate(docs, 1)]
     dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dupes and len(docs) > 1:
         af, data = docs[labels.index(dupes[0], labels.index(dupes[0]) + 1)]
         raise DataError(f"respondent '{dupes[0]}' appears in two answers files; give each file its own "
                         "'respondent:'", af.path, header_line(data, "respondent"))
-    if questionnaire is None:
-        try:
-            questionnaire = load(first.questionnaire, root=root)
-        except DataError as err:
-            if err.path is None:
-                raise DataError(err.message, first.path, header_line(first_data, "questionnaire")) from None
-            raise
     errors = check_references(questionnaire, kb, fact_specs)
     if errors:
         raise errors[0]
-    respondents = [_respondent(questionnaire, af, fact_specs, data) for af, data in docs]
+    respondents = [replace(_respondent(questionnaire, af, fact_specs, data), label=label)
+                   for (af, data), label in zip(docs, labels)]
     evidence = _evidence(questionnaire, respondents, fact_specs)
-    gaps = perception_gaps(questionnaire, respondents) if len(respondents) > 1 else []
+    gaps = perception_gaps(questionnaire, respondents, fact_specs) if len(respondents) > 1 else []
     return evidence, gaps
+
+
+def compare_views(main: Evidence, other: Evidence, other_q: Questionnaire) -> list[dict]:
+    """Checklist actions where another questionnaire's answers (a screening) differ from the main
+    evidence (the audit): the screening's view, the audit's, and how many levels apart."""
+    out = []
+    for iid in sorted(other.statuses):
+        theirs, ours = other.statuses[iid], main.statuses.get(iid)
+        if theirs not in STATUS_LEVELS or ours not in STATUS_LEVELS or theirs == ours:
+            continue
+        out.append({"item": iid, "questionnaire": other.questionnaire, "questionnaire_title": other_q.title,
+                    "respondents": list(other.respondents), "view": theirs, "audit": ours,
+                    "spread": STATUS_LEVELS[theirs] - STATUS_LEVELS[ours],
+                    "because": list(other.provenance.get(iid, ())) + list(main.provenance.get(iid, ()))})
+    return out

@@ -459,7 +459,7 @@ def _summary(result: Mapping[str, Any]) -> dict:
     return {
         "lagging": lagging,
         "skipping": {"text": skip.get("text") or "", "topics": _list(skip.get("topics")),
-                     "sentence": f"{skip.get('text') or ''} in {and_list(skip.get('topics'))}."}
+                     "sentence": f"{skip.get('text') or ''}, in {and_list(skip.get('topics'))}."}
         if isinstance(skip, Mapping) else None,
         "achieved_stage": stage_block(summary.get("achieved_stage")),
         "current_stage": stage_block(summary.get("current_stage")),
@@ -501,6 +501,7 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
     respondents = [str(r) for r in _list(result.get("respondents"))]
     red_flags = _red_flags(result, phase_names)
     plan = _plan(result, names, recs, red_flags)
+    summary = _summary(result)
     first = _first_steps(plan[0]["actions"]) if plan else []
     view = {
         "title": title or DEFAULT_TITLE,
@@ -526,10 +527,11 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
                     "achieved": _get(overall, "achieved"), "current": _get(overall, "current"),
                     "achieved_label": achieved_label, "current_label": current_label,
                     "indicative": bool(_get(overall, "indicative", False)),
-                    "headline": _headline(result, overall, names),
+                    "headline": _headline(result, overall, names) + (
+                        " " + summary["skipping"]["sentence"] if summary["skipping"] else ""),
                     "rule": _get(overall, "rule", ""), "because": _because(_get(overall, "because", [])),
                     "reason": _reason(overall), "ladder": _ladder(overall, names)},
-        "summary": _summary(result),
+        "summary": summary,
         "summary_actions": first,
         "first_phase": plan[0]["name"] if plan else "",
         "plan": plan,

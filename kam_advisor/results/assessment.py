@@ -141,7 +141,10 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
     skip = None
     if skipping is not None:
         by_id = {f["id"]: f for f in flags}
-        names = [by_id[b]["topic_name"] for b in skipping.because if b in by_id and by_id[b].get("topic_name")]
+        order = {tid: n for n, tid in enumerate(kb.topics)}
+        skipped = sorted((by_id[b] for b in skipping.because if b in by_id and by_id[b].get("topic")),
+                         key=lambda f: order[f["topic"]])
+        names = [f["topic_name"] for f in skipped]
         skip = {"text": skipping.text, "topics": names, "flags": [b for b in skipping.because if b in by_id],
                 "rule": skipping.rule, "because": list(skipping.because)}
     status = {(t["id"], s): t["cells"][s]["status"] for t in topics for s in kb.stage_ids}
@@ -253,7 +256,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
                       "advice": f.meta.get("advice"), "source": spec.source, "kb_ref": spec.kb_ref,
                       "rule": f.rule, "because": list(f.because), "action": f.meta.get("action"),
                       "phase": f.meta.get("phase"), "source_title": kb.sources.get(spec.source, spec.source),
-                      "topic_name": f.fields.get("name")})
+                      "topic": f.fields.get("topic"), "topic_name": f.fields.get("name")})
     flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), _transition_rank(kb, x["kb_ref"]), x["id"]))
 
     cov = run.facts["coverage"].fields
@@ -297,6 +300,9 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "answers": answers,
         "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
         "perception_gaps": gaps,
+        "view_gaps": [{**g, "text": kb.items[g["item"]].text, "topic": kb.items[g["item"]].topic,
+                       "topic_name": kb.topics[kb.items[g["item"]].topic].name}
+                      for g in evidence.extra.get("view_gaps", [])],
         "method": method_text(base),
         "parameters": {name: base.params[name] for name in sorted(base.params)},
         "glossary": [{"term": t["term"], "meaning": t["meaning"]} for t in glossary],
