@@ -107,7 +107,7 @@ def test_heatmap_has_one_coloured_cell_per_topic_and_stage():
     # cells absent from the data are grey "no actions", never invented
     assert fills[5:8] == [charts.NO_DATA] * 3 and fills[8:] == [charts.NO_DATA] * 4
     tips = [c.find(f"{SVG}title").text for c in cells]
-    assert tips[0] == "Topic 1 / A: 100%" and tips[3] == "Topic 1 / D: no actions"
+    assert tips[0] == "Topic 1 / A: 100%" and tips[3] == "Topic 1 / D: nothing required"
 
 
 def test_heatmap_marks_met_cells_and_escapes_labels():
@@ -125,4 +125,5 @@ def test_legend_shows_the_scale_and_the_grey_swatch():
     stops = [s.get("stop-color") for s in root.iter(f"{SVG}stop")]
     assert stops[0] == charts.colour(0) and stops[-1] == charts.colour(1)
     assert any(r.get("fill") == charts.NO_DATA for r in root.iter(f"{SVG}rect"))
-    assert re.search(r"no applicable actions", svg)
+    assert re.search(r"nothing required or not applicable", svg) and re.search(r"not assessed", svg)
+    assert any(r.get("fill") == charts.NOT_ASSESSED for r in root.iter(f"{SVG}rect"))

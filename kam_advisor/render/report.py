@@ -175,7 +175,8 @@ def _headline(result: Mapping[str, Any], overall: Mapping[str, Any], names: _Nam
 
 def _recommendation(rec: Mapping[str, Any], names: _Names, phase_names: Mapping[str, str]) -> dict:
     status = rec.get("status") or UNANSWERED
-    return {"id": rec.get("id") or rec.get("item") or "", "item": rec.get("item") or "",
+    return {"kind": "action", "title": "", "advice": "", "source_title": "",
+            "id": rec.get("id") or rec.get("item") or "", "item": rec.get("item") or "",
             "text": rec.get("text") or names.text(rec.get("item")) or rec.get("item") or "",
             "topic": rec.get("topic") or "", "topic_path": names.topic_path(rec.get("topic")),
             "stage": rec.get("stage") or "", "stage_label": names.stage_label(rec.get("stage")) if rec.get("stage") else "",
@@ -544,6 +545,11 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
+        "view_gaps": [{"text": g.get("text") or names.text(g.get("item")), "topic_path": names.topic_path(g.get("topic")),
+                       "who": and_list(g.get("respondents")) or g.get("questionnaire_title") or "",
+                       "view": _status_title(g.get("view")), "audit": _status_title(g.get("audit")),
+                       "optimistic": (_number(g.get("spread")) or 0) > 0}
+                      for g in _list(result.get("view_gaps")) if isinstance(g, Mapping)],
         "glossary": [{"term": g.get("term"), "meaning": g.get("meaning")} for g in _list(result.get("glossary"))
                      if isinstance(g, Mapping)],
         "show_appendix": appendix,
