@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from kam_advisor.data import schema
 from kam_advisor.data.errors import DataError, DataErrors, display_path
 from kam_advisor.data.paths import data_dir
+from kam_advisor.data.rules import RULES_KINDS
 from kam_advisor.data.yamlio import LineDict, plain
 
 CORE_KINDS = ("manifest", "stages", "facets", "checklist")
@@ -122,9 +123,6 @@ class KnowledgeBase:
         items = [self.items[i] for i in self.topics[topic_id].items]
         return [i for i in items if stage_id is None or i.stage == stage_id]
 
-    def get(self, rid: str) -> Record:
-        return self.records[rid]
-
 
 def default_root() -> Path:
     return data_dir("knowledge")
@@ -142,7 +140,9 @@ def _files(root: Path) -> list[Path]:
 
 
 def schema_kinds_for_docs() -> list[str]:
-    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "rules")]
+    """The kinds of file a knowledge-base folder may hold (not questionnaires, nor rules-folder kinds)."""
+    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k != "questionnaire"
+            and k not in RULES_KINDS]
 
 
 def load(root: str | Path | None = None) -> KnowledgeBase:
