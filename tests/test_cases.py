@@ -118,3 +118,12 @@ def test_every_red_flag_rule_has_a_case_that_must_fire_it_and_one_that_must_not(
     listed = [p.name for p in CASES if rule in (read_case(p)["expect"].get(key) or [])]
     assert listed, (f"red-flag rule '{rule}' ({Path(RULES.rules[rule].file).name}) has no golden case listing it "
                     f"under `{key}:` in tests/cases/*.yaml")
+
+
+def test_the_json_is_written_as_the_standard_json_module_writes_it(results):
+    """`dumps` uses orjson for speed; its text is the standard library's, byte for byte."""
+    import json
+    from conftest import ROOT
+    documents = list(results.values()) + [assessment.assess_files([p]) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+    for result in documents:
+        assert assessment.dumps(result) == json.dumps(result, indent=2, ensure_ascii=False) + "\n"

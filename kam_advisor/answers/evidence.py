@@ -18,7 +18,7 @@ from kam_advisor.answers.check import (canonical_answers, format_number, header_
                                       visible_questions)
 from kam_advisor.answers.files import AnswerFile, Evidence, check_fact
 from kam_advisor.data.errors import DataError, display_path
-from kam_advisor.answers.loader import check_references, load
+from kam_advisor.answers.loader import check_references, load_cached
 from kam_advisor.answers.questionnaire import Question, Questionnaire, Target
 from kam_advisor.data.vocab import LEVELS as STATUS_LEVELS, SPECIAL
 
@@ -278,7 +278,7 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
                         "'respondent:'", af.path, header_line(data, "respondent"))
     if questionnaire is None:
         try:
-            questionnaire = load(first.questionnaire, root=root)
+            questionnaire = load_cached(first.questionnaire, root=root)
         except DataError as err:
             if err.path is None:
                 raise DataError(err.message, first.path, header_line(first_data, "questionnaire")) from None

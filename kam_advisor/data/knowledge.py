@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from kam_advisor.data import schema
+from kam_advisor.data import cache, schema
 from kam_advisor.data.errors import DataError, DataErrors, display_path
 from kam_advisor.data.paths import data_dir
 from kam_advisor.data.rules import RULES_KINDS
@@ -286,10 +286,12 @@ _CACHE: dict[str, KnowledgeBase] = {}
 
 
 def load_cached(root: str | Path | None = None) -> KnowledgeBase:
-    """Load once per process (batch runs and benchmarks assess many files against one base)."""
-    key = str(Path(root).resolve()) if root is not None else str(default_root())
+    """Load once per process (batch runs and benchmarks assess many files against one base), and
+    across processes from the on-disk cache when the same files were validated before."""
+    folder = Path(root) if root is not None else default_root()
+    key = str(folder.resolve())
     if key not in _CACHE:
-        _CACHE[key] = load(root)
+        _CACHE[key] = cache.cached("knowledge", _files(folder), lambda: load(folder))
     return _CACHE[key]
 
 

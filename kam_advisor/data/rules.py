@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kam_advisor.data import schema
+from kam_advisor.data import cache, schema
 from kam_advisor.data.template import PLACEHOLDER as _PLACEHOLDER, Template
 from kam_advisor.data.errors import DataError, DataErrors
 from kam_advisor.data.paths import data_dir
@@ -112,6 +112,15 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
                              sort_keys=True, default=str)
     return RuleBase(rules=specs, params=params, facts=facts, types=types, consumed_types=consumed,
                     files=[str(p) for p in files], method=method, fingerprint=fingerprint)
+
+
+def load_cached(root: str | Path | None = None, kb=None) -> RuleBase:
+    """:func:`load`, from the on-disk cache when the same rules were validated before against the
+    same knowledge base."""
+    root = Path(root) if root is not None else default_root()
+    files = sorted(root.glob("*.yaml")) if root.is_dir() else []
+    context = f"{root.resolve()}\0{kb.root if kb is not None else ''}\0{kb.digest if kb is not None else ''}"
+    return cache.cached("rules", files, lambda: load(root, kb), extra=context)
 
 
 def _method(parts, params: Mapping[str, Any], errors: list[DataError]) -> list[str]:
