@@ -14,6 +14,10 @@ process that only imports kam-advisor's runtime dependencies. Printed:
 - `batch` of N and N + `--files` copies of the full 177-answer audit with 2 processes (warm
   cache): the marginal cost of one more audit, (T(N + files) - T(N)) / files; target <= 5 ms;
 - `report --format html` end to end (warm cache), for reference.
+
+`--compare TREE` also runs `assess` and the batches with the package of another source tree
+(e.g. `git archive <commit> | tar -x -C TREE`) on PYTHONPATH, interleaved with the others:
+before and after in the same run.
 """
 
 from __future__ import annotations
@@ -33,11 +37,12 @@ EXAMPLE = ROOT / "examples" / "northwind-early-b.yaml"
 DEPENDENCIES = "import click, yaml, jinja2, jsonschema, orjson, platformdirs, durable_rules_engine, durable.engine"
 
 
-def measure(args: list[str], env: dict) -> tuple[float, float]:
+def measure(args: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one process and everything it waited for."""
     before = os.times()
     start = time.perf_counter()
-    subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    # run outside the source tree: `python -m` puts the working folder first on the path
+    subprocess.run(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     wall = time.perf_counter() - start
     after = os.times()
     return (after.children_user - before.children_user) + (after.children_system - before.children_system), wall
@@ -48,6 +53,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--files", type=int, default=40, help="extra audits in the larger batch")
     ap.add_argument("--base-files", type=int, default=4, help="audits in the smaller batch")
+    ap.add_argument("--compare", metavar="TREE", help="a source tree to run too, as `before`")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="kam-bench-"))
@@ -65,7 +71,7 @@ def main() -> None:
                 shutil.copy(EXAMPLE, folder / f"org{i:03d}.yaml")
             folders[n] = folder
         assess = cli + ["assess", "--example", "northwind-early-b", "--format", "json"]
-        subprocess.run(assess, env=warm, stdout=subprocess.DEVNULL, check=True)  # fills the warm cache
+        subprocess.run(assess, env=warm, cwd=work, stdout=subprocess.DEVNULL, check=True)  # fills the warm cache
 
         cases = {
             "import the dependencies (baseline)": (py + ["-c", DEPENDENCIES], env),
@@ -78,13 +84,19 @@ def main() -> None:
         for n, folder in folders.items():
             cases[f"batch of {n} audits, 2 processes"] = (
                 cli + ["batch", str(folder), "--output", str(work / f"out{n}"), "--jobs", "2"], warm)
+        if args.compare:
+            before = {**off, "PYTHONPATH": str(Path(args.compare).resolve())}
+            cases["before: assess"] = (assess, before)
+            for n, folder in folders.items():
+                cases[f"before: batch of {n} audits, 2 processes"] = (
+                    cli + ["batch", str(folder), "--output", str(work / f"before{n}"), "--jobs", "2"], before)
         cpu: dict[str, list[float]] = {k: [] for k in cases}
         wall: dict[str, list[float]] = {k: [] for k in cases}
         for run in range(args.runs):
             for label, (command, case_env) in cases.items():
                 if case_env is None:  # a cold cache: a new, empty folder each time
                     case_env = {**env, "KAM_ADVISOR_CACHE": str(work / f"cold{run}")}
-                c, w = measure(command, case_env)
+                c, w = measure(command, case_env, work)
                 cpu[label].append(c)
                 wall[label].append(w)
 
@@ -102,6 +114,12 @@ def main() -> None:
         print(f"assess warm / baseline (CPU): {ratio:.2f}x (target <= 1.5x): {'ok' if ratio <= 1.5 else 'MISSED'}")
         print(f"batch marginal cost per full audit, 2 processes: {marginal_wall:.1f} ms wall, {marginal_cpu:.1f} ms CPU "
               f"(target <= 5 ms): {'ok' if marginal_wall <= 5 else 'MISSED'}")
+        if args.compare:
+            o_small = med[f"before: batch of {small} audits, 2 processes"]
+            o_large = med[f"before: batch of {large} audits, 2 processes"]
+            print(f"before: assess / baseline (CPU): {med['before: assess'][0] / base_cpu:.2f}x; batch marginal cost: "
+                  f"{(o_large[1] - o_small[1]) / args.files * 1e3:.1f} ms wall, "
+                  f"{(o_large[0] - o_small[0]) / args.files * 1e3:.1f} ms CPU")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
