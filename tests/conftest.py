@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,15 @@ from kam_advisor.data.paths import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
+
+# the on-disk cache of validated data goes to a folder of this test run, never the user's
+# (set before any test module loads the knowledge base; inherited by subprocesses)
+_CACHE_DIR = tempfile.mkdtemp(prefix="kam-advisor-test-cache-")
+os.environ["KAM_ADVISOR_CACHE"] = _CACHE_DIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

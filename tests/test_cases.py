@@ -1,7 +1,9 @@
 """Golden cases: hand-made companies (tests/cases/*.yaml) and what the advisor must conclude.
 
 A case gives a default status per stage (`by_stage`), per-action overrides (`answers`), named
-facts (`facts`) and expectations; only the expectations a case states are checked.
+facts (`facts`) and expectations; only the expectations a case states are checked. Like
+semgrep's rule tests, `must_fire` / `must_not_fire` list rule ids that must (not) fire in the
+case; every rule must fire in some case, and every red-flag rule needs a case of each.
 """
 
 from __future__ import annotations
@@ -11,10 +13,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kam_advisor.results import assessment
 from kam_advisor.answers.files import Evidence
+from kam_advisor.data import rules as rules_mod
+from kam_advisor.results import assessment
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
+RULES = rules_mod.load()
+FLAG_RULES = [r for r, spec in RULES.rules.items() if spec.then["emit"] == "flag"]
+
+
+def read_case(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
 
 
 def evidence_for(case: dict, kb) -> Evidence:
@@ -26,20 +35,32 @@ def evidence_for(case: dict, kb) -> Evidence:
     for iid, status in (case.get("answers") or {}).items():
         assert iid in kb.items, f"case names an unknown action {iid}"
         statuses[iid] = status
-    return Evidence(questionnaire="full-audit", statuses=statuses, facts=dict(case.get("facts") or {}))
+    scope = None
+    if case.get("screening"):  # the answers of a screening: only what that questionnaire asks about
+        from kam_advisor.answers.evidence import questionnaire_scope
+        from kam_advisor.answers.loader import load
+        scope = questionnaire_scope(load(case["screening"]))
+        statuses = {i: s for i, s in statuses.items() if i in scope}
+    return Evidence(questionnaire=case.get("screening") or "full-audit", statuses=statuses,
+                    facts=dict(case.get("facts") or {}), scope=scope)
 
 
 @pytest.fixture(scope="module")
-def bases():
-    return assessment.load_bases()
+def results() -> dict[str, dict]:
+    """Every case assessed once: {case file name: result}."""
+    kb, base = assessment.load_bases()
+    return {p.name: assessment.assess_evidence(evidence_for(read_case(p), kb), kb, base) for p in CASES}
+
+
+def fired(result: dict) -> set[str]:
+    return {t["rule"] for t in result["trace"]}
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_case(path, bases):
-    kb, base = bases
-    case = yaml.safe_load(path.read_text())
+def test_case(path, results):
+    case = read_case(path)
     expect = case["expect"]
-    result = assessment.assess_evidence(evidence_for(case, kb), kb, base)
+    result = results[path.name]
 
     def check_units(key, units):
         by_id = {u["id"]: u for u in units}
@@ -98,12 +119,36 @@ def test_case(path, bases):
     bands = {f["id"]: f["band"] for f in result["facets"]}
     for fid, band in (expect.get("facet_bands") or {}).items():
         assert bands[fid] == band
+    for rule in expect.get("must_fire", []) + expect.get("must_not_fire", []):
+        assert rule in RULES.rules, f"{path.name} names an unknown rule '{rule}'"
+    assert not set(expect.get("must_fire", [])) - fired(result), "rules that did not fire"
+    assert not set(expect.get("must_not_fire", [])) & fired(result), "rules that fired"
 
 
-def test_there_is_a_case_for_each_stage(bases):
-    reached = set()
-    kb, base = bases
-    for path in CASES:
-        case = yaml.safe_load(path.read_text())
-        reached.add(assessment.assess_evidence(evidence_for(case, kb), kb, base)["overall"]["achieved"])
+def test_there_is_a_case_for_each_stage(results):
+    reached = {r["overall"]["achieved"] for r in results.values()}
     assert reached >= {None, "A", "B", "C", "D"}
+
+
+@pytest.mark.parametrize("rule", list(RULES.rules))
+def test_every_rule_fires_in_some_case(results, rule):
+    assert any(rule in fired(r) for r in results.values()), (
+        f"rule '{rule}' ({Path(RULES.rules[rule].file).name}) never fires in tests/cases/*.yaml: add a case "
+        "in which it fires (and list it under `must_fire:`)")
+
+
+@pytest.mark.parametrize("rule", FLAG_RULES)
+@pytest.mark.parametrize("key", ["must_fire", "must_not_fire"])
+def test_every_red_flag_rule_has_a_case_that_must_fire_it_and_one_that_must_not(rule, key):
+    listed = [p.name for p in CASES if rule in (read_case(p)["expect"].get(key) or [])]
+    assert listed, (f"red-flag rule '{rule}' ({Path(RULES.rules[rule].file).name}) has no golden case listing it "
+                    f"under `{key}:` in tests/cases/*.yaml")
+
+
+def test_the_json_is_written_as_the_standard_json_module_writes_it(results):
+    """`dumps` uses orjson for speed; its text is the standard library's, byte for byte."""
+    import json
+    from conftest import ROOT
+    documents = list(results.values()) + [assessment.assess_files([p]) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+    for result in documents:
+        assert assessment.dumps(result) == json.dumps(result, indent=2, ensure_ascii=False) + "\n"

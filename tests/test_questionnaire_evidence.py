@@ -341,4 +341,9 @@ def test_any_valid_answers_of_several_respondents_combine_without_error(tmp_path
     assert [g["question"] for g in gaps] == sorted(g["question"] for g in gaps)
     for gap in gaps:
         question = q.questions[gap["question"]]
-        assert gap["spread"] >= 2 or (question.type == "yes_no" and gap["spread"] == 1)
+        if question.type == "number":  # numbers far apart: the larger at least NUMBER_GAP_RATIO x the smaller
+            values = [a["answer"] for a in gap["answers"] if isinstance(a["answer"], (int, float))]
+            assert gap["spread"] == pytest.approx(max(values) - min(values), abs=1e-6) and gap["spread"] > 0
+            assert min(values) <= 0 or max(values) >= evidence_mod.NUMBER_GAP_RATIO * min(values)
+        else:
+            assert gap["spread"] >= 2 or (question.type == "yes_no" and gap["spread"] == 1)

@@ -18,7 +18,7 @@ from kam_advisor.answers.check import (canonical_answers, format_number, header_
                                       visible_questions)
 from kam_advisor.answers.files import AnswerFile, Evidence, check_fact
 from kam_advisor.data.errors import DataError, display_path
-from kam_advisor.answers.loader import check_references, load
+from kam_advisor.answers.loader import check_references, load_cached
 from kam_advisor.answers.questionnaire import Question, Questionnaire, Target
 from kam_advisor.data.vocab import LEVELS as STATUS_LEVELS, SPECIAL
 
@@ -374,7 +374,7 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
 def _load_for(qid: str, doc, root) -> Questionnaire:
     af, data = doc
     try:
-        return load(qid, root=root)
+        return load_cached(qid, root=root)
     except DataError as err:
         if err.path is None:
             raise DataError(err.message, af.path, header_line(data, "questionnaire")) from None

@@ -150,14 +150,3 @@ def check_fact(spec: Mapping[str, Any], name: str, value: Any, path, line) -> An
             raise DataError(f"fact '{name}': must be one of {', '.join(spec['choices'])} (got {value!r})", path, line)
     return value
 
-
-def check_facts(af: AnswerFile, fact_specs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    out = {}
-    for name, value in af.facts.items():
-        line = af.fact_lines.get(name)
-        if name not in fact_specs:
-            raise DataError(f"unknown fact '{name}' (known facts: {', '.join(sorted(fact_specs))})", af.path, line)
-        if value is None:
-            continue
-        out[name] = check_fact(fact_specs[name], name, value, af.path, line)
-    return out

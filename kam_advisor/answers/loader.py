@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from kam_advisor.answers import conditions
-from kam_advisor.data import schema
+from kam_advisor.data import cache, schema
 from kam_advisor.answers.check import coerce_answer
 from kam_advisor.answers.files import check_fact
 from kam_advisor.data.errors import DataError, DataErrors
@@ -51,6 +51,23 @@ def list_questionnaires(root: str | Path | None = None, kb=None, fact_specs=None
     """Every built-in questionnaire, loaded and checked, sorted by id."""
     folder = Path(root) if root else questionnaire_dir()
     return [load(folder / f"{n}.yaml", kb=kb, fact_specs=fact_specs, root=folder) for n in names(folder)]
+
+
+_LOADED: dict[tuple, Questionnaire] = {}
+
+
+def load_cached(name_or_path: str | Path, root: str | Path | None = None) -> Questionnaire:
+    """:func:`load` (without the reference checks) once per process for an unchanged file, and
+    from the on-disk cache when the same file was checked before."""
+    path = resolve(name_or_path, root)
+    try:
+        st = path.stat()
+    except OSError:
+        return load(path, root=root)  # reports the problem
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, str(root))
+    if key not in _LOADED:
+        _LOADED[key] = cache.cached("questionnaire", [path], lambda: load(path, root=root), extra=str(root))
+    return _LOADED[key]
 
 
 def load(name_or_path: str | Path, kb=None, fact_specs=None, root: str | Path | None = None) -> Questionnaire:

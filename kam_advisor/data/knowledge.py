@@ -16,9 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from kam_advisor.data import schema
+from kam_advisor.data import cache, schema
 from kam_advisor.data.errors import DataError, DataErrors, display_path
 from kam_advisor.data.paths import data_dir
+from kam_advisor.data.rules import RULES_KINDS
 from kam_advisor.data.yamlio import LineDict, plain
 
 CORE_KINDS = ("manifest", "stages", "facets", "checklist")
@@ -123,9 +124,6 @@ class KnowledgeBase:
         items = [self.items[i] for i in self.topics[topic_id].items]
         return [i for i in items if stage_id is None or i.stage == stage_id]
 
-    def get(self, rid: str) -> Record:
-        return self.records[rid]
-
 
 def default_root() -> Path:
     return data_dir("knowledge")
@@ -143,7 +141,9 @@ def _files(root: Path) -> list[Path]:
 
 
 def schema_kinds_for_docs() -> list[str]:
-    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "rules")]
+    """The kinds of file a knowledge-base folder may hold (not questionnaires, nor rules-folder kinds)."""
+    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k != "questionnaire"
+            and k not in RULES_KINDS]
 
 
 def load(root: str | Path | None = None) -> KnowledgeBase:
@@ -288,10 +288,12 @@ _CACHE: dict[str, KnowledgeBase] = {}
 
 
 def load_cached(root: str | Path | None = None) -> KnowledgeBase:
-    """Load once per process (batch runs and benchmarks assess many files against one base)."""
-    key = str(Path(root).resolve()) if root is not None else str(default_root())
+    """Load once per process (batch runs and benchmarks assess many files against one base), and
+    across processes from the on-disk cache when the same files were validated before."""
+    folder = Path(root) if root is not None else default_root()
+    key = str(folder.resolve())
     if key not in _CACHE:
-        _CACHE[key] = load(root)
+        _CACHE[key] = cache.cached("knowledge", _files(folder), lambda: load(folder))
     return _CACHE[key]
 
 

@@ -9,16 +9,19 @@ are ``params`` of the rules file. This module checks it on load (file:line error
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kam_advisor.data import schema
+from kam_advisor.data import cache, schema
 from kam_advisor.data.template import PLACEHOLDER as _PLACEHOLDER, Template
 from kam_advisor.data.errors import DataError, DataErrors
 from kam_advisor.data.paths import data_dir
+from kam_advisor.data.suggest import did_you_mean
 from kam_advisor.data.yamlio import LineDict, LineList, load_file, plain
 
+RULES_KINDS = ("rules", "facts", "types")  # the kinds of file a rules folder holds
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,12 @@ class RuleSpec:
 
 @dataclass
 class RuleBase:
-    """All rules, params and fact declarations, plus the compiled ruleset."""
+    """All rules, params, named-fact and fact-type declarations."""
 
     rules: dict[str, RuleSpec]
     params: dict[str, Any]
-    param_docs: dict[str, Mapping[str, Any]]
     facts: dict[str, Mapping[str, Any]]
+    types: dict[str, Mapping[str, Any]]
     consumed_types: frozenset[str]
     fingerprint: str = ""  # a hash of everything that changes what the rules do
     files: list[str] = field(default_factory=list)
@@ -61,7 +64,7 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
     if not root.is_dir():
         raise DataError("rules folder not found", root)
     files = sorted(p for p in root.glob("*.yaml"))
-    docs, errors = schema.read_documents(files, ("rules", "facts"))
+    docs, errors = schema.read_documents(files, RULES_KINDS)
     index = schema.IdIndex()
     for path, kind, data in docs:
         schema.collect_ids(kind, data, path, index)
@@ -71,19 +74,22 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
     if errors:
         raise DataErrors(errors)
 
-    params, param_docs, param_lines, facts, specs = {}, {}, {}, {}, {}
+    params, param_lines, facts, types, specs = {}, {}, {}, {}, {}
     method_parts: list[tuple] = []
     for path, kind, data in docs:
         if kind == "facts":
             for f in data["facts"]:
                 facts[f["id"]] = plain(f)
             continue
+        if kind == "types":
+            for t in data["types"]:
+                types[t["id"]] = {**plain(t), "file": str(path), "line": t.line}
+            continue
         for name, p in (data.get("params") or {}).items():
             if name in params:
                 errors.append(DataError(f"param '{name}' is defined twice (also in {param_lines[name]})",
                                         path, data["params"].line_of(name)))
             params[name] = plain(p["value"])
-            param_docs[name] = {**plain(p), "file": path.name}
             param_lines[name] = path.name
         if "method" in data:
             method_parts.append((data["method"]["position"], path.name, path, data["method"]))
@@ -93,15 +99,28 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
                 file=str(path), line=r.line, when=tuple((next(iter(w)), w[next(iter(w))]) for w in r["when"]),
                 then=r["then"], kb_ref=r.get("kb_ref"))
     consumed = frozenset(str(pattern["type"]) for spec in specs.values() for _, pattern in spec.when)
+    if not types:
+        errors.append(DataError("no fact types declared: expected a 'kind: types' file (rules/types.yaml)", root))
     for spec in specs.values():
         errors.extend(_check_rule(spec, params, kb))
+        if types:
+            errors.extend(check_contract(spec, types, facts))
     method = _method(sorted(method_parts, key=lambda m: m[:2]), params, errors)
     if errors:
         raise DataErrors(errors)
     fingerprint = json.dumps([[plain(s.when), plain(s.then), s.id] for s in specs.values()] + [params],
                              sort_keys=True, default=str)
-    return RuleBase(rules=specs, params=params, param_docs=param_docs, facts=facts, consumed_types=consumed,
+    return RuleBase(rules=specs, params=params, facts=facts, types=types, consumed_types=consumed,
                     files=[str(p) for p in files], method=method, fingerprint=fingerprint)
+
+
+def load_cached(root: str | Path | None = None, kb=None) -> RuleBase:
+    """:func:`load`, from the on-disk cache when the same rules were validated before against the
+    same knowledge base."""
+    root = Path(root) if root is not None else default_root()
+    files = sorted(root.glob("*.yaml")) if root.is_dir() else []
+    context = f"{root.resolve()}\0{kb.root if kb is not None else ''}\0{kb.digest if kb is not None else ''}"
+    return cache.cached("rules", files, lambda: load(root, kb), extra=context)
 
 
 def _method(parts, params: Mapping[str, Any], errors: list[DataError]) -> list[str]:
@@ -186,6 +205,110 @@ def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError
     if kb is not None and spec.kb_ref and spec.kb_ref not in kb.records:
         errors.append(DataError(f"rule '{spec.id}': kb_ref '{spec.kb_ref}' is not a knowledge-base record",
                                 spec.file, spec.line))
+    return errors
+
+
+def _record_id_pattern(shape: str) -> re.Pattern:
+    """A declared `record_id` as a regex over rule id templates: {x} is one placeholder, * any text."""
+    out = []
+    for part in re.split(r"(\{[^}]*\}|\*)", shape):
+        out.append(r"\{[^}]+\}" if part.startswith("{") else ".*" if part == "*" else re.escape(part))
+    return re.compile("".join(out) + r"\Z")
+
+
+def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]],
+                   facts: Mapping[str, Any]) -> list[DataError]:
+    """Every fact type and field the rule reads or writes is declared in the `kind: types` file,
+    and every named fact it tests is declared in the `kind: facts` file."""
+    errors: list[DataError] = []
+    alias_type: dict[str, str] = {}
+
+    def fail(message, node=None, key=None):
+        line = node.line_of(key) if isinstance(node, LineDict) and key is not None else getattr(node, "line", spec.line)
+        errors.append(DataError(f"rule '{spec.id}': {message}", spec.file, line))
+
+    def field_of(alias: str, fname: str, what: str, node, key) -> None:
+        rtype = alias_type.get(alias)
+        if rtype is None or fname == "id":
+            return  # `each`, or an alias the other checks report
+        declared = types[rtype]["fields"]
+        if fname not in declared:
+            fail(f"{what}: fact type '{rtype}' has no field '{fname}'{did_you_mean(fname, list(declared) + ['id'])}"
+                 " (fields are declared in rules/types.yaml)", node, key)
+
+    def refs_in(value, node, key) -> None:
+        if isinstance(value, dict):
+            if "ref" in value and isinstance(value["ref"], str) and "." in value["ref"]:
+                alias, fname = value["ref"].split(".", 1)
+                field_of(alias, fname, f"ref '{value['ref']}'", node, key)
+            for sub in value.values():
+                if isinstance(sub, (dict, list)):
+                    refs_in(sub, node, key)
+        elif isinstance(value, list):
+            for sub in value:
+                refs_in(sub, node, key)
+
+    for alias, pattern in spec.when:
+        rtype = pattern.get("type")
+        if rtype not in types:
+            fail(f"unknown fact type '{rtype}'{did_you_mean(str(rtype), types)} (declared types: "
+                 f"{', '.join(types)})", pattern, "type")
+            continue
+        declared = types[rtype]["fields"]
+        groups = [(pattern, {k: v for k, v in pattern.items() if k not in ("type", "any_of")})]
+        groups += [(g, g) for g in pattern.get("any_of") or []]
+        for node, tests in groups:
+            for fname, test in tests.items():
+                if fname != "id" and fname not in declared:
+                    fail(f"fact type '{rtype}' has no field '{fname}'{did_you_mean(fname, list(declared) + ['id'])}"
+                         " (fields are declared in rules/types.yaml)", node, fname)
+                refs_in(test, node, fname)
+                named = types[rtype].get("names_facts")
+                if fname == named:
+                    values = test.get("in", test.get("eq")) if isinstance(test, dict) else test
+                    for value in values if isinstance(values, list) else [values]:
+                        if isinstance(value, str) and value not in facts:
+                            fail(f"unknown fact '{value}'{did_you_mean(value, facts)} (named facts are declared "
+                                 "in rules/facts.yaml)", node, fname)
+        alias_type[alias] = rtype
+
+    then = spec.then
+    emitted = then.get("emit")
+    declared_type = types.get(emitted)
+    if declared_type is None:
+        fail(f"emits unknown fact type '{emitted}'{did_you_mean(str(emitted), types)} (declared types: "
+             f"{', '.join(types)})", then, "emit")
+    elif declared_type["origin"] != "derived":
+        fail(f"emits '{emitted}', a base fact type asserted by Python; rules emit derived types", then, "emit")
+    else:
+        given = then.get("fields") or {}
+        for fname in given:
+            if fname not in declared_type["fields"]:
+                fail(f"emits '{emitted}' with field '{fname}', which the type does not declare"
+                     f"{did_you_mean(fname, declared_type['fields'])}", then["fields"], fname)
+        optional = set(declared_type.get("optional", ()))
+        missing = [f for f in declared_type["fields"] if f not in given and f not in optional]
+        if missing:
+            fail(f"emits '{emitted}' without field '{missing[0]}' (every declared field must be given)", then,
+                 "fields" if "fields" in then else "emit")
+        for key in declared_type.get("requires", ()):
+            if key not in then:
+                fail(f"emits '{emitted}' without '{key}' (the result reads it)", then, "emit")
+        shape = declared_type.get("record_id")
+        if shape and not _record_id_pattern(shape).match(str(then.get("id", ""))):
+            fail(f"id '{then.get('id')}' does not have the shape of a '{emitted}' id ('{shape}'; the result "
+                 "finds these records by id)", then, "id")
+    for fname, value in (then.get("fields") or {}).items():
+        refs_in(value, then["fields"], fname)
+    if then.get("for_each") and "." in str(then["for_each"]):
+        alias, fname = str(then["for_each"]).split(".", 1)
+        field_of(alias, fname, f"for_each '{then['for_each']}'", then, "for_each")
+    texts = [(key, str(then[key])) for key in ("id", "text", "advice", "action") if key in then]
+    texts += [("because", str(b)) for b in then.get("because") or []]
+    for key, text in texts:
+        for m in _PLACEHOLDER.finditer(text):
+            if m.group(2):
+                field_of(m.group(1), m.group(2), f"placeholder '{m.group(0)}' in {key}", then, key)
     return errors
 
 

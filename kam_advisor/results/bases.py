@@ -10,7 +10,7 @@ from kam_advisor.data import rules as rules_mod
 
 @lru_cache(maxsize=8)
 def _rules_cached(rules_dir: str | None, kb_dir: str | None) -> rules_mod.RuleBase:
-    return rules_mod.load(rules_dir, kb=knowledge.load_cached(kb_dir))
+    return rules_mod.load_cached(rules_dir, kb=knowledge.load_cached(kb_dir))
 
 
 def load_bases(kb_dir=None, rules_dir=None):

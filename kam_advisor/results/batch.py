@@ -41,46 +41,53 @@ def _init(kb_dir, rules_dir) -> None:
     _BASES["dirs"] = (kb_dir, rules_dir)
 
 
-def assess_one(path: str) -> tuple[str, dict | None, str | None]:
-    """(path, result, error line) for one file; never raises for bad input."""
-    from kam_advisor.results.assessment import assess_files
+def summary_fields(result: dict) -> dict:
+    """The summary.csv columns a result fills."""
+    o = result["overall"]
+    return dict(organisation=result.get("organisation") or "", questionnaire=result["questionnaire"],
+                achieved=o["achieved"] or "", current=o["current"], confidence=o.get("confidence") or "",
+                answered=result["coverage"]["answered"], total=result["coverage"]["total"],
+                red_flags=len(result["red_flags"]),
+                high_flags=sum(1 for x in result["red_flags"] if x["severity"] == "high"),
+                recommendations=len(result["recommendations"]))
+
+
+def assess_one(path: str) -> tuple[str, str | None, dict | None, str | None]:
+    """(path, result JSON, its summary fields, error line) for one file; never raises for bad
+    input. The worker writes the JSON text itself: the whole result document never goes
+    between processes (pickling it cost more than assessing a file's answers)."""
+    from kam_advisor.results.assessment import assess_files, dumps
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
-        return path, assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir), None
+        result = assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir)
     except DataError as err:
-        return path, None, err.format().splitlines()[0]
+        return path, None, None, err.format().splitlines()[0]
+    return path, dumps(result), summary_fields(result), None
 
 
 def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jobs: int | None = None,
         on_done: Callable[[str, str | None], None] | None = None) -> list[dict]:
     """Assess every answers file in `folder`; write `<stem>.json` files and `summary.csv` to
     `out_dir`. Returns the summary rows (in file order)."""
-    from kam_advisor.results.assessment import dumps
     folder, out_dir = Path(folder), Path(out_dir)
     files = answer_files(folder)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = output_names(files)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
-    for path, result, error in _iterate([str(f) for f in files], kb_dir, rules_dir, jobs):
-        results[path] = (result, error)
-        if result is not None:
-            atomic_write(out_dir / names[Path(path)], dumps(result))
+    for path, text, fields, error in _iterate([str(f) for f in files], kb_dir, rules_dir, jobs):
+        results[path] = (fields, error)
+        if text is not None:
+            atomic_write(out_dir / names[Path(path)], text)
         if on_done:
             on_done(path, error)
     rows = []
     for f in files:
-        result, error = results[str(f)]
+        fields, error = results[str(f)]
         row = dict.fromkeys(SUMMARY_FIELDS, "")
         row.update(file=f.name, status="error" if error else "ok", error=error or "")
-        if result is not None:
-            o = result["overall"]
-            row.update(output=names[f], organisation=result.get("organisation") or "",
-                       questionnaire=result["questionnaire"], achieved=o["achieved"] or "", current=o["current"],
-                       confidence=o.get("confidence") or "", answered=result["coverage"]["answered"],
-                       total=result["coverage"]["total"], red_flags=len(result["red_flags"]),
-                       high_flags=sum(1 for x in result["red_flags"] if x["severity"] == "high"),
-                       recommendations=len(result["recommendations"]))
+        if fields is not None:
+            row.update(output=names[f], **fields)
         rows.append(row)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
@@ -90,7 +97,7 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     return rows
 
 
-def _iterate(paths: list[str], kb_dir, rules_dir, jobs: int) -> Iterator[tuple[str, dict | None, str | None]]:
+def _iterate(paths: list[str], kb_dir, rules_dir, jobs: int) -> Iterator[tuple[str, str | None, dict | None, str | None]]:
     if jobs == 1 or len(paths) < 4:
         _init(kb_dir, rules_dir)
         for p in paths:
