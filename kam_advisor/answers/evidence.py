@@ -18,7 +18,7 @@ from kam_advisor.answers.check import (canonical_answers, format_number, header_
                                       visible_questions)
 from kam_advisor.answers.files import AnswerFile, Evidence, check_fact
 from kam_advisor.data.errors import DataError, display_path
-from kam_advisor.answers.loader import check_references, load
+from kam_advisor.answers.loader import builtin, check_references, load
 from kam_advisor.answers.questionnaire import Question, Questionnaire, Target
 from kam_advisor.data.vocab import LEVELS as STATUS_LEVELS, SPECIAL
 
@@ -264,6 +264,10 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
     if not paths:
         raise DataError("no answers file given")
     docs = [read_answers(p) for p in paths]
+    for af, data in docs:
+        if af.no_answers:
+            raise DataError("no answers to assess: 'answers' is missing or empty (fill in the file; "
+                            "'answers: {}' assesses nothing on purpose)", af.path, header_line(data, "answers"))
     first, first_data = docs[0]
     for af, data in docs[1:]:
         if af.questionnaire != first.questionnaire:
@@ -278,7 +282,7 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
                         "'respondent:'", af.path, header_line(data, "respondent"))
     if questionnaire is None:
         try:
-            questionnaire = load(first.questionnaire, root=root)
+            questionnaire = load(builtin(first.questionnaire, root), root=root)
         except DataError as err:
             if err.path is None:
                 raise DataError(err.message, first.path, header_line(first_data, "questionnaire")) from None

@@ -47,6 +47,16 @@ def resolve(name_or_path: str | Path, root: str | Path | None = None) -> Path:
     return path
 
 
+def builtin(qid: str, root: str | Path | None = None) -> Path:
+    """A questionnaire named by id in an answers file: only the built-in folder's files, never a path."""
+    folder = Path(root) if root else questionnaire_dir()
+    known = names(root)
+    if qid not in known:
+        hint = did_you_mean(qid, known) or f" (available: {', '.join(known) or 'none'})"
+        raise DataError(f"unknown questionnaire '{qid}'{hint}")
+    return folder / f"{qid}.yaml"
+
+
 def list_questionnaires(root: str | Path | None = None, kb=None, fact_specs=None) -> list[Questionnaire]:
     """Every built-in questionnaire, loaded and checked, sorted by id."""
     folder = Path(root) if root else questionnaire_dir()

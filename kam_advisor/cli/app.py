@@ -14,8 +14,7 @@ import click
 from kam_advisor import __version__
 from kam_advisor.data import knowledge
 from kam_advisor.render import textfmt
-from kam_advisor.data.errors import DataError, RuleFailure
-from kam_advisor.cli.shared import answers_options, answers_paths
+from kam_advisor.cli.shared import GuardedGroup, answers_options, answers_paths
 
 
 def _dump_json(data) -> str:
@@ -36,22 +35,7 @@ def write_output(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
-class _Group(click.Group):
-    """Turns DataError into one line on stderr and exit code 2, wherever it is raised."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except DataError as err:
-            click.echo(f"kam-advisor: {err.format()}" if "\n" not in err.format() else err.format(), err=True)
-            ctx.exit(err.exit_code)
-        except RuleFailure as err:
-            # a rule or engine bug, not bad input: say so loudly, with its own exit code
-            click.echo(f"kam-advisor: inference failed: {err}", err=True)
-            ctx.exit(3)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kam-advisor")
 @click.option("--kb", "kb_dir", type=click.Path(file_okay=False), envvar="KAM_ADVISOR_KB", default=None,
               help="Knowledge-base folder (default: the built-in one).")
@@ -67,7 +51,7 @@ def _kb(ctx) -> knowledge.KnowledgeBase:
     return knowledge.load_cached(ctx.obj.get("kb_dir"))
 
 
-@main.group(cls=_Group)
+@main.group()
 def kb():
     """Inspect and check the knowledge base."""
 

@@ -20,11 +20,10 @@ from kam_advisor.answers import check
 from kam_advisor.answers import loader
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
-from kam_advisor.cli.shared import guard, root_options
+from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 
-_guard = guard
 _obj = root_options
 
 
@@ -42,7 +41,7 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
     return loader.load(name, kb=_kb(ctx), fact_specs=_facts(ctx))
 
 
-@click.command("run")
+@click.command("run", cls=GuardedCommand)
 @click.argument("name")
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False),
               help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
@@ -50,7 +49,6 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 @click.option("--assess/--no-assess", default=None,
               help="Assess when all questions are answered (default: ask, at a terminal only).")
 @click.pass_context
-@_guard
 def run(ctx, name, answers_path, respondent, assess):
     """Answer questionnaire NAME (an id or a file) interactively or from piped input.
 
@@ -74,7 +72,7 @@ def _assess_text(ctx):
     return assess
 
 
-@click.group("questionnaire", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("questionnaire", cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def questionnaire():
     """List, show and check questionnaires; write fillable answer templates."""
 
@@ -82,7 +80,6 @@ def questionnaire():
 @questionnaire.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-@_guard
 def q_list(ctx, fmt):
     """The built-in questionnaires."""
     found = loader.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
@@ -131,7 +128,6 @@ def describe(q: qmodel.Questionnaire) -> dict:
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-@_guard
 def q_show(ctx, name, fmt):
     """One questionnaire: sections, questions, answers, conditions and what each evidences."""
     q = _load(ctx, name)
@@ -158,7 +154,6 @@ def q_show(ctx, name, fmt):
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.pass_context
-@_guard
 def q_template(ctx, name, output, force):
     """A fillable answers file: every question a commented entry with its text, choices and help."""
     text = writer.template(_load(ctx, name))
@@ -177,7 +172,6 @@ def q_template(ctx, name, output, force):
 @click.argument("name")
 @click.argument("answers_file", required=False, type=click.Path(dir_okay=False))
 @click.pass_context
-@_guard
 def q_validate(ctx, name, answers_file):
     """Check questionnaire NAME, or an ANSWERS_FILE against it (every problem, one line each)."""
     q = _load(ctx, name)

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import answers_options, answers_paths, guard, root_options
+from kam_advisor.cli.shared import GuardedCommand, answers_options, answers_paths, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 
-_guard = guard
 _obj = root_options
 
 
@@ -40,7 +39,7 @@ def _use_colour(stream) -> bool:
         return False
 
 
-@click.command("report")
+@click.command("report", cls=GuardedCommand)
 @answers_options("Report on")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
               show_default=True, help="Report format.")
@@ -50,7 +49,6 @@ def _use_colour(stream) -> bool:
 @click.option("--assessor", help="Assessor's name to show on the cover.")
 @click.option("--title", help="Report title (default: 'Key Account Management programme diagnostic').")
 @click.pass_context
-@_guard
 def report(ctx, answers, example, fmt, output, org, assessor, title):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
     from kam_advisor.render import report as report_mod

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import os
 
+from kam_advisor.data.neutral import terminal_text
+
 
 def display_path(path: str | os.PathLike | None) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
     if path is None:
         return "<input>"
     text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
     if text in ("-", "<stdin>"):
         return "<stdin>"
     try:
         rel = os.path.relpath(text)
     except ValueError:
-        return text
-    return text if rel.startswith("..") else rel
+        rel = ".."
+    return terminal_text(text if rel.startswith("..") else rel)
 
 
 class DataError(Exception):
