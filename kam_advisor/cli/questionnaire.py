@@ -43,7 +43,7 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 
 @click.command("run", cls=GuardedCommand)
 @click.argument("name")
-@click.option("--answers", "answers_path", type=click.Path(dir_okay=False),
+@click.option("--answers", "answers_path", type=click.Path(),
               help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
 @click.option("--assess/--no-assess", default=None,
@@ -151,12 +151,13 @@ def q_show(ctx, name, fmt):
 
 @questionnaire.command("template")
 @click.argument("name")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--output", "-o", type=click.Path(), help="Write here instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.pass_context
 def q_template(ctx, name, output, force):
     """A fillable answers file: every question a commented entry with its text, choices and help."""
-    text = writer.template(_load(ctx, name))
+    q = _load(ctx, name)
+    text = writer.template(q)
     if not output or output == "-":
         click.echo(text, nl=False)
         return
@@ -164,13 +165,13 @@ def q_template(ctx, name, output, force):
     if path.exists() and not force:
         raise DataError("exists; not overwriting it (it may hold answers); use --force to replace it", path)
     from kam_advisor.data.files import atomic_write
-    atomic_write(path, text)
+    atomic_write(path, text, inputs=[q.path])
     click.echo(f"wrote {display_path(path)}", err=True)
 
 
 @questionnaire.command("validate")
 @click.argument("name")
-@click.argument("answers_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("answers_file", required=False, type=click.Path())
 @click.pass_context
 def q_validate(ctx, name, answers_file):
     """Check questionnaire NAME, or an ANSWERS_FILE against it (every problem, one line each)."""

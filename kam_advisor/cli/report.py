@@ -43,7 +43,7 @@ def _use_colour(stream) -> bool:
 @answers_options("Report on")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
               show_default=True, help="Report format.")
-@click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
+@click.option("--output", type=click.Path(), metavar="PATH",
               help="Write the report here ('-' = stdout). Required for html; default stdout otherwise.")
 @click.option("--org", help="Organisation name to show (default: the one in the answers).")
 @click.option("--assessor", help="Assessor's name to show on the cover.")
@@ -52,17 +52,19 @@ def _use_colour(stream) -> bool:
 def report(ctx, answers, example, fmt, output, org, assessor, title):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
     from kam_advisor.render import report as report_mod
-    from kam_advisor.data.files import atomic_write
+    from kam_advisor.data.files import atomic_write, check_output
 
     answers = answers_paths(answers, example)
     for path in answers:
-        if path != "-" and not Path(path).is_file():
+        if path != "-" and not os.path.lexists(path):
             raise DataError("answers file not found", path)
     to_stdout = not output or output == "-"
     if fmt == "html" and not output:
         raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
     if not to_stdout and not Path(output).parent.is_dir() and str(Path(output).parent):
         raise DataError("folder does not exist", Path(output).parent)
+    if not to_stdout:
+        check_output(Path(output), inputs=answers)
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
@@ -70,7 +72,7 @@ def report(ctx, answers, example, fmt, output, org, assessor, title):
     if to_stdout:
         click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
         return
-    atomic_write(Path(output), text)
+    atomic_write(Path(output), text, inputs=answers)
     click.echo(f"report written to {display_path(output)}", err=True)
 
 

@@ -130,7 +130,7 @@ def answers_options(verb: str):
     def decorate(func):
         func = click.option("--example", metavar="NAME",
                             help=f"{verb} a built-in example organisation instead ({', '.join(example_names())}).")(func)
-        return click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+        return click.option("--answers", "answers", multiple=True, type=click.Path(), metavar="FILE",
                             help="Answers file (YAML or JSON); repeat for several respondents to one "
                                  "questionnaire.")(func)
     return decorate

@@ -1,24 +1,36 @@
 """Batch runs: every answers file in a folder assessed, one JSON per input plus a summary CSV.
 
-Work is spread over processes (durable-rules is not safe across threads); each worker loads
-the knowledge base and rules once. A bad file is recorded and skipped, never fatal.
+Every file is assessed in a worker process (durable-rules is not safe across threads, and a
+worker that crashes or hangs must not take the batch with it): a worker that dies or takes
+longer than ``timeout`` seconds is that file's error row, and a fresh worker takes the next
+file. Each worker loads the knowledge base and rules once. A bad file is recorded and skipped,
+never fatal; ``summary.csv`` is always written (also after Ctrl-C, with the files not reached
+marked), its cells neutralised for spreadsheets (:func:`kam_advisor.data.neutral.spreadsheet_cell`).
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import multiprocessing
 import os
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from kam_advisor.data.errors import DataError, display_path
+from kam_advisor.data.errors import DataError, RuleFailure, display_path
 from kam_advisor.data.files import atomic_write
+from kam_advisor.data.neutral import spreadsheet_cell
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
                   "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error"]
+DEFAULT_TIMEOUT = 60.0   # seconds for one file; a hostile file is refused in well under 2 s
+STARTUP_SECONDS = 60.0   # allowed on top for a fresh worker to start and load the knowledge base
 
 _BASES: dict = {}
 
@@ -42,35 +54,67 @@ def _init(kb_dir, rules_dir) -> None:
 
 
 def assess_one(path: str) -> tuple[str, dict | None, str | None]:
-    """(path, result, error line) for one file; never raises for bad input."""
+    """(path, result, error line) for one file; never raises."""
     from kam_advisor.results.assessment import assess_files
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         return path, assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir), None
     except DataError as err:
         return path, None, err.format().splitlines()[0]
+    except RuleFailure as err:
+        return path, None, f"inference failed: {err}"
+    except (RecursionError, MemoryError):
+        return path, None, "input too large or too deeply nested"
+    except Exception as err:  # noqa: BLE001 - one file's bug must not end the batch; it is its error row
+        return path, None, f"internal error: {type(err).__name__}: {err}"
+
+
+def _check_out_dir(folder: Path, out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError("not a folder; give a folder for the results", out_dir)
+    if out_dir.is_dir() and folder.resolve() == out_dir.resolve():
+        raise DataError("is the input folder; results written there would be read as answers next time "
+                        "(give another --output folder)", out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the results folder: {err.strerror}", out_dir) from None
 
 
 def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jobs: int | None = None,
-        on_done: Callable[[str, str | None], None] | None = None) -> list[dict]:
+        on_done: Callable[[str, str | None], None] | None = None, timeout: float = DEFAULT_TIMEOUT,
+        assess: Callable[[str], tuple[str, dict | None, str | None]] = assess_one) -> list[dict]:
     """Assess every answers file in `folder`; write `<stem>.json` files and `summary.csv` to
-    `out_dir`. Returns the summary rows (in file order)."""
+    `out_dir`. Returns the summary rows (in file order).
+
+    ``assess`` runs in the workers (a module-level function: it is sent by name)."""
     from kam_advisor.results.assessment import dumps
     folder, out_dir = Path(folder), Path(out_dir)
     files = answer_files(folder)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_out_dir(folder, out_dir)
     names = output_names(files)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
-    for path, result, error in _iterate([str(f) for f in files], kb_dir, rules_dir, jobs):
-        results[path] = (result, error)
-        if result is not None:
-            atomic_write(out_dir / names[Path(path)], dumps(result))
-        if on_done:
-            on_done(path, error)
+    try:
+        for path, result, error in isolated([str(f) for f in files], assess, (kb_dir, rules_dir), jobs, timeout):
+            if result is not None:
+                try:
+                    atomic_write(out_dir / names[Path(path)], dumps(result))
+                except DataError as err:
+                    result, error = None, err.format()
+            results[path] = (result, error)
+            if on_done:
+                on_done(path, error)
+    except KeyboardInterrupt:
+        _write_summary(out_dir, files, names, results, missing="not assessed: the batch was interrupted")
+        raise
+    return _write_summary(out_dir, files, names, results, missing="not assessed")
+
+
+def _write_summary(out_dir: Path, files: list[Path], names: dict, results: dict, missing: str) -> list[dict]:
     rows = []
     for f in files:
-        result, error = results[str(f)]
+        result, error = results.get(str(f), (None, missing))
         row = dict.fromkeys(SUMMARY_FIELDS, "")
         row.update(file=f.name, status="error" if error else "ok", error=error or "")
         if result is not None:
@@ -85,20 +129,116 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
     atomic_write(out_dir / "summary.csv", buf.getvalue())
     return rows
 
 
-def _iterate(paths: list[str], kb_dir, rules_dir, jobs: int) -> Iterator[tuple[str, dict | None, str | None]]:
-    if jobs == 1 or len(paths) < 4:
-        _init(kb_dir, rules_dir)
-        for p in paths:
-            yield assess_one(p)
+# --- isolated workers ----------------------------------------------------------------------------
+
+def _worker(conn, assess, dirs) -> None:
+    """A worker: assess the paths it is sent until told to stop (None) or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _init(*dirs)
+    try:
+        while True:
+            path = conn.recv()
+            if path is None:
+                return
+            conn.send(assess(path))
+    except (EOFError, OSError):  # the parent ended (killed, or Ctrl-C): nobody to report to
         return
+
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: Any
+    path: str | None = None
+    deadline: float = 0.0
+    fresh: bool = True
+
+
+def _describe_death(process) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"the worker assessing this file crashed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"the worker assessing this file crashed (signal {-code})"
+    return f"the worker assessing this file stopped (exit code {code})"
+
+
+def isolated(paths: list[str], assess, dirs: tuple, jobs: int, timeout: float) -> Iterator[tuple[str, dict | None, str | None]]:
+    """(path, result, error) for every path, each assessed in a worker process, in completion order."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited engine state
-    with ctx.Pool(jobs, initializer=_init, initargs=(kb_dir, rules_dir)) as pool:
-        yield from pool.imap_unordered(assess_one, paths, chunksize=max(1, len(paths) // (jobs * 8)))
+    queue = collections.deque(paths)
+    slots: list[_Slot] = []
+
+    def start() -> _Slot:
+        parent_end, child_end = ctx.Pipe()
+        process = ctx.Process(target=_worker, args=(child_end, assess, dirs), daemon=True)
+        process.start()
+        child_end.close()
+        return _Slot(process, parent_end)
+
+    def give(slot: _Slot) -> None:
+        slot.path = queue.popleft() if queue else None
+        if slot.path is not None:
+            slot.deadline = time.monotonic() + timeout + (STARTUP_SECONDS if slot.fresh else 0.0)
+            slot.conn.send(slot.path)
+
+    def replace(slot: _Slot) -> _Slot:
+        _stop(slot, kill=True)
+        fresh = start()
+        slots[slots.index(slot)] = fresh
+        return fresh
+
+    try:
+        for _ in range(min(jobs, len(queue))):
+            slots.append(start())
+        for slot in slots:
+            give(slot)
+        while any(s.path is not None for s in slots):
+            busy = [s for s in slots if s.path is not None]
+            left = max(0.0, min(s.deadline for s in busy) - time.monotonic())
+            ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=left))
+            for slot in busy:
+                path = slot.path
+                if slot.conn in ready:
+                    try:
+                        message = slot.conn.recv()
+                    except (EOFError, OSError):
+                        slot.process.join(1)
+                        yield path, None, _describe_death(slot.process)
+                        give(replace(slot))
+                        continue
+                    slot.fresh = False
+                    yield message
+                    give(slot)
+                elif slot.process.sentinel in ready:
+                    slot.process.join(1)
+                    yield path, None, _describe_death(slot.process)
+                    give(replace(slot))
+                elif time.monotonic() >= slot.deadline:
+                    yield path, None, f"took longer than {timeout:g} s; stopped"
+                    give(replace(slot))
+    finally:
+        for slot in slots:
+            _stop(slot, kill=slot.path is not None)
+
+
+def _stop(slot: _Slot, kill: bool) -> None:
+    try:
+        if not kill and slot.process.is_alive():
+            slot.conn.send(None)
+            slot.process.join(5)
+    except OSError:
+        pass
+    if slot.process.is_alive():
+        slot.process.kill()
+        slot.process.join()
+    slot.conn.close()
 
 
 def describe_failure(path: str, error: str) -> str:
