@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kam_advisor.data.neutral import terminal_text
+
 
 def _stage(s):
     return s or "none"
@@ -46,4 +48,4 @@ def render_text(result: dict, limit: int = 10) -> str:
         out.append(f"\nRoadmap to stage {rm['to']}: {n} actions ("
                    + ", ".join(f"{len(s['actions'])} at stage {s['stage']}" for s in rm["steps"]) + ")")
     out.append("\nExplain any finding: kam-advisor explain ID --answers FILE")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")  # no user text can drive the terminal
