@@ -87,6 +87,9 @@ def build(data: Any, path) -> Questionnaire:
     if not isinstance(data, LineDict):
         raise DataError("expected a questionnaire: a mapping with kind, id, version, sections ...", path,
                         getattr(data, "line", 1))
+    if data.get("kind") != "questionnaire":
+        raise DataError(f"not a questionnaire: expected 'kind: questionnaire' (got {data.get('kind')!r})"[:200],
+                        path, data.line_of("kind") if "kind" in data else data.line)
     index = schema.IdIndex()
     schema.collect_ids("questionnaire", data, path, index)
     errors = schema.validate("questionnaire", data, path, index) + list(index.duplicates)

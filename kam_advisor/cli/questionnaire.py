@@ -27,6 +27,9 @@ from kam_advisor.data.errors import DataError, display_path
 _obj = root_options
 
 
+LISTED = 20  # problems listed by `questionnaire validate`, at most
+
+
 def _kb(ctx):
     from kam_advisor.data import knowledge
     return knowledge.load_cached(_obj(ctx).get("kb_dir"))
@@ -181,6 +184,8 @@ def q_validate(ctx, name, answers_file):
         return
     af, data = check.read_answers(answers_file)
     errors = check.validate_answers(q, af, _facts(ctx), complete=True, data=data)
+    if len(errors) > LISTED:  # a file of thousands of unknown ids must not flood the terminal
+        errors = errors[:LISTED] + [DataError(f"... and {len(errors) - LISTED} more problems", answers_file)]
     if errors:
         from kam_advisor.data.errors import DataErrors
         raise errors[0] if len(errors) == 1 else DataErrors(errors)

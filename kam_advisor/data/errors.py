@@ -11,7 +11,7 @@ def display_path(path: str | os.PathLike | None) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
     if path is None:
         return "<input>"
-    text = os.fspath(path)
+    text = os.fspath(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
     if text in ("-", "<stdin>"):

@@ -81,14 +81,14 @@ def open_regular(path, limit: int = MAX_FILE_BYTES) -> bytes:
         raise DataError("is a folder, expected a file", path) from None
     except OSError as err:
         raise DataError(f"cannot read: {err.strerror}", path) from None
+    info = os.fstat(fd)
+    problem = ("is a folder, expected a file" if stat.S_ISDIR(info.st_mode) else
+               "not a regular file (a device, pipe or socket); expected a file" if not stat.S_ISREG(info.st_mode) else
+               f"file too large ({info.st_size:,} bytes; the limit is {limit:,})" if info.st_size > limit else None)
+    if problem:
+        os.close(fd)
+        raise DataError(problem, path)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise DataError("is a folder, expected a file", path)
-        if not stat.S_ISREG(info.st_mode):
-            raise DataError("not a regular file (a device, pipe or socket); expected a file", path)
-        if info.st_size > limit:
-            raise DataError(f"file too large ({info.st_size:,} bytes; the limit is {limit:,})", path)
         try:
             data = handle.read(limit + 1)
         except OSError as err:
