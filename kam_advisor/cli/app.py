@@ -160,6 +160,7 @@ def batch_cmd(ctx, directory, out_dir, jobs, timeout):
     summary.csv is always written. Exit code 0 when every file was assessed, 2 when any failed."""
     from kam_advisor.results import batch
     files = batch.answer_files(Path(directory))
+    batch.check_out_dir(Path(directory), Path(out_dir))
     failures = []
     with click.progressbar(length=len(files), label="assessing", file=sys.stderr) as bar:
         def done(path, error):

@@ -30,7 +30,7 @@ ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
                   "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error"]
 DEFAULT_TIMEOUT = 60.0   # seconds for one file; a hostile file is refused in well under 2 s
-STARTUP_SECONDS = 60.0   # allowed on top for a fresh worker to start and load the knowledge base
+STARTUP_SECONDS = 120.0  # for a worker to start and load the knowledge base, before its first file
 
 _BASES: dict = {}
 
@@ -69,7 +69,7 @@ def assess_one(path: str) -> tuple[str, dict | None, str | None]:
         return path, None, f"internal error: {type(err).__name__}: {err}"
 
 
-def _check_out_dir(folder: Path, out_dir: Path) -> None:
+def check_out_dir(folder: Path, out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError("not a folder; give a folder for the results", out_dir)
     if out_dir.is_dir() and folder.resolve() == out_dir.resolve():
@@ -91,7 +91,7 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     from kam_advisor.results.assessment import dumps
     folder, out_dir = Path(folder), Path(out_dir)
     files = answer_files(folder)
-    _check_out_dir(folder, out_dir)
+    check_out_dir(folder, out_dir)
     names = output_names(files)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
@@ -137,10 +137,17 @@ def _write_summary(out_dir: Path, files: list[Path], names: dict, results: dict,
 # --- isolated workers ----------------------------------------------------------------------------
 
 def _worker(conn, assess, dirs) -> None:
-    """A worker: assess the paths it is sent until told to stop (None) or the parent goes away."""
+    """A worker: load the bases, say so, then assess the paths it is sent until told to stop (None)
+    or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _init(*dirs)
     try:
+        try:
+            from kam_advisor.results.bases import load_bases
+            load_bases(*dirs)
+        except Exception:  # noqa: BLE001 - a bad knowledge base is reported by every file's assessment
+            pass
+        conn.send(READY)
         while True:
             path = conn.recv()
             if path is None:
@@ -150,13 +157,17 @@ def _worker(conn, assess, dirs) -> None:
         return
 
 
+READY = "ready"
+
+
 @dataclass
 class _Slot:
     process: Any
     conn: Any
+    started: float
+    ready: bool = False
     path: str | None = None
     deadline: float = 0.0
-    fresh: bool = True
 
 
 def _describe_death(process) -> str:
@@ -169,8 +180,12 @@ def _describe_death(process) -> str:
     return f"the worker assessing this file stopped (exit code {code})"
 
 
-def isolated(paths: list[str], assess, dirs: tuple, jobs: int, timeout: float) -> Iterator[tuple[str, dict | None, str | None]]:
-    """(path, result, error) for every path, each assessed in a worker process, in completion order."""
+def isolated(paths: list[str], assess, dirs: tuple, jobs: int,
+             timeout: float) -> Iterator[tuple[str, dict | None, str | None]]:
+    """(path, result, error) for every path, each assessed in a worker process, in completion order.
+
+    A worker gets its first file once it has started and loaded the bases (STARTUP_SECONDS at
+    most), so ``timeout`` counts the file's own time only."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited engine state
     queue = collections.deque(paths)
     slots: list[_Slot] = []
@@ -180,52 +195,60 @@ def isolated(paths: list[str], assess, dirs: tuple, jobs: int, timeout: float) -
         process = ctx.Process(target=_worker, args=(child_end, assess, dirs), daemon=True)
         process.start()
         child_end.close()
-        return _Slot(process, parent_end)
+        return _Slot(process, parent_end, started=time.monotonic())
 
     def give(slot: _Slot) -> None:
         slot.path = queue.popleft() if queue else None
         if slot.path is not None:
-            slot.deadline = time.monotonic() + timeout + (STARTUP_SECONDS if slot.fresh else 0.0)
+            slot.deadline = time.monotonic() + timeout
             slot.conn.send(slot.path)
 
-    def replace(slot: _Slot) -> _Slot:
+    def restart(slot: _Slot) -> None:
         _stop(slot, kill=True)
-        fresh = start()
-        slots[slots.index(slot)] = fresh
-        return fresh
+        slots[slots.index(slot)] = start()
 
     try:
         for _ in range(min(jobs, len(queue))):
             slots.append(start())
-        for slot in slots:
-            give(slot)
-        while any(s.path is not None for s in slots):
-            busy = [s for s in slots if s.path is not None]
-            left = max(0.0, min(s.deadline for s in busy) - time.monotonic())
-            ready = set(wait([s.conn for s in busy] + [s.process.sentinel for s in busy], timeout=left))
-            for slot in busy:
+        while queue or any(s.path is not None for s in slots):
+            live = [s for s in slots if not s.ready or s.path is not None]
+            if not live:  # work left but every worker idle: cannot happen, give it out
+                for slot in slots:
+                    give(slot)
+                continue
+            deadlines = [s.deadline if s.ready else s.started + STARTUP_SECONDS for s in live]
+            left = max(0.0, min(deadlines) - time.monotonic())
+            ready = set(wait([s.conn for s in live] + [s.process.sentinel for s in live], timeout=left))
+            now = time.monotonic()
+            for slot in live:
                 path = slot.path
                 if slot.conn in ready:
                     try:
                         message = slot.conn.recv()
                     except (EOFError, OSError):
-                        slot.process.join(1)
-                        yield path, None, _describe_death(slot.process)
-                        give(replace(slot))
+                        message = None
+                    if message == READY:
+                        slot.ready = True
+                        give(slot)
                         continue
-                    slot.fresh = False
-                    yield message
-                    give(slot)
-                elif slot.process.sentinel in ready:
+                    if message is not None:
+                        yield message
+                        give(slot)
+                        continue
+                if slot.conn in ready or slot.process.sentinel in ready:  # died
                     slot.process.join(1)
+                    if not slot.ready:
+                        raise DataError(f"a batch worker could not start ({_describe_death(slot.process)})")
                     yield path, None, _describe_death(slot.process)
-                    give(replace(slot))
-                elif time.monotonic() >= slot.deadline:
+                    restart(slot)
+                elif slot.ready and now >= slot.deadline:
                     yield path, None, f"took longer than {timeout:g} s; stopped"
-                    give(replace(slot))
+                    restart(slot)
+                elif not slot.ready and now >= slot.started + STARTUP_SECONDS:
+                    raise DataError(f"a batch worker did not start within {STARTUP_SECONDS:g} s")
     finally:
         for slot in slots:
-            _stop(slot, kill=slot.path is not None)
+            _stop(slot, kill=slot.path is not None or not slot.ready)
 
 
 def _stop(slot: _Slot, kill: bool) -> None:
