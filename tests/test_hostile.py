@@ -484,3 +484,32 @@ def test_the_heaviest_hostile_files_stay_under_300_mb_in_a_real_process(corpus):
         returncode, peak_kib, lines = map(int, out.stdout.split())
         assert (returncode, lines) == (2, 1), (case, out)
         assert peak_kib < 300 * 1024, (case, peak_kib)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
+def test_a_batch_stopped_half_way_leaves_whole_files_and_no_traceback(tmp_path, how):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(24):
+        shutil.copy(EXAMPLE, folder / f"org{n:02}.yaml")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(KAM + ["batch", str(folder), "--output", str(out), "--jobs", "2"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            if out.is_dir() and len(list(out.glob("*.json"))) >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(how)
+        _, err = proc.communicate(timeout=30)  # returns once the workers, which share stderr, are gone too
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err and b"Aborted" not in err, err.decode()
+    for result in out.glob("*.json"):
+        json.loads(result.read_text())
+    if how == signal.SIGINT:
+        assert proc.returncode == 130
+        with (out / "summary.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == 24 and any(r["error"] == "not assessed: the batch was interrupted" for r in rows)
