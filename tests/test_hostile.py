@@ -229,6 +229,22 @@ def test_outputs_go_only_to_regular_files_or_new_paths(command, tmp_path):
     assert invoke(*command, tmp_path / "new.out").exit_code == 0
 
 
+UNWRITABLE = Path("/proc/kam-advisor-test")  # a folder nobody, not even root, can create files in
+
+
+@pytest.mark.parametrize("command", [
+    ["assess", "--example", "northwind-early-b", "--output", UNWRITABLE / "a.json"],
+    ["report", "--example", "northwind-early-b", "--format", "md", "--output", Path("/proc") / "r.md"],
+    ["report", "--example", "northwind-early-b", "--format", "html", "--output", Path("/proc") / "r.html"],
+    ["questionnaire", "template", "readiness", "--output", Path("/proc") / "t.yaml"],
+    ["kb", "export", "--output", Path("/proc") / "kb.json"],
+    ["batch", ROOT / "examples", "--output", UNWRITABLE],
+    ["run", "readiness", "--answers", Path("/proc") / "a.yaml"],
+])
+def test_a_folder_that_cannot_be_written_is_one_line(command):
+    assert_one_line(invoke(*command, input=""))
+
+
 def test_an_output_over_the_answers_file_being_read_is_refused(tmp_path):
     answers = tmp_path / "a.yaml"
     shutil.copy(EXAMPLE, answers)
@@ -442,7 +458,7 @@ TOP = st.fixed_dictionaries({}, optional={
 TAGS = ["!!set ", "!!binary ", "!!float ", "!!int ", "!!timestamp ", "!!str ", "!x ", "&a ", "*a ", "!!python/tuple "]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                     HealthCheck.function_scoped_fixture])
 @given(doc=TOP, tag=st.one_of(st.none(), st.tuples(st.sampled_from(TAGS), st.integers(0, 10**6))),
        as_json=st.booleans())
@@ -475,7 +491,7 @@ def test_fuzzed_answers_files_give_exit_0_or_2_and_never_a_traceback(tmp_path, d
 def test_the_heaviest_hostile_files_stay_under_300_mb_in_a_real_process(corpus):
     """Peak memory of a whole `kam-advisor assess` process (the wall time is printed by
     bench/bench_hostile.py); a hang would hit the timeout."""
-    for case in ("file-11-mb", "billion-laughs", "nesting-100000-flow", "unknown-ids-20000"):
+    for case in ("file-11-mb", "billion-laughs", "nesting-100000-flow"):
         _, path = corpus[case]
         code = ("import resource, subprocess, sys; "
                 f"p = subprocess.run({KAM!r} + ['assess', '--answers', {str(path)!r}], capture_output=True, timeout=30); "
@@ -486,7 +502,7 @@ def test_the_heaviest_hostile_files_stay_under_300_mb_in_a_real_process(corpus):
         assert peak_kib < 300 * 1024, (case, peak_kib)
 
 
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_batch_stopped_half_way_leaves_whole_files_and_no_traceback(tmp_path, how):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -506,6 +522,7 @@ def test_a_batch_stopped_half_way_leaves_whole_files_and_no_traceback(tmp_path, 
         if proc.poll() is None:
             proc.kill()
     assert b"Traceback" not in err and b"BrokenPipe" not in err and b"Aborted" not in err, err.decode()
+    assert b"leaked" not in err, err.decode()  # no semaphores left to the resource tracker
     for result in out.glob("*.json"):
         json.loads(result.read_text())
     if how == signal.SIGINT:
