@@ -486,6 +486,24 @@ def test_fuzzed_answers_files_give_exit_0_or_2_and_never_a_traceback(tmp_path, d
             json.loads(result.stdout)  # valid JSON: no NaN or Infinity
 
 
+YAML_PIECES = st.sampled_from(["a", ": ", "- ", "\n", "  ", "[", "]", "{", "}", ", ", "&x ", "*x", "!!set ", "!!int ",
+                                "!!float ", "!!str ", "!!binary ", "!t ", "? ", "|\n", ">\n", '"', "'", "\\e",
+                                ".nan", ".inf", "1:30", "2026-02-30", "0x1F", "1e5", "~", "null", "yes", "#", "%YAML 1.1\n",
+                                "---\n", "...\n", "<<: *x\n", "\t", "é", "\u2028"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(YAML_PIECES, max_size=40))
+def test_the_loader_returns_data_or_one_data_error_for_any_text(pieces):
+    text = "".join(pieces)
+    try:
+        data = yamlio.parse_yaml(text, "f.yaml")
+    except DataError as err:
+        assert "\n" not in err.format() and err.format().startswith("f.yaml")
+        return
+    json.dumps(yamlio.plain(data), default=str, allow_nan=False)  # plain, finite, no sets or bytes
+
+
 # ------------------------------------------------------------------------------- time and memory
 
 def test_the_heaviest_hostile_files_stay_under_300_mb_in_a_real_process(corpus):

@@ -208,7 +208,7 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             return super().construct_object(node, deep=deep)
         except (DataError, yaml.YAMLError, RecursionError):
             raise
-        except (ValueError, TypeError, OverflowError, ArithmeticError) as err:
+        except Exception as err:  # noqa: BLE001 - PyYAML's constructors fail in many ways on bad values
             what = _TAG_WORDS.get(node.tag, "value")
             raise DataError(f"not a valid {what}: {node.value!r} ({err})"[:300], line=node.start_mark.line + 1) from None
 
