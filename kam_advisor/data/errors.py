@@ -35,7 +35,10 @@ class DataError(Exception):
         self.message = message
         self.path = path
         self.line = line
-        super().__init__(self.format())
+        super().__init__(message)  # the line is formatted when shown: a file may hold thousands of errors
+
+    def __str__(self) -> str:
+        return self.format()
 
     def format(self) -> str:
         if self.path is None:
