@@ -4,7 +4,6 @@ started, plain language first, several respondents and views compared."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml

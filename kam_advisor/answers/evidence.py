@@ -18,7 +18,7 @@ from kam_advisor.answers.check import (canonical_answers, format_number, header_
                                       visible_questions)
 from kam_advisor.answers.files import AnswerFile, Evidence, check_fact
 from kam_advisor.data.errors import DataError, display_path
-from kam_advisor.answers.loader import check_references, load_cached
+from kam_advisor.answers.loader import builtin, check_references, load_cached
 from kam_advisor.answers.questionnaire import Question, Questionnaire, Target
 from kam_advisor.data.vocab import LEVELS as STATUS_LEVELS, SPECIAL
 
@@ -339,6 +339,10 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
     if not paths:
         raise DataError("no answers file given")
     docs = [read_answers(p) for p in paths]
+    for af, data in docs:
+        if af.no_answers:
+            raise DataError("no answers to assess: 'answers' is missing or empty (fill in the file; "
+                            "'answers: {}' assesses nothing on purpose)", af.path, header_line(data, "answers"))
     groups: dict[str, list] = {}
     for doc in docs:
         groups.setdefault(doc[0].questionnaire, []).append(doc)
@@ -374,7 +378,7 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
 def _load_for(qid: str, doc, root) -> Questionnaire:
     af, data = doc
     try:
-        return load_cached(qid, root=root)
+        return load_cached(builtin(qid, root), root=root)
     except DataError as err:
         if err.path is None:
             raise DataError(err.message, af.path, header_line(data, "questionnaire")) from None

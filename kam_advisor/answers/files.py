@@ -19,6 +19,8 @@ remembering which answer it came from.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -41,6 +43,8 @@ class AnswerFile:
     assessor: str | None = None
     lines: Mapping[str, int] = field(default_factory=dict)
     fact_lines: Mapping[str, int] = field(default_factory=dict)
+    note_lines: Mapping[str, int] = field(default_factory=dict)  # the `notes:` block's entries
+    no_answers: bool = False  # `answers:` missing or left empty (an untouched template)
 
     def line_of(self, qid: str) -> int | None:
         return self.lines.get(qid)
@@ -68,11 +72,19 @@ _TOP_FIELDS = ("questionnaire", "answers", "facts", "respondent", "organisation"
                "questionnaire_version", "started", "updated", "assessor")
 
 
-def _as_text(value) -> str | None:
+# A questionnaire is named by id: a path here would let a shared answers file open any file.
+QUESTIONNAIRE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _as_text(value, what: str, path, line) -> str | None:
+    """A header field or note as text: text, a number or a date are fine; a list or mapping is not."""
     if value is None:
         return None
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
+    if isinstance(value, (dict, list, set, bytes)):
+        raise DataError(f"{what}: expected text (got a {'mapping' if isinstance(value, dict) else 'list'})",
+                        path, line)
     return str(value)
 
 
@@ -90,6 +102,10 @@ def read_answer_file(path: str | Path, data: Any = None) -> AnswerFile:
     if not isinstance(questionnaire, str) or not questionnaire:
         raise DataError("missing 'questionnaire': the id of the questionnaire these answers belong to",
                         path, data.line_of("questionnaire") if "questionnaire" in data else 1)
+    if not QUESTIONNAIRE_ID.match(questionnaire) or questionnaire.lower().endswith((".yaml", ".yml", ".json")):
+        raise DataError("'questionnaire' must be the id of a questionnaire (e.g. full-audit), not a path",
+                        path, data.line_of("questionnaire"))
+    no_answers = data.get("answers") is None
     raw = data.get("answers") or LineDict()
     if not isinstance(raw, dict):
         raise DataError("'answers' must be a mapping of question id to answer", path, data.line_of("answers"))
@@ -102,25 +118,31 @@ def read_answer_file(path: str | Path, data: Any = None) -> AnswerFile:
             if unknown:
                 raise DataError(f"answer '{qid_text}': unknown field '{unknown[0]}' "
                                 "(expected value or status, and optionally note)", path, lines[qid_text])
-            note = value.get("note", value.get("evidence"))
+            note = _as_text(value.get("note", value.get("evidence")), f"answer '{qid_text}': note", path,
+                            lines[qid_text])
             if note is not None:
-                notes[qid_text] = str(note)
+                notes[qid_text] = note
             value = value.get("status", value.get("value"))
         answers[qid_text] = plain(value)
     extra_notes = data.get("notes") or {}
     if not isinstance(extra_notes, dict):
         raise DataError("'notes' must be a mapping of question id to text", path, data.line_of("notes"))
+    note_lines = {}
     for qid, note in extra_notes.items():
-        notes.setdefault(str(qid), str(note))
+        line = extra_notes.line_of(qid) if isinstance(extra_notes, LineDict) else None
+        text = _as_text(note, f"note '{qid}'", path, line)
+        if text is not None:
+            notes.setdefault(str(qid), text)
+            note_lines[str(qid)] = line
     facts = data.get("facts") or LineDict()
     if not isinstance(facts, dict):
         raise DataError("'facts' must be a mapping of fact name to value", path, data.line_of("facts"))
     fact_lines = {str(k): facts.line_of(k) for k in facts} if isinstance(facts, LineDict) else {}
     return AnswerFile(path=str(path), questionnaire=questionnaire, answers=answers, notes=notes,
                       facts={str(k): plain(v) for k, v in facts.items()},
-                      respondent=_as_text(data.get("respondent")), organisation=_as_text(data.get("organisation")),
-                      date=_as_text(data.get("date")), assessor=_as_text(data.get("assessor")),
-                      lines=lines, fact_lines=fact_lines)
+                      lines=lines, fact_lines=fact_lines, note_lines=note_lines, no_answers=no_answers,
+                      **{key: _as_text(data.get(key), key, path, data.line_of(key))
+                         for key in ("respondent", "organisation", "date", "assessor")})
 
 
 def check_fact(spec: Mapping[str, Any], name: str, value: Any, path, line) -> Any:
@@ -132,7 +154,7 @@ def check_fact(spec: Mapping[str, Any], name: str, value: Any, path, line) -> An
         if not isinstance(value, bool):
             raise DataError(f"fact '{name}': expected true or false (got {value!r})", path, line)
     elif kind in ("integer", "number"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise DataError(f"fact '{name}': expected a {'whole ' if kind == 'integer' else ''}number "
                             f"(got {value!r})", path, line)
         if kind == "integer" and isinstance(value, float):

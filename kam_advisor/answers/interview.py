@@ -6,6 +6,7 @@ questions). At the prompt: an answer (numbers pick choices), ``?`` for help, ``b
 invite evidence, text after `` # `` is kept as a note. Invalid input is refused with the reason
 and asked again.
 
+A second run on the same answers file is refused while the first goes on (an advisory lock).
 Every accepted answer is written to the answers file at once, by atomic replacement (with
 Ctrl-C, hang-up and terminate held until the file is in place), so Ctrl-C, a closed terminal
 or a killed process loses nothing; running again with the same file resumes at the first
@@ -34,7 +35,7 @@ from kam_advisor.answers import evidence
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
 from kam_advisor.data.errors import DataError, display_path
-from kam_advisor.data.files import atomic_write
+from kam_advisor.data.files import atomic_write, check_output, exclusive
 from kam_advisor.data.yamlio import plain
 
 COMMANDS = "? help · b back · s skip (don't know) · Enter keeps the current answer"
@@ -296,6 +297,11 @@ def run(q: qmodel.Questionnaire, path: str | Path, respondent: str | None = None
 
     ``on_finish(path)`` assesses the finished answers file and returns the text to show; the
     caller passes it, so that this layer does not reach up into the assessment."""
+    with exclusive(Path(path), "is being answered in another kam-advisor run"):
+        return _run(q, path, respondent, assess, console, on_finish, header, sources)
+
+
+def _run(q, path, respondent, assess, console, on_finish, header, sources) -> int:
     console = console or terminal_console()
     session = Session.open(q, path, respondent, header)
     where = display_path(session.path)
@@ -342,4 +348,5 @@ def check_path(path: str | Path) -> Path:
         raise DataError("folder does not exist", folder)
     if path.exists() and path.is_dir():
         raise DataError("is a folder; expected an answers file", path)
+    check_output(path)
     return path

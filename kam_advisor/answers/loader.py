@@ -47,6 +47,16 @@ def resolve(name_or_path: str | Path, root: str | Path | None = None) -> Path:
     return path
 
 
+def builtin(qid: str, root: str | Path | None = None) -> Path:
+    """A questionnaire named by id in an answers file: only the built-in folder's files, never a path."""
+    folder = Path(root) if root else questionnaire_dir()
+    known = names(root)
+    if qid not in known:
+        hint = did_you_mean(qid, known) or f" (available: {', '.join(known) or 'none'})"
+        raise DataError(f"unknown questionnaire '{qid}'{hint}")
+    return folder / f"{qid}.yaml"
+
+
 def list_questionnaires(root: str | Path | None = None, kb=None, fact_specs=None) -> list[Questionnaire]:
     """Every built-in questionnaire, loaded and checked, sorted by id."""
     folder = Path(root) if root else questionnaire_dir()
@@ -94,6 +104,9 @@ def build(data: Any, path) -> Questionnaire:
     if not isinstance(data, LineDict):
         raise DataError("expected a questionnaire: a mapping with kind, id, version, sections ...", path,
                         getattr(data, "line", 1))
+    if data.get("kind") != "questionnaire":
+        raise DataError(f"not a questionnaire: expected 'kind: questionnaire' (got {data.get('kind')!r})"[:200],
+                        path, data.line_of("kind") if "kind" in data else data.line)
     index = schema.IdIndex()
     schema.collect_ids("questionnaire", data, path, index)
     errors = schema.validate("questionnaire", data, path, index) + list(index.duplicates)

@@ -14,8 +14,8 @@ import click
 from kam_advisor import __version__
 from kam_advisor.data import knowledge
 from kam_advisor.render import textfmt
-from kam_advisor.data.errors import DataError, RuleFailure
-from kam_advisor.cli.shared import answers_options, answers_paths
+from kam_advisor.data.errors import display_path
+from kam_advisor.cli.shared import GuardedGroup, answers_options, answers_paths, say_error
 
 
 def _dump_json(data) -> str:
@@ -27,35 +27,20 @@ def _dump_yaml(data) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Write to a file (atomically) or stdout."""
+def write_output(text: str, output: str | None, inputs=()) -> None:
+    """Write to a file (atomically; never over one of ``inputs``) or stdout."""
     if not output or output == "-":
         click.echo(text, nl=False)
         return
     from kam_advisor.data.files import atomic_write
-    atomic_write(Path(output), text)
+    atomic_write(Path(output), text, inputs=inputs)
 
 
-class _Group(click.Group):
-    """Turns DataError into one line on stderr and exit code 2, wherever it is raised."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except DataError as err:
-            click.echo(f"kam-advisor: {err.format()}" if "\n" not in err.format() else err.format(), err=True)
-            ctx.exit(err.exit_code)
-        except RuleFailure as err:
-            # a rule or engine bug, not bad input: say so loudly, with its own exit code
-            click.echo(f"kam-advisor: inference failed: {err}", err=True)
-            ctx.exit(3)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kam-advisor")
-@click.option("--kb", "kb_dir", type=click.Path(file_okay=False), envvar="KAM_ADVISOR_KB", default=None,
+@click.option("--kb", "kb_dir", type=click.Path(), envvar="KAM_ADVISOR_KB", default=None,
               help="Knowledge-base folder (default: the built-in one).")
-@click.option("--rules", "rules_dir", type=click.Path(file_okay=False), envvar="KAM_ADVISOR_RULES", default=None,
+@click.option("--rules", "rules_dir", type=click.Path(), envvar="KAM_ADVISOR_RULES", default=None,
               help="Rules folder (default: the built-in one).")
 @click.pass_context
 def main(ctx, kb_dir, rules_dir):
@@ -67,13 +52,13 @@ def _kb(ctx) -> knowledge.KnowledgeBase:
     return knowledge.load_cached(ctx.obj.get("kb_dir"))
 
 
-@main.group(cls=_Group)
+@main.group()
 def kb():
     """Inspect and check the knowledge base."""
 
 
 @kb.command("validate")
-@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.argument("directory", required=False, type=click.Path())
 @click.pass_context
 def kb_validate(ctx, directory):
     """Check a knowledge-base folder; exit 0 when valid, 2 with one line per problem."""
@@ -85,7 +70,7 @@ def kb_validate(ctx, directory):
 
 @kb.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--output", "-o", type=click.Path(), help="Write here instead of stdout.")
 @click.pass_context
 def kb_export(ctx, fmt, output):
     """The whole knowledge base as one JSON or YAML document."""
@@ -130,15 +115,18 @@ def kb_stats(ctx, fmt):
 @main.command("assess")
 @answers_options("Assess")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--output", "-o", type=click.Path(), help="Write here instead of stdout.")
 @click.pass_context
 def assess_cmd(ctx, answers, example, fmt, output):
     """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
     from kam_advisor.results import assessment
-    result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
-                                     rules_dir=ctx.obj.get("rules_dir"))
+    paths = answers_paths(answers, example)
+    if output and output != "-":
+        from kam_advisor.data.files import check_output
+        check_output(Path(output), inputs=paths)
+    result = assessment.assess_files(paths, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"))
     from kam_advisor.render.text import render_text
-    write_output(assessment.dumps(result) if fmt == "json" else render_text(result), output)
+    write_output(assessment.dumps(result) if fmt == "json" else render_text(result), output, inputs=paths)
 
 
 @main.command("explain")
@@ -158,17 +146,21 @@ def explain_cmd(ctx, finding_id, answers, example, depth):
 
 
 @main.command("batch")
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--output", "-o", "out_dir", required=True, type=click.Path(file_okay=False),
+@click.argument("directory", type=click.Path())
+@click.option("--output", "-o", "out_dir", required=True, type=click.Path(),
               help="Folder for one JSON result per input and summary.csv.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPUs).")
+@click.option("--timeout", type=click.FloatRange(0.1, None), default=60.0, show_default=True,
+              help="Seconds one file may take; a file that takes longer is stopped and reported.")
 @click.pass_context
-def batch_cmd(ctx, directory, out_dir, jobs):
+def batch_cmd(ctx, directory, out_dir, jobs, timeout):
     """Assess every answers file in DIRECTORY; bad files are reported and skipped.
 
-    Exit code 0 when every file was assessed, 2 when any failed."""
+    Each file is assessed in a worker process: one that crashes or hangs is that file's error.
+    summary.csv is always written. Exit code 0 when every file was assessed, 2 when any failed."""
     from kam_advisor.results import batch
     files = batch.answer_files(Path(directory))
+    batch.check_out_dir(Path(directory), Path(out_dir))
     failures = []
     with click.progressbar(length=len(files), label="assessing", file=sys.stderr) as bar:
         def done(path, error):
@@ -176,11 +168,11 @@ def batch_cmd(ctx, directory, out_dir, jobs):
                 failures.append(batch.describe_failure(path, error))
             bar.update(1)
         rows = batch.run(directory, out_dir, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"),
-                         jobs=jobs, on_done=done)
+                         jobs=jobs, on_done=done, timeout=timeout)
     for line in sorted(failures):
-        click.echo(f"kam-advisor: skipped {line}", err=True)
+        say_error(f"skipped {line}")
     ok = sum(1 for r in rows if r["status"] == "ok")
-    click.echo(f"{ok} of {len(rows)} assessed; results and summary.csv in {out_dir}", err=True)
+    click.echo(f"{ok} of {len(rows)} assessed; results and summary.csv in {display_path(out_dir)}", err=True)
     if failures:
         ctx.exit(2)
 

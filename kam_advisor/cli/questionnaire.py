@@ -20,12 +20,14 @@ from kam_advisor.answers import check
 from kam_advisor.answers import loader
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
-from kam_advisor.cli.shared import check_date, guard, root_options
+from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, check_date, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 
-_guard = guard
 _obj = root_options
+
+
+LISTED = 20  # problems listed by `questionnaire validate`, at most
 
 
 def _kb(ctx):
@@ -42,9 +44,9 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
     return loader.load(name, kb=_kb(ctx), fact_specs=_facts(ctx))
 
 
-@click.command("run")
+@click.command("run", cls=GuardedCommand)
 @click.argument("name")
-@click.option("--answers", "answers_path", type=click.Path(dir_okay=False),
+@click.option("--answers", "answers_path", type=click.Path(),
               help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
 @click.option("--org", help="The organisation being assessed, recorded in the answers file (asked at a terminal).")
@@ -52,7 +54,6 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 @click.option("--assess/--no-assess", default=None,
               help="Assess when all questions are answered (default: ask, at a terminal only).")
 @click.pass_context
-@_guard
 def run(ctx, name, answers_path, respondent, org, date, assess):
     """Answer questionnaire NAME (an id or a file) interactively or from piped input.
 
@@ -78,7 +79,7 @@ def _assess_text(ctx):
     return assess
 
 
-@click.group("questionnaire", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("questionnaire", cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def questionnaire():
     """List, show and check questionnaires; write fillable answer templates."""
 
@@ -86,7 +87,6 @@ def questionnaire():
 @questionnaire.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-@_guard
 def q_list(ctx, fmt):
     """The built-in questionnaires."""
     found = loader.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
@@ -135,7 +135,6 @@ def describe(q: qmodel.Questionnaire) -> dict:
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
-@_guard
 def q_show(ctx, name, fmt):
     """One questionnaire: sections, questions, answers, conditions and what each evidences."""
     q = _load(ctx, name)
@@ -159,13 +158,13 @@ def q_show(ctx, name, fmt):
 
 @questionnaire.command("template")
 @click.argument("name")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@click.option("--output", "-o", type=click.Path(), help="Write here instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.pass_context
-@_guard
 def q_template(ctx, name, output, force):
     """A fillable answers file: every question a commented entry with its text, choices and help."""
-    text = writer.template(_load(ctx, name))
+    q = _load(ctx, name)
+    text = writer.template(q)
     if not output or output == "-":
         click.echo(text, nl=False)
         return
@@ -173,15 +172,14 @@ def q_template(ctx, name, output, force):
     if path.exists() and not force:
         raise DataError("exists; not overwriting it (it may hold answers); use --force to replace it", path)
     from kam_advisor.data.files import atomic_write
-    atomic_write(path, text)
+    atomic_write(path, text, inputs=[q.path])
     click.echo(f"wrote {display_path(path)}", err=True)
 
 
 @questionnaire.command("validate")
 @click.argument("name")
-@click.argument("answers_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("answers_file", required=False, type=click.Path())
 @click.pass_context
-@_guard
 def q_validate(ctx, name, answers_file):
     """Check questionnaire NAME, or an ANSWERS_FILE against it (every problem, one line each)."""
     q = _load(ctx, name)
@@ -190,6 +188,8 @@ def q_validate(ctx, name, answers_file):
         return
     af, data = check.read_answers(answers_file)
     errors = check.validate_answers(q, af, _facts(ctx), complete=True, data=data)
+    if len(errors) > LISTED:  # a file of thousands of unknown ids must not flood the terminal
+        errors = errors[:LISTED] + [DataError(f"... and {len(errors) - LISTED} more problems", answers_file)]
     if errors:
         from kam_advisor.data.errors import DataErrors
         raise errors[0] if len(errors) == 1 else DataErrors(errors)

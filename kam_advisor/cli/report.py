@@ -14,11 +14,10 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import answers_options, answers_paths, check_date, guard, root_options
+from kam_advisor.cli.shared import GuardedCommand, answers_options, answers_paths, check_date, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 
-_guard = guard
 _obj = root_options
 
 
@@ -40,11 +39,11 @@ def _use_colour(stream) -> bool:
         return False
 
 
-@click.command("report")
+@click.command("report", cls=GuardedCommand)
 @answers_options("Report on")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
               show_default=True, help="Report format.")
-@click.option("--output", type=click.Path(dir_okay=False), metavar="PATH",
+@click.option("--output", type=click.Path(), metavar="PATH",
               help="Write the report here ('-' = stdout). Required for html; default stdout otherwise.")
 @click.option("--org", help="Organisation name to show (default: the one in the answers).")
 @click.option("--assessor", help="Assessor's name to show on the cover.")
@@ -54,22 +53,23 @@ def _use_colour(stream) -> bool:
               help="Add the technical appendix (rules and the answers behind each conclusion) and every answer "
                    "with its evidence note.")
 @click.pass_context
-@_guard
 def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix):
     """Assess the answers and write the diagnostic report (html, md, text or json)."""
     from kam_advisor.render import report as report_mod
-    from kam_advisor.data.files import atomic_write
+    from kam_advisor.data.files import atomic_write, check_output
 
     date = check_date(date)
     answers = answers_paths(answers, example)
     for path in answers:
-        if path != "-" and not Path(path).is_file():
+        if path != "-" and not os.path.lexists(path):
             raise DataError("answers file not found", path)
     to_stdout = not output or output == "-"
     if fmt == "html" and not output:
         raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
     if not to_stdout and not Path(output).parent.is_dir() and str(Path(output).parent):
         raise DataError("folder does not exist", Path(output).parent)
+    if not to_stdout:
+        check_output(Path(output), inputs=answers)
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
@@ -78,7 +78,7 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     if to_stdout:
         click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
         return
-    atomic_write(Path(output), text)
+    atomic_write(Path(output), text, inputs=answers)
     click.echo(f"report written to {display_path(output)}", err=True)
 
 

@@ -1,27 +1,98 @@
-"""Helpers shared by the command modules: error guard, root options, the answers/example options."""
+"""Helpers shared by the command modules: the error guard, root options, the answers/example options."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
 
 import click
 
-from kam_advisor.data.errors import DataError
+from kam_advisor.data.errors import DataError, RuleFailure, display_path
+from kam_advisor.data.neutral import terminal_text
+
+EXIT_BAD_INPUT = 2
+EXIT_RULE_FAILURE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader went away (`kam-advisor ... | head`)
+
+
+def say_error(text: str) -> None:
+    """An error on stderr, ``kam-advisor:``-prefixed when it is one line, never a control sequence."""
+    text = terminal_text(text)
+    click.echo(text if "\n" in text else f"kam-advisor: {text}", err=True)
+
+
+@contextlib.contextmanager
+def error_guard():
+    """The one error guard of every command: what went wrong in one line, and the exit code.
+
+    DataError (bad input) -> 2; RuleFailure (a bug in rules or engine) -> 3; a file-system error
+    (folder not writable, disk full) -> 2; input too deep or large for Python -> 2; Ctrl-C -> 130,
+    without click's "Aborted!"; a closed output pipe -> 141, without a traceback."""
+    try:
+        yield
+    except DataError as err:
+        say_error(err.format())
+        raise SystemExit(err.exit_code) from None
+    except RuleFailure as err:
+        say_error(f"inference failed: {err}")
+        raise SystemExit(EXIT_RULE_FAILURE) from None
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        _silence_stdout()
+        raise SystemExit(EXIT_BROKEN_PIPE) from None
+    except OSError as err:
+        where = f"{display_path(err.filename)}: " if err.filename else ""
+        say_error(f"{where}{err.strerror or err}")
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    except (RecursionError, MemoryError):
+        say_error("input too large or too deeply nested")
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _silence_stdout() -> None:
+    """Python flushes stdout at exit; with the reader gone that would print a BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def guard(func):
-    """DataError -> one line on stderr and exit code 2, wherever the command is mounted."""
+    """``error_guard`` as a decorator (for a function outside a GuardedCommand)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
+        with error_guard():
             return func(*args, **kwargs)
-        except DataError as err:
-            text = err.format()
-            click.echo(text if "\n" in text else f"kam-advisor: {text}", err=True)
-            raise SystemExit(err.exit_code) from None
 
     return wrapper
+
+
+class GuardedCommand(click.Command):
+    """A command whose every failure goes through :func:`error_guard`."""
+
+    def invoke(self, ctx):
+        with error_guard():
+            return super().invoke(ctx)
+
+
+class GuardedGroup(click.Group):
+    """A group whose own code and every command in it go through :func:`error_guard`."""
+
+    command_class = GuardedCommand
+
+    def invoke(self, ctx):
+        with error_guard():
+            return super().invoke(ctx)
+
+
+GuardedGroup.group_class = GuardedGroup
 
 
 def root_options(ctx: click.Context) -> dict:
@@ -59,7 +130,7 @@ def answers_options(verb: str):
     def decorate(func):
         func = click.option("--example", metavar="NAME",
                             help=f"{verb} a built-in example organisation instead ({', '.join(example_names())}).")(func)
-        return click.option("--answers", "answers", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+        return click.option("--answers", "answers", multiple=True, type=click.Path(), metavar="FILE",
                             help="Answers file (YAML or JSON); repeat for several respondents to one "
                                  "questionnaire.")(func)
     return decorate

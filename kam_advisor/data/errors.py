@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import os
 
+from kam_advisor.data.neutral import terminal_text
+
 
 def display_path(path: str | os.PathLike | None) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
     if path is None:
         return "<input>"
-    text = os.fspath(path)
+    text = os.fspath(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
     if text in ("-", "<stdin>"):
         return "<stdin>"
     try:
         rel = os.path.relpath(text)
     except ValueError:
-        return text
-    return text if rel.startswith("..") else rel
+        rel = ".."
+    return terminal_text(text if rel.startswith("..") else rel)
 
 
 class DataError(Exception):
@@ -31,7 +35,10 @@ class DataError(Exception):
         self.message = message
         self.path = path
         self.line = line
-        super().__init__(self.format())
+        super().__init__(message)  # the line is formatted when shown: a file may hold thousands of errors
+
+    def __str__(self) -> str:
+        return self.format()
 
     def format(self) -> str:
         if self.path is None:

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.knowledge import KnowledgeBase
 from kam_advisor.data.rules import RuleBase
-from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOWN, OPEN_ORDER, UNANSWERED, UNKNOWN
+from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOWN, OPEN_ORDER, UNANSWERED
 from kam_advisor.reasoning.compile import compile_rules
 
 PROGRAMME = "programme"

@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from kam_advisor.data.vocab import SEVERITY_ORDER, TITLES as STATUS_TITLES, UNANSWERED
 from kam_advisor.render import charts
+from kam_advisor.data.neutral import terminal_text
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
@@ -604,14 +605,31 @@ def _md_escape(value: Any) -> str:
     """Markdown finalize: a value cannot open HTML, a link, an image or break a table; template Markup passes."""
     if isinstance(value, Markup):
         return str(value)
+    return markdown_text(value)
+
+
+def markdown_text(value: Any) -> str:
+    """User text as inert Markdown: it cannot open HTML, make a link or image (``[x](javascript:...)``,
+    ``![x](...)``) or break a table row."""
     text = "" if value is None else str(value)
     text = _MD_ACTIVE.sub(lambda m: "&lt;" if m.group() == "<" else "&gt;" if m.group() == ">" else "\\" + m.group(),
                           text)
-    return text.replace("\r", " ").replace("\n", " ")
+    return terminal_text(text.replace("\r", " ").replace("\n", " "))
 
 
 def _text_finalize(value: Any) -> Any:
     return "" if value is None else value
+
+
+def _terminal_safe(value: Any) -> Any:
+    """Every text in the view with control characters made visible: none reaches a terminal."""
+    if isinstance(value, str):
+        return terminal_text(value)
+    if isinstance(value, dict):
+        return {k: _terminal_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_terminal_safe(v) for v in value]
+    return value
 
 
 def _is_html(name: str | None) -> bool:
@@ -683,7 +701,7 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
         return _tidy(_environment("md").get_template("report.md.j2").render(v=view))
     threshold = _number(_get(_get(result, "parameters", {}), "cell_threshold")) or DEFAULT_THRESHOLD
     return _tidy(_environment("text").get_template("report.txt.j2").render(
-        v=view, paint=_paint(color), ratio_style=_ratio_style(threshold), width=TEXT_WIDTH,
+        v=_terminal_safe(view), paint=_paint(color), ratio_style=_ratio_style(threshold), width=TEXT_WIDTH,
         summary_only=summary_only))
 
 

@@ -7,6 +7,7 @@ result (the `assess` JSON contract in the README).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +26,7 @@ STATUS_ORDER = {s: n for n, s in enumerate(OPEN_ORDER)}
 def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Evidence, list[dict]]:
     from kam_advisor.answers import evidence as evidence_mod
     for p in paths:
-        if not Path(p).is_file():
+        if not os.path.lexists(p):
             raise DataError("answers file not found", p)
     return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs)
 

@@ -1,24 +1,36 @@
 """Batch runs: every answers file in a folder assessed, one JSON per input plus a summary CSV.
 
-Work is spread over processes (durable-rules is not safe across threads); each worker loads
-the knowledge base and rules once. A bad file is recorded and skipped, never fatal.
+Every file is assessed in a worker process (durable-rules is not safe across threads, and a
+worker that crashes or hangs must not take the batch with it): a worker that dies or takes
+longer than ``timeout`` seconds is that file's error row, and a fresh worker takes the next
+file. Each worker loads the knowledge base and rules once. A bad file is recorded and skipped,
+never fatal; ``summary.csv`` is always written (also after Ctrl-C, with the files not reached
+marked), its cells neutralised for spreadsheets (:func:`kam_advisor.data.neutral.spreadsheet_cell`).
 """
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import multiprocessing
 import os
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from kam_advisor.data.errors import DataError, display_path
+from kam_advisor.data.errors import DataError, RuleFailure, display_path
 from kam_advisor.data.files import atomic_write
+from kam_advisor.data.neutral import spreadsheet_cell
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
                   "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error"]
+DEFAULT_TIMEOUT = 60.0   # seconds for one file; a hostile file is refused in well under 2 s
+STARTUP_SECONDS = 120.0  # for a worker to start and load the knowledge base, before its first file
 
 _BASES: dict = {}
 
@@ -45,7 +57,7 @@ def summary_fields(result: dict) -> dict:
     """The summary.csv columns a result fills."""
     o = result["overall"]
     return dict(organisation=result.get("organisation") or "", questionnaire=result["questionnaire"],
-                achieved=o["achieved"] or "", current=o["current"], confidence=o.get("confidence") or "",
+                achieved=o["achieved"] or "", current=o["current"] or "", confidence=o.get("confidence") or "",
                 answered=result["coverage"]["answered"], total=result["coverage"]["total"],
                 red_flags=len(result["red_flags"]),
                 high_flags=sum(1 for x in result["red_flags"] if x["severity"] == "high"),
@@ -53,37 +65,70 @@ def summary_fields(result: dict) -> dict:
 
 
 def assess_one(path: str) -> tuple[str, str | None, dict | None, str | None]:
-    """(path, result JSON, its summary fields, error line) for one file; never raises for bad
-    input. The worker writes the JSON text itself: the whole result document never goes
-    between processes (pickling it cost more than assessing a file's answers)."""
+    """(path, result JSON, its summary fields, error line) for one file; never raises. The worker
+    writes the JSON text itself: the whole result document never goes between processes
+    (pickling it cost more than assessing a file's answers)."""
     from kam_advisor.results.assessment import assess_files, dumps
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         result = assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir)
+        return path, dumps(result), summary_fields(result), None
     except DataError as err:
         return path, None, None, err.format().splitlines()[0]
-    return path, dumps(result), summary_fields(result), None
+    except RuleFailure as err:
+        return path, None, None, f"inference failed: {err}"
+    except (RecursionError, MemoryError):
+        return path, None, None, "input too large or too deeply nested"
+    except Exception as err:  # noqa: BLE001 - one file's bug must not end the batch; it is its error row
+        return path, None, None, f"internal error: {type(err).__name__}: {err}"
+
+
+def check_out_dir(folder: Path, out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError("not a folder; give a folder for the results", out_dir)
+    if out_dir.is_dir() and folder.resolve() == out_dir.resolve():
+        raise DataError("is the input folder; results written there would be read as answers next time "
+                        "(give another --output folder)", out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(f"cannot create the results folder: {err.strerror}", out_dir) from None
 
 
 def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jobs: int | None = None,
-        on_done: Callable[[str, str | None], None] | None = None) -> list[dict]:
+        on_done: Callable[[str, str | None], None] | None = None, timeout: float = DEFAULT_TIMEOUT,
+        assess: Callable[[str], tuple[str, str | None, dict | None, str | None]] = assess_one) -> list[dict]:
     """Assess every answers file in `folder`; write `<stem>.json` files and `summary.csv` to
-    `out_dir`. Returns the summary rows (in file order)."""
+    `out_dir`. Returns the summary rows (in file order).
+
+    ``assess`` runs in the workers (a module-level function: it is sent by name)."""
     folder, out_dir = Path(folder), Path(out_dir)
     files = answer_files(folder)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out_dir(folder, out_dir)
     names = output_names(files)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
-    for path, text, fields, error in _iterate([str(f) for f in files], kb_dir, rules_dir, jobs):
-        results[path] = (fields, error)
-        if text is not None:
-            atomic_write(out_dir / names[Path(path)], text)
-        if on_done:
-            on_done(path, error)
+    try:
+        for path, text, fields, error in isolated([str(f) for f in files], assess, (kb_dir, rules_dir), jobs,
+                                                  timeout):
+            if text is not None:
+                try:
+                    atomic_write(out_dir / names[Path(path)], text)
+                except DataError as err:
+                    fields, error = None, err.format()
+            results[path] = (fields, error)
+            if on_done:
+                on_done(path, error)
+    except KeyboardInterrupt:
+        _write_summary(out_dir, files, names, results, missing="not assessed: the batch was interrupted")
+        raise
+    return _write_summary(out_dir, files, names, results, missing="not assessed")
+
+
+def _write_summary(out_dir: Path, files: list[Path], names: dict, results: dict, missing: str) -> list[dict]:
     rows = []
     for f in files:
-        fields, error = results[str(f)]
+        fields, error = results.get(str(f), (None, missing))
         row = dict.fromkeys(SUMMARY_FIELDS, "")
         row.update(file=f.name, status="error" if error else "ok", error=error or "")
         if fields is not None:
@@ -92,20 +137,139 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
     atomic_write(out_dir / "summary.csv", buf.getvalue())
     return rows
 
 
-def _iterate(paths: list[str], kb_dir, rules_dir, jobs: int) -> Iterator[tuple[str, str | None, dict | None, str | None]]:
-    if jobs == 1 or len(paths) < 4:
-        _init(kb_dir, rules_dir)
-        for p in paths:
-            yield assess_one(p)
+# --- isolated workers ----------------------------------------------------------------------------
+
+def _worker(conn, assess, dirs) -> None:
+    """A worker: load the bases, say so, then assess the paths it is sent until told to stop (None)
+    or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _init(*dirs)
+    try:
+        try:
+            from kam_advisor.results.bases import load_bases
+            load_bases(*dirs)
+        except Exception:  # noqa: BLE001 - a bad knowledge base is reported by every file's assessment
+            pass
+        conn.send(READY)
+        while True:
+            path = conn.recv()
+            if path is None:
+                return
+            conn.send(assess(path))
+    except (EOFError, OSError):  # the parent ended (killed, or Ctrl-C): nobody to report to
         return
+
+
+READY = "ready"
+
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: Any
+    started: float
+    ready: bool = False
+    path: str | None = None
+    deadline: float = 0.0
+
+
+def _describe_death(process) -> str:
+    code = process.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"the worker assessing this file crashed ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"the worker assessing this file crashed (signal {-code})"
+    return f"the worker assessing this file stopped (exit code {code})"
+
+
+def isolated(paths: list[str], assess, dirs: tuple, jobs: int,
+             timeout: float) -> Iterator[tuple[str, str | None, dict | None, str | None]]:
+    """(path, result JSON, summary fields, error) for every path, each assessed in a worker process, in completion order.
+
+    A worker gets its first file once it has started and loaded the bases (STARTUP_SECONDS at
+    most), so ``timeout`` counts the file's own time only."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited engine state
-    with ctx.Pool(jobs, initializer=_init, initargs=(kb_dir, rules_dir)) as pool:
-        yield from pool.imap_unordered(assess_one, paths, chunksize=max(1, len(paths) // (jobs * 8)))
+    queue = collections.deque(paths)
+    slots: list[_Slot] = []
+
+    def start() -> _Slot:
+        parent_end, child_end = ctx.Pipe()
+        process = ctx.Process(target=_worker, args=(child_end, assess, dirs), daemon=True)
+        process.start()
+        child_end.close()
+        return _Slot(process, parent_end, started=time.monotonic())
+
+    def give(slot: _Slot) -> None:
+        slot.path = queue.popleft() if queue else None
+        if slot.path is not None:
+            slot.deadline = time.monotonic() + timeout
+            slot.conn.send(slot.path)
+
+    def restart(slot: _Slot) -> None:
+        _stop(slot, kill=True)
+        slots[slots.index(slot)] = start()
+
+    try:
+        for _ in range(min(jobs, len(queue))):
+            slots.append(start())
+        while queue or any(s.path is not None for s in slots):
+            live = [s for s in slots if not s.ready or s.path is not None]
+            if not live:  # work left but every worker idle: cannot happen, give it out
+                for slot in slots:
+                    give(slot)
+                continue
+            deadlines = [s.deadline if s.ready else s.started + STARTUP_SECONDS for s in live]
+            left = max(0.0, min(deadlines) - time.monotonic())
+            ready = set(wait([s.conn for s in live] + [s.process.sentinel for s in live], timeout=left))
+            now = time.monotonic()
+            for slot in live:
+                path = slot.path
+                if slot.conn in ready:
+                    try:
+                        message = slot.conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                    if message == READY:
+                        slot.ready = True
+                        give(slot)
+                        continue
+                    if message is not None:
+                        yield message
+                        give(slot)
+                        continue
+                if slot.conn in ready or slot.process.sentinel in ready:  # died
+                    slot.process.join(1)
+                    if not slot.ready:
+                        raise DataError(f"a batch worker could not start ({_describe_death(slot.process)})")
+                    yield path, None, None, _describe_death(slot.process)
+                    restart(slot)
+                elif slot.ready and now >= slot.deadline:
+                    yield path, None, None, f"took longer than {timeout:g} s; stopped"
+                    restart(slot)
+                elif not slot.ready and now >= slot.started + STARTUP_SECONDS:
+                    raise DataError(f"a batch worker did not start within {STARTUP_SECONDS:g} s")
+    finally:
+        for slot in slots:
+            _stop(slot, kill=slot.path is not None or not slot.ready)
+
+
+def _stop(slot: _Slot, kill: bool) -> None:
+    try:
+        if not kill and slot.process.is_alive():
+            slot.conn.send(None)
+            slot.process.join(5)
+    except OSError:
+        pass
+    if slot.process.is_alive():
+        slot.process.kill()
+        slot.process.join()
+    slot.conn.close()
 
 
 def describe_failure(path: str, error: str) -> str:

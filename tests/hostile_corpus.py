@@ -1,0 +1,137 @@
+"""A corpus of hostile answers files, generated (never committed): one entry per case of the
+classes of issue 13. Used by tests/test_hostile.py and bench/bench_hostile.py.
+
+``corpus(folder)`` writes every case into ``folder`` and returns ``{case id: (class, path)}``.
+Each file is something a careless or malicious user could hand over; every one must give exit
+code 2 and one line naming the file and the place, within 2 s and 300 MB, writing nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HEAD = "questionnaire: full-audit\n"
+OK_ANSWER = "  sp.goals.positioning.a1: done\n"
+READINESS = "questionnaire: readiness\nanswers:\n  positioning: yes\n"
+
+
+def _laughs(levels: int, width: int) -> str:
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for n in range(1, levels):
+        lines.append(f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]")
+    return HEAD + "answers:\n" + OK_ANSWER + "notes:\n" + "".join(f"  {line}\n" for line in lines)
+
+
+def _deep_block(depth: int) -> str:
+    return HEAD + "organisation:\n" + "".join("  " * (n + 1) + f"k{n}:\n" for n in range(depth)) + \
+        "  " * (depth + 1) + "x\n"
+
+
+CASES: dict[str, tuple[str, str]] = {
+    # class 1: tracebacks instead of one line
+    "date-feb-30": ("traceback", HEAD + "date: 2026-02-30\nanswers:\n" + OK_ANSWER),
+    "date-month-13": ("traceback", HEAD + "date: 2026-13-01\nanswers:\n" + OK_ANSWER),
+    "tag-float-abc": ("traceback", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  plan_pages: !!float abc\n"),
+    "tag-int-abc": ("traceback", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  ka_count: !!int abc\n"),
+    "tag-timestamp-abc": ("traceback", HEAD + "date: !!timestamp abc\nanswers:\n" + OK_ANSWER),
+    "number-5000-digits": ("traceback", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  ka_count: " + "7" * 5000 + "\n"),
+    "nesting-5000-flow": ("traceback", HEAD + "answers:\n" + OK_ANSWER + "notes:\n  x: " + "[" * 5000 + "]" * 5000 + "\n"),
+    "nesting-1000-block": ("traceback", _deep_block(1000)),
+    "nesting-100000-flow": ("traceback", HEAD + "answers: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n"),
+    "answers-empty": ("traceback", HEAD + "answers:\n"),
+    "answers-missing": ("traceback", HEAD + "respondent: Jo\n"),
+    "not-a-mapping": ("traceback", "- just\n- a list\n"),
+    "empty-file": ("traceback", ""),
+    "malformed-yaml": ("traceback", HEAD + "answers: {a: [}\n"),
+    "answers-a-list": ("traceback", HEAD + "answers: [done, done]\n"),
+    "answer-a-mapping": ("traceback", HEAD + "answers:\n  sp.goals.positioning.a1: {status: {deep: [1]}}\n"),
+    "answer-a-list": ("traceback", HEAD + "answers:\n  sp.goals.positioning.a1: [done, partial]\n"),
+    "key-a-mapping": ("traceback", HEAD + "answers:\n  ? {a: 1}\n  : done\n"),
+    "unknown-top-field": ("traceback", HEAD + "answers:\n" + OK_ANSWER + "evil: 1\n"),
+    # class 3: unbounded reading
+    "questionnaire-etc-passwd": ("reading", "questionnaire: /etc/passwd\nanswers:\n" + OK_ANSWER),
+    "questionnaire-dotdot": ("reading", "questionnaire: ../../etc/hostname\nanswers:\n" + OK_ANSWER),
+    "questionnaire-folder": ("reading", "questionnaire: /tmp\nanswers:\n" + OK_ANSWER),
+    "questionnaire-dev-zero": ("reading", "questionnaire: /dev/zero\nanswers:\n" + OK_ANSWER),
+    "questionnaire-fifo": ("reading", "questionnaire: ./fifo.yaml\nanswers:\n" + OK_ANSWER),
+    "questionnaire-yaml-name": ("reading", "questionnaire: readiness.yaml\nanswers:\n" + OK_ANSWER),
+    "questionnaire-a-mapping": ("reading", "questionnaire: {id: readiness}\nanswers:\n" + OK_ANSWER),
+    "billion-laughs": ("reading", _laughs(9, 9)),
+    "aliases-wide": ("reading", _laughs(6, 12)),
+    "unknown-ids-20000": ("reading", HEAD + "answers:\n" + "".join(f"  zz.{n}.a1: done\n" for n in range(20_000))),
+    "unknown-ids-4000": ("reading", HEAD + "answers:\n" + "".join(f"  sp.goals.nope{n}.a1: done\n" for n in range(4_000))),
+    "text-200k": ("reading", HEAD + "organisation: " + "A" * 200_000 + "\nanswers:\n" + OK_ANSWER),
+    "key-5k-chars": ("reading", HEAD + "answers:\n  " + "k" * 5_000 + ": done\n"),
+    "file-11-mb": ("reading", HEAD + "answers:\n" + OK_ANSWER + "# " + "x" * (11 * 1024 * 1024) + "\n"),
+    "nul-byte": ("reading", HEAD + "organisation: Acme\x00Corp\nanswers:\n" + OK_ANSWER),
+    "not-utf8": ("reading", None),  # written as bytes below
+    # class 4: values that should not be accepted
+    "fact-nan": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  volume_bonus_pct: .nan\n"),
+    "fact-inf": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  ka_count: .inf\n"),
+    "fact-minus-inf": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  plan_pages: -.inf\n"),
+    "fact-nan-text": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  plan_pages: NaN\n"),
+    "fact-10e30-key-accounts": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  ka_count: " + "1" + "0" * 30 + "\n"),
+    "fact-1e30-float": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  ka_count: 1.0e+30\n"),
+    "fact-base-60": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  quick_review_months: 1:30\n"),
+    "fact-negative": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  kam_count: -3\n"),
+    "fact-a-list": ("values", HEAD + "answers:\n" + OK_ANSWER + "facts:\n  ka_count: [1, 2]\n"),
+    "readiness-number-1e30": ("values", "questionnaire: readiness\nanswers:\n  ka_count: 1000000000000000000000000000000\n"),
+    "readiness-number-base-60": ("values", "questionnaire: readiness\nanswers:\n  ka_count: 1:30\n"),
+    "organisation-50-deep": ("values", _deep_block(50)),
+    "organisation-set": ("values", HEAD + "organisation: !!set {a, b, c}\nanswers:\n" + OK_ANSWER),
+    "organisation-binary": ("values", HEAD + "organisation: !!binary aGVsbG8=\nanswers:\n" + OK_ANSWER),
+    "organisation-a-list": ("values", HEAD + "organisation: [Acme, Evil]\nanswers:\n" + OK_ANSWER),
+    "respondent-a-mapping": ("values", HEAD + "respondent: {name: Jo}\nanswers:\n" + OK_ANSWER),
+    "python-tag": ("values", HEAD + "organisation: !!python/object/apply:os.system [id]\nanswers:\n" + OK_ANSWER),
+    "local-tag": ("values", HEAD + "organisation: !evil Acme\nanswers:\n" + OK_ANSWER),
+    "note-unknown-id": ("values", HEAD + "answers:\n" + OK_ANSWER + "notes:\n  no.such.question: hello\n"),
+    "note-a-mapping": ("values", HEAD + "answers:\n  sp.goals.positioning.a1: {status: done, note: {a: 1}}\n"),
+    # class 7: output injection that must not reach a terminal
+    "osc-title-in-name": ("injection", HEAD + 'organisation: "\\e]0;pwned\\a"\nanswers:\n' + OK_ANSWER),
+    "clear-screen-in-id": ("injection", HEAD + 'answers:\n  "\\e[2J\\e[H": done\n'),
+    "c1-csi-in-note": ("injection", HEAD + 'answers:\n' + OK_ANSWER + 'notes:\n  sp.goals.positioning.a1: "\\x9b31m"\n'),
+    "json-escape-in-name": ("injection", None),  # JSON, written below
+}
+
+
+def corpus(folder: Path) -> dict[str, tuple[str, Path]]:
+    """Write every case into ``folder`` (plus the FIFO some refer to); {case: (class, path)}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for case, (klass, text) in CASES.items():
+        if case == "not-utf8":
+            path = folder / f"{case}.yaml"
+            path.write_bytes(HEAD.encode() + b"organisation: \xff\xfe Acme\nanswers:\n" + OK_ANSWER.encode())
+        elif case == "json-escape-in-name":
+            path = folder / f"{case}.json"
+            path.write_text('{"questionnaire": "full-audit", "organisation": "\\u001b]0;pwned\\u0007", '
+                            '"answers": {"sp.goals.positioning.a1": "done"}}\n')
+        else:
+            path = folder / f"{case}.yaml"
+            path.write_text(text, encoding="utf-8")
+        out[case] = (klass, path)
+    return out
+
+
+def make_fifo(folder: Path) -> Path:
+    """A FIFO with nobody writing to it: reading it would block for ever."""
+    fifo = folder / "fifo.yaml"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    return fifo
+
+
+def crash_or_hang(path: str):
+    """A batch worker's assess function for tests: crash.yaml segfaults, hang.yaml never returns,
+    anything else is assessed for real."""
+    import signal
+    import time
+
+    from kam_advisor.results.batch import assess_one
+    name = Path(path).name
+    if name == "crash.yaml":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if name == "hang.yaml":
+        time.sleep(3600)
+    return assess_one(path)

@@ -1,0 +1,550 @@
+"""Hostile input (issue 13): every hostile file is refused in one line with exit 2, fast and
+without writing; outputs never land on devices, links or inputs; user text cannot drive a
+spreadsheet, a Markdown viewer or a terminal; batches survive crashing and hanging workers.
+
+The corpus is generated (tests/hostile_corpus.py), one file per case of the issue's classes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import hostile_corpus
+from conftest import ROOT
+from kam_advisor.cli import main
+from kam_advisor.data import files, neutral, yamlio
+from kam_advisor.data.errors import DataError
+from kam_advisor.results import batch
+
+EXAMPLE = ROOT / "examples" / "northwind-early-b.yaml"
+KAM = [sys.executable, "-m", "kam_advisor"]
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    cases = hostile_corpus.corpus(folder)
+    hostile_corpus.make_fifo(folder)
+    return cases
+
+
+def invoke(*args, **kwargs):
+    return CliRunner().invoke(main, [str(a) for a in args], **kwargs)
+
+
+def assert_one_line(result, path: Path | None = None):
+    """Exit 2, exactly one line on stderr (prefixed, naming the file), nothing on stdout."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("kam-advisor: ") and "Traceback" not in lines[0]
+    assert not CONTROL.search(lines[0]), lines[0]
+    if path is not None:
+        assert path.name in lines[0], lines[0]
+    assert result.stdout == ""
+    return lines[0]
+
+
+ALL_CASES = [case for case in hostile_corpus.CASES]
+# cases that are hostile to `assess` but a valid, blank answers file to `questionnaire validate`
+BLANK = {"answers-empty", "answers-missing"}
+
+
+@pytest.mark.parametrize("case", ALL_CASES)
+def test_a_hostile_file_is_refused_by_assess_and_report_in_one_line_and_nothing_is_written(case, corpus, tmp_path):
+    klass, path = corpus[case]
+    out = tmp_path / "out.json"
+    line = assert_one_line(invoke("assess", "--answers", path, "--format", "json", "--output", out), path)
+    assert not out.exists()
+    if case not in ("file-11-mb", "not-utf8", "nul-byte") and "too large" not in line:
+        assert re.search(rf"{re.escape(path.name)}:\d+: ", line), f"no line number: {line}"
+    md = tmp_path / "out.md"
+    assert_one_line(invoke("report", "--answers", path, "--format", "md", "--output", md), path)
+    assert not md.exists()
+
+
+@pytest.mark.parametrize("case", ALL_CASES)
+def test_a_hostile_file_is_refused_by_questionnaire_validate(case, corpus):
+    klass, path = corpus[case]
+    result = invoke("questionnaire", "validate", "full-audit", path)
+    if case in BLANK:  # a blank template is valid; only assessing it is refused
+        assert result.exit_code == 0 and "0 of" in result.stdout
+        return
+    if case == "unknown-ids-4000":  # validate lists every problem, at most 20 and a count
+        lines = result.stderr.splitlines()
+        assert result.exit_code == 2 and len(lines) == 21 and lines[-1].endswith("... and 3980 more problems")
+        return
+    assert_one_line(result, path)
+
+
+def _first_of_each_class():
+    seen, out = set(), []
+    for case, (klass, _) in hostile_corpus.CASES.items():
+        if klass not in seen:
+            seen.add(klass)
+            out.append(case)
+    return out + ["nesting-100000-flow", "billion-laughs", "organisation-set", "fact-nan"]
+
+
+@pytest.mark.parametrize("fmt", ["html", "text", "json"])
+@pytest.mark.parametrize("case", _first_of_each_class())
+def test_every_report_format_and_text_assess_refuse_hostile_files(case, fmt, corpus, tmp_path):
+    klass, path = corpus[case]
+    out = tmp_path / f"report.{fmt}"
+    assert_one_line(invoke("report", "--answers", path, "--format", fmt, "--output", out), path)
+    assert not out.exists()
+    if fmt == "text":
+        assert_one_line(invoke("assess", "--answers", path), path)
+
+
+def test_an_answers_file_that_is_a_fifo_a_device_or_a_folder_is_one_line(corpus, tmp_path):
+    fifo = hostile_corpus.make_fifo(tmp_path)
+    for where, expected in ((fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+                            (tmp_path, "is a folder")):
+        line = assert_one_line(invoke("assess", "--answers", where))
+        assert expected in line
+    assert "file not found" in assert_one_line(invoke("assess", "--answers", tmp_path / "nope.yaml"))
+
+
+def test_blank_answers_validate_but_assess_says_there_is_nothing_to_assess(corpus):
+    _, path = corpus["answers-empty"]
+    line = assert_one_line(invoke("assess", "--answers", path), path)
+    assert "no answers to assess" in line
+
+
+def test_the_questionnaire_named_in_an_answers_file_is_an_id_never_a_path(corpus):
+    for case in ("questionnaire-etc-passwd", "questionnaire-dotdot", "questionnaire-dev-zero",
+                 "questionnaire-fifo", "questionnaire-yaml-name"):
+        _, path = corpus[case]
+        line = assert_one_line(invoke("assess", "--answers", path), path)
+        assert f"{path.name}:1: 'questionnaire' must be the id of a questionnaire" in line
+
+
+def test_a_questionnaire_path_on_the_command_line_that_is_not_a_questionnaire_is_one_line(tmp_path):
+    for where in ("/etc/passwd", ROOT / "rules" / "facts.yaml", ROOT / "examples" / "northwind-early-b.yaml",
+                  "/dev/zero", tmp_path):
+        result = invoke("questionnaire", "validate", where)
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+
+
+# ------------------------------------------------------------------------------- the limits
+
+@pytest.mark.parametrize("make, limit_name", [
+    (lambda n: "[" * n + "]" * n, "MAX_DEPTH"),
+    (lambda n: "{" + ", ".join(f"k{i}: 1" for i in range(n)) + "}", "MAX_KEYS"),
+    (lambda n: "a: " + "x" * n, "MAX_TEXT"),
+    (lambda n: "a: " + "7" * n, "MAX_NUMBER_DIGITS"),
+    (lambda n: "k" * n + ": 1", "MAX_KEY_TEXT"),
+])
+def test_each_limit_holds_exactly_at_its_documented_value(make, limit_name):
+    limit = getattr(yamlio, limit_name)
+    yamlio.parse_yaml(make(limit), "f.yaml")
+    with pytest.raises(DataError) as caught:
+        yamlio.parse_yaml(make(limit + 1), "f.yaml")
+    assert caught.value.line == 1 and f"{limit:,}" in caught.value.message or str(limit) in caught.value.message
+
+
+def test_aliases_count_as_what_they_expand_to_and_a_file_may_be_10_mib(tmp_path):
+    fine = "a: &a [1, 2, 3]\nb: *a\nc: *a\n"
+    assert yamlio.parse_yaml(fine)["c"] == [1, 2, 3]
+    with pytest.raises(DataError, match="too many values"):
+        yamlio.parse_yaml(hostile_corpus._laughs(6, 8))
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"a: 1\n" + b"#" * (yamlio.MAX_FILE_BYTES - 6) + b"\n")
+    assert yamlio.load_file(big) == {"a": 1}
+    with big.open("ab") as handle:
+        handle.write(b"#")
+    with pytest.raises(DataError, match="file too large"):
+        yamlio.load_file(big)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a: 1:30", "1:30"), ("a: 190:20:30", "190:20:30"), ("a: 1_000", 1000), ("a: 2026-11-01", "2026-11-01"),
+    ("a: 0x10", 16), ("a: !!str 12", "12"), ("a: 1.5", 1.5),
+])
+def test_numbers_read_as_written_and_no_base_60(text, expected):
+    value = yamlio.parse_yaml(text)["a"]
+    assert (value.isoformat() if hasattr(value, "isoformat") else value) == expected
+
+
+@pytest.mark.parametrize("text", ["a: .nan", "a: .inf", "a: -.Inf", "a: 1.0e+999", "a: !!float nan"])
+def test_nan_and_infinity_are_refused_with_their_line(text):
+    with pytest.raises(DataError, match="not a number or infinite") as caught:
+        yamlio.parse_yaml("ok: 1\n" + text, "f.yaml")
+    assert caught.value.line == 2
+
+
+@pytest.mark.parametrize("tag", ["!!set {a, b}", "!!binary aGk=", "!!omap [a: 1]", "!!pairs [a: 1]",
+                                 "!!timestamp 2026-01-01", "!!python/name:os.system", "!custom x", "!<tag:x> y"])
+def test_tags_other_than_plain_yaml_are_refused(tag):
+    with pytest.raises(DataError, match="is not allowed"):
+        yamlio.parse_yaml(f"a: {tag}")
+
+
+def test_every_numeric_fact_has_a_plausible_range_with_its_reason():
+    facts = yaml.safe_load((ROOT / "rules" / "facts.yaml").read_text())["facts"]
+    numeric = [f for f in facts if f["type"] in ("integer", "number")]
+    assert numeric
+    for fact in numeric:
+        assert "minimum" in fact and "maximum" in fact, fact["id"]
+        assert len(fact.get("why", "")) > 10, fact["id"]
+
+
+# ------------------------------------------------------------------------------- writing
+
+@pytest.mark.parametrize("command", [
+    ["assess", "--answers", EXAMPLE, "--format", "json", "--output"],
+    ["report", "--answers", EXAMPLE, "--format", "md", "--output"],
+    ["questionnaire", "template", "readiness", "--force", "--output"],
+])
+def test_outputs_go_only_to_regular_files_or_new_paths(command, tmp_path):
+    target = tmp_path / "real.txt"
+    target.write_text("keep me")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    assert "symbolic link" in assert_one_line(invoke(*command, link))
+    assert link.is_symlink() and target.read_text() == "keep me"
+    assert "not a regular file" in assert_one_line(invoke(*command, "/dev/null"))
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert "is a folder" in assert_one_line(invoke(*command, tmp_path))
+    assert "cannot write" in assert_one_line(invoke(*command, "/proc/kam-advisor-test.out"))
+    assert invoke(*command, tmp_path / "new.out").exit_code == 0
+
+
+UNWRITABLE = Path("/proc/kam-advisor-test")  # a folder nobody, not even root, can create files in
+
+
+@pytest.mark.parametrize("command", [
+    ["assess", "--example", "northwind-early-b", "--output", UNWRITABLE / "a.json"],
+    ["report", "--example", "northwind-early-b", "--format", "md", "--output", Path("/proc") / "r.md"],
+    ["report", "--example", "northwind-early-b", "--format", "html", "--output", Path("/proc") / "r.html"],
+    ["questionnaire", "template", "readiness", "--output", Path("/proc") / "t.yaml"],
+    ["kb", "export", "--output", Path("/proc") / "kb.json"],
+    ["batch", ROOT / "examples", "--output", UNWRITABLE],
+    ["run", "readiness", "--answers", Path("/proc") / "a.yaml"],
+])
+def test_a_folder_that_cannot_be_written_is_one_line(command):
+    assert_one_line(invoke(*command, input=""))
+
+
+def test_an_output_over_the_answers_file_being_read_is_refused(tmp_path):
+    answers = tmp_path / "a.yaml"
+    shutil.copy(EXAMPLE, answers)
+    before = answers.read_bytes()
+    for command in (["assess", "--format", "json"], ["report", "--format", "md"]):
+        line = assert_one_line(invoke(*command, "--answers", answers, "--output", answers))
+        assert "is an input of this command" in line
+    assert answers.read_bytes() == before
+
+
+def test_batch_refuses_its_input_folder_and_a_file_as_its_output(tmp_path):
+    shutil.copy(EXAMPLE, tmp_path / "a.yaml")
+    assert "is the input folder" in assert_one_line(invoke("batch", tmp_path, "--output", tmp_path))
+    assert "not a folder" in assert_one_line(invoke("batch", tmp_path, "--output", tmp_path / "a.yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]
+
+
+def test_a_save_killed_half_way_leaves_a_temporary_file_that_the_next_save_removes(tmp_path):
+    target = tmp_path / "answers.yaml"
+    script = textwrap.dedent(f"""
+        import os, time
+        from pathlib import Path
+        from kam_advisor.data import files
+        os.replace = lambda *a: time.sleep(60)   # stop between writing the temporary file and renaming it
+        files.atomic_write(Path({str(target)!r}), "half")
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    try:
+        for _ in range(200):
+            leftovers = list(tmp_path.glob(".answers.yaml.*.tmp"))
+            if leftovers:
+                break
+            time.sleep(0.05)
+        assert leftovers, "the writer never got to its temporary file"
+        time.sleep(0.2)
+        files.atomic_write(target, "while the writer lives")
+        assert leftovers[0].exists(), "a live writer's temporary file was removed"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    old = time.time() - 10
+    os.utime(leftovers[0], (old, old))
+    files.atomic_write(target, "whole")
+    assert target.read_text() == "whole"
+    assert list(tmp_path.glob(".answers.yaml.*")) == []
+
+
+# ------------------------------------------------------------------------------- run: lock, Ctrl-C
+
+def test_a_second_run_on_the_same_answers_file_is_refused_while_the_first_goes_on(tmp_path):
+    answers = tmp_path / "a.yaml"
+    first = subprocess.Popen(KAM + ["run", "readiness", "--answers", str(answers)], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(400):  # until the first run holds the file (it saves the empty file at once)
+            if answers.exists():
+                break
+            time.sleep(0.05)
+        second = invoke("run", "readiness", "--answers", answers, input="1\n")
+        line = assert_one_line(second, answers)
+        assert "is being answered in another kam-advisor run" in line
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=20)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 130
+    assert b"Aborted!" not in err and b"Traceback" not in err
+    assert invoke("run", "readiness", "--answers", answers, input="").exit_code == 0  # lock released
+
+
+def test_ctrl_c_anywhere_exits_130_without_aborted(monkeypatch):
+    from kam_advisor.results import assessment
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(assessment, "assess_files", interrupted)
+    result = invoke("assess", "--example", "northwind-early-b")
+    assert result.exit_code == 130 and "Aborted" not in result.output
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    proc = subprocess.Popen(KAM + ["kb", "export"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=20)
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err
+    assert proc.returncode in (0, 141)  # 141: the write failed; 0: it had been buffered
+
+
+# ------------------------------------------------------------------------------- batch
+
+def test_batch_over_the_whole_corpus_reports_every_file_and_writes_the_summary(corpus, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for case, (_, path) in corpus.items():
+        if case not in ("file-11-mb",):  # keep the copy small; the limit is tested above
+            shutil.copy(path, folder / path.name)
+    shutil.copy(EXAMPLE, folder / "good.yaml")
+    result = invoke("batch", folder, "--output", tmp_path / "out", "--jobs", "2")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    with (tmp_path / "out" / "summary.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(list(folder.iterdir()))
+    by_file = {r["file"]: r for r in rows}
+    assert by_file["good.yaml"]["status"] == "ok"
+    bad = [r for r in rows if r["file"] != "good.yaml"]
+    blank = {f"{case}.yaml" for case in BLANK}
+    assert all(r["status"] == "error" and r["error"] for r in bad)
+    assert all(r["file"] in blank or re.search(r":\d+: ", r["error"]) or "not UTF-8" in r["error"]
+               or "NUL" in r["error"] for r in bad), [r["error"] for r in bad]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.json", "summary.csv"]
+
+
+def test_a_worker_that_crashes_or_hangs_is_that_files_error_row(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a-good", "crash", "hang", "z-good"):
+        shutil.copy(EXAMPLE, folder / f"{name}.yaml")
+    rows = batch.run(folder, tmp_path / "out", jobs=2, timeout=2, assess=hostile_corpus.crash_or_hang)
+    status = {r["file"]: (r["status"], r["error"]) for r in rows}
+    assert status["a-good.yaml"] == ("ok", "") and status["z-good.yaml"] == ("ok", "")
+    assert status["crash.yaml"] == ("error", "the worker assessing this file crashed (SIGSEGV)")
+    assert status["hang.yaml"] == ("error", "took longer than 2 s; stopped")
+    assert (tmp_path / "out" / "summary.csv").exists()
+
+
+def test_summary_csv_cells_never_run_as_formulas(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "\tTabbed",
+             "\rCarriage", "line\rbreak", "x" * 100_000]
+    text = EXAMPLE.read_text()
+    for n, name in enumerate(names):
+        body = re.sub(r"(?m)^organisation:.*$", lambda _: "organisation: " + json.dumps(name), text)
+        (folder / f"org{n}.yaml").write_text(body)
+    (folder / "=1+1.yaml").write_text("questionnaire: nope\nanswers: {}\n")
+    assert invoke("batch", folder, "--output", tmp_path / "out", "--jobs", "1").exit_code == 2
+    raw = (tmp_path / "out" / "summary.csv").read_text()
+    assert "\r" not in raw
+    with (tmp_path / "out" / "summary.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(names) + 1
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(neutral.FORMULA_START), value
+            assert len(value) <= neutral.MAX_CELL
+    assert rows[0]["file"] == "'=1+1.yaml"
+    assert {r["organisation"] for r in rows} >= {"'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(1+1)", "'-2+3",
+                                                 "' Tabbed", "' Carriage", "line break"}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\t=1", "' =1"), ("\r=1", "' =1"),
+    ("a\nb", "a b"), ("Acme", "Acme"), (12, 12), (None, None), ("", ""), ("x" * 2000, "x" * 999 + "\u2026"),
+])
+def test_spreadsheet_cell(value, expected):
+    assert neutral.spreadsheet_cell(value) == expected
+
+
+# ------------------------------------------------------------------------------- Markdown and terminals
+
+def test_markdown_reports_turn_links_and_images_from_user_text_into_text(tmp_path):
+    answers = tmp_path / "a.yaml"
+    answers.write_text(textwrap.dedent("""\
+        questionnaire: full-audit
+        organisation: "[click me](javascript:alert(1))"
+        respondent: "![pixel](http://evil.example/p.png)"
+        answers:
+          sp.goals.positioning.a1: {status: done, note: "<img src=x onerror=alert(1)> [x]: javascript:alert(2)"}
+        """))
+    result = invoke("report", "--answers", answers, "--format", "md")
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert "](javascript:" not in md.replace("\\](javascript:", "") and "<img" not in md
+    markdown_it = pytest.importorskip("markdown_it")
+    html = markdown_it.MarkdownIt("commonmark").enable("table").render(md)
+    assert "javascript:" not in re.sub(r">[^<]*<", "><", html)  # only in text, never in an attribute
+    assert "<img" not in html and 'href="javascript' not in html
+
+
+def test_terminal_escape_sequences_never_reach_the_terminal(tmp_path):
+    evil = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    result = invoke("report", "--example", "northwind-early-b", "--format", "text", "--org", evil)
+    assert result.exit_code == 0 and "\\x1b]0;pwned" in result.stdout
+    assert not CONTROL.search(result.stdout.replace("\n", "").replace("\t", ""))
+    line = assert_one_line(invoke("assess", "--answers", tmp_path / f"{evil}.yaml"))
+    assert "\\x1b" in line
+    assert neutral.terminal_text(evil) == "\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m"
+
+
+# ------------------------------------------------------------------------------- fuzz
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**40), st.floats(allow_nan=True),
+                    st.text(max_size=30), st.sampled_from(["done", "partial", "not_started", "na", "dont_know",
+                                                           "yes", "1:30", "2026-02-30", "full-audit"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+                      max_leaves=12)
+TOP = st.fixed_dictionaries({}, optional={
+    "questionnaire": st.one_of(st.sampled_from(["full-audit", "readiness", "account", "/etc/passwd", "../x"]), VALUES),
+    "answers": st.one_of(st.dictionaries(st.sampled_from(["sp.goals.positioning.a1", "oc.senior.role.a1",
+                                                          "positioning", "ka_count", "nope"]), VALUES, max_size=4),
+                         VALUES),
+    "facts": st.one_of(st.dictionaries(st.sampled_from(["ka_count", "plan_pages", "has_senior_sponsor",
+                                                        "account_name", "x"]), VALUES, max_size=3), VALUES),
+    "notes": VALUES, "organisation": VALUES, "respondent": VALUES, "date": VALUES,
+})
+TAGS = ["!!set ", "!!binary ", "!!float ", "!!int ", "!!timestamp ", "!!str ", "!x ", "&a ", "*a ", "!!python/tuple "]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.function_scoped_fixture])
+@given(doc=TOP, tag=st.one_of(st.none(), st.tuples(st.sampled_from(TAGS), st.integers(0, 10**6))),
+       as_json=st.booleans())
+def test_fuzzed_answers_files_give_exit_0_or_2_and_never_a_traceback(tmp_path, doc, tag, as_json):
+    if as_json:
+        text, suffix = json.dumps(doc, default=str), ".json"
+    else:
+        text, suffix = yaml.safe_dump(doc, allow_unicode=True, default_flow_style=bool(tag)), ".yaml"
+    if tag:
+        marker, at = tag
+        spots = [m.end() for m in re.finditer(r": ", text)] or [0]
+        spot = spots[at % len(spots)]
+        text = text[:spot] + marker + text[spot:]
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_text(text, encoding="utf-8")
+    for args in (["assess", "--answers", path, "--format", "json"], ["questionnaire", "validate", "full-audit", path]):
+        result = invoke(*args)
+        assert result.exit_code in (0, 2), (text, result.output, result.exception)
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+            (text, repr(result.exception))
+        assert "Traceback" not in result.output
+        if result.exit_code == 2 and args[0] == "assess":
+            assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("kam-advisor: "), result.stderr
+        if result.exit_code == 0 and args[0] == "assess":
+            json.loads(result.stdout)  # valid JSON: no NaN or Infinity
+
+
+YAML_PIECES = st.sampled_from(["a", ": ", "- ", "\n", "  ", "[", "]", "{", "}", ", ", "&x ", "*x", "!!set ", "!!int ",
+                                "!!float ", "!!str ", "!!binary ", "!t ", "? ", "|\n", ">\n", '"', "'", "\\e",
+                                ".nan", ".inf", "1:30", "2026-02-30", "0x1F", "1e5", "~", "null", "yes", "#", "%YAML 1.1\n",
+                                "---\n", "...\n", "<<: *x\n", "\t", "é", "\u2028"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(YAML_PIECES, max_size=40))
+def test_the_loader_returns_data_or_one_data_error_for_any_text(pieces):
+    text = "".join(pieces)
+    try:
+        data = yamlio.parse_yaml(text, "f.yaml")
+    except DataError as err:
+        assert "\n" not in err.format() and err.format().startswith("f.yaml")
+        return
+    json.dumps(yamlio.plain(data), default=str, allow_nan=False)  # plain, finite, no sets or bytes
+
+
+# ------------------------------------------------------------------------------- time and memory
+
+def test_the_heaviest_hostile_files_stay_under_300_mb_in_a_real_process(corpus):
+    """Peak memory of a whole `kam-advisor assess` process (the wall time is printed by
+    bench/bench_hostile.py); a hang would hit the timeout."""
+    for case in ("file-11-mb", "billion-laughs", "nesting-100000-flow"):
+        _, path = corpus[case]
+        code = ("import resource, subprocess, sys; "
+                f"p = subprocess.run({KAM!r} + ['assess', '--answers', {str(path)!r}], capture_output=True, timeout=30); "
+                "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, len(p.stderr.splitlines()))")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        returncode, peak_kib, lines = map(int, out.stdout.split())
+        assert (returncode, lines) == (2, 1), (case, out)
+        assert peak_kib < 300 * 1024, (case, peak_kib)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_a_batch_stopped_half_way_leaves_whole_files_and_no_traceback(tmp_path, how):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(24):
+        shutil.copy(EXAMPLE, folder / f"org{n:02}.yaml")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(KAM + ["batch", str(folder), "--output", str(out), "--jobs", "2"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            if out.is_dir() and len(list(out.glob("*.json"))) >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(how)
+        _, err = proc.communicate(timeout=30)  # returns once the workers, which share stderr, are gone too
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err and b"Aborted" not in err, err.decode()
+    assert b"leaked" not in err, err.decode()  # no semaphores left to the resource tracker
+    for result in out.glob("*.json"):
+        json.loads(result.read_text())
+    if how == signal.SIGINT:
+        assert proc.returncode == 130
+        with (out / "summary.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert len(rows) == 24 and any(r["error"] == "not assessed: the batch was interrupted" for r in rows)
