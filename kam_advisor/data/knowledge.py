@@ -142,7 +142,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def schema_kinds_for_docs() -> list[str]:
-    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "rules")]
+    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "rules", "plan")]
 
 
 def load(root: str | Path | None = None) -> KnowledgeBase:

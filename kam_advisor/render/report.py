@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup
 
-from kam_advisor.render import charts
+from kam_advisor.render import charts, kinds
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
@@ -513,6 +513,8 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if kinds.is_own(result):  # an account or plan result has reports of its own
+        return kinds.render_own(result, fmt)
     if fmt == "json":
         data = dict(result)
         if org:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kam_advisor.render import kinds
+
 
 def _stage(s):
     return s or "none"
@@ -9,6 +11,8 @@ def _stage(s):
 
 def render_text(result: dict, limit: int = 10) -> str:
     """A short plain summary for the terminal (the full report is `kam-advisor report`)."""
+    if kinds.is_own(result):  # an account or plan result
+        return kinds.render_own(result, "text")
     o = result["overall"]
     names = {s["id"]: s["name"] for s in result["stages"]}
     out = []

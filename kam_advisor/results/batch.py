@@ -18,7 +18,9 @@ from kam_advisor.data.files import atomic_write
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
-                  "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error"]
+                  "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error",
+                  "kind", "account", "customer_attractiveness", "supplier_attractiveness", "quadrant", "advice",
+                  "plan_score"]
 
 _BASES: dict = {}
 
@@ -73,14 +75,17 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
         result, error = results[str(f)]
         row = dict.fromkeys(SUMMARY_FIELDS, "")
         row.update(file=f.name, status="error" if error else "ok", error=error or "")
-        if result is not None:
+        if result is not None and result.get("kind", "programme") != "programme":
+            from kam_advisor.results.kinds import summary_columns
+            row.update(output=names[f], **summary_columns(result))
+        elif result is not None:
             o = result["overall"]
             row.update(output=names[f], organisation=result.get("organisation") or "",
                        questionnaire=result["questionnaire"], achieved=o["achieved"] or "", current=o["current"],
                        confidence=o.get("confidence") or "", answered=result["coverage"]["answered"],
                        total=result["coverage"]["total"], red_flags=len(result["red_flags"]),
                        high_flags=sum(1 for x in result["red_flags"] if x["severity"] == "high"),
-                       recommendations=len(result["recommendations"]))
+                       recommendations=len(result["recommendations"]), kind="programme")
         rows.append(row)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
