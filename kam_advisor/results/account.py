@@ -30,7 +30,7 @@ from kam_advisor.reasoning.compile import compile_rules
 from kam_advisor.reasoning.inference import Sink
 
 ACCOUNT_FACT_TYPES = frozenset({"account", "quadrant", "portfolio", "manager_load"})
-CHUNK = 2000
+CHUNK = 500
 NOT_PLACED = "none"
 BOXES = ("mutual.key", "mutual.build", "mutual.maintenance", "mutual.minimal")
 ACTIONS = {"invest": "Invest as a key account", "develop": "Develop the relationship before investing",
