@@ -167,10 +167,11 @@ def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, An
              ("mutual.build", pad_l, pad_t, cx - pad_l, cy - pad_t, "Build our attractiveness"),
              ("mutual.maintenance", cx, cy, x(100) - cx, y(0) - cy, "Account maintenance"),
              ("mutual.minimal", pad_l, cy, cx - pad_l, y(0) - cy, "Low mutual attraction")]
+    out.append(f'<clipPath id="matrix-plot"><rect x="{pad_l}" y="{pad_t}" width="{num(pw)}" height="{num(ph)}"/>'
+               '</clipPath>')
     for box, bx, by, bw, bh, label in boxes:
         out.append(f'<rect x="{num(bx)}" y="{num(by)}" width="{num(bw)}" height="{num(bh)}" '
                    f'fill="{BOX_COLOURS[box]}" fill-opacity="0.07" stroke="{MUTED}" stroke-width="0.5"/>')
-        out.append(f'<text x="{num(bx + 6)}" y="{num(by + 14)}" font-size="11" fill="{MUTED}">{escape(label)}</text>')
     for v in (0, 25, 50, 75, 100):
         out.append(f'<text x="{num(x(v))}" y="{num(h - pad_b + 16)}" font-size="10" text-anchor="middle" '
                    f'fill="{MUTED}">{v}</text>')
@@ -180,11 +181,16 @@ def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, An
                f'fill="{INK}">Our attractiveness to the customer</text>')
     out.append(f'<text x="14" y="{num(pad_t + ph / 2)}" font-size="11" text-anchor="middle" fill="{INK}" '
                f'transform="rotate(-90 14 {num(pad_t + ph / 2)})">Customer\'s attractiveness to us</text>')
+    out.append('<g clip-path="url(#matrix-plot)">')
     for a in reversed(shown):  # the largest drawn first, the small ones stay visible on top
         r = 3 + 17 * ((a["revenue"] or 0) / top) ** 0.5
         out.append(f'<circle cx="{num(x(a["ss"]))}" cy="{num(y(a["cs"]))}" r="{num(r)}" '
                    f'fill="{BOX_COLOURS[a["box"]]}" fill-opacity="0.55" stroke="{INK}" stroke-width="0.5">'
                    f'<title>{escape(a["name"])}: {a["cs"]} / {a["ss"]}</title></circle>')
+    out.append("</g>")
+    for box, bx, by, bw, bh, label in boxes:  # labels on top of the bubbles, with a white halo
+        out.append(f'<text x="{num(bx + 6)}" y="{num(by + 14)}" font-size="11" font-weight="600" fill="{INK}" '
+                   f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(label)}</text>')
     out.append(f'<line x1="{num(cx)}" y1="{num(pad_t)}" x2="{num(cx)}" y2="{num(y(0))}" stroke="{ACCENT}" '
                f'stroke-dasharray="4 3"/>')
     out.append(f'<line x1="{num(pad_l)}" y1="{num(cy)}" x2="{num(x(100))}" y2="{num(cy)}" stroke="{ACCENT}" '
