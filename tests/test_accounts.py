@@ -381,3 +381,16 @@ def test_account_answers_give_an_account_result_not_a_programme_diagnosis(tmp_pa
     summary = list(csv.DictReader(io.StringIO((out / "summary.csv").read_text())))
     assert summary[0]["kind"] == "account" and summary[0]["account"] == "Globex"
     assert summary[0]["customer_attractiveness"] == "75" and summary[0]["quadrant"] == "Build our attractiveness"
+
+
+def test_explain_follows_an_accounts_quadrant_down_to_the_answers(tmp_path):
+    answers = {"account_name": "Globex", "buysell_level": "enhanced", "treats_us_as_key": "no",
+               **{f"attract_{k}": 2 for k in CRITERIA}}
+    path = tmp_path / "globex.yaml"
+    path.write_text(yaml.safe_dump({"questionnaire": "account", "answers": answers}))
+    out = CliRunner().invoke(main, ["explain", "quadrant", "--answers", str(path)])
+    assert out.exit_code == 0
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("quadrant  [account.quadrant.minimal]")
+    assert "customer_attractiveness=25" in out.stdout and "account_attract_brand=2" in out.stdout
+    assert "account_buysell_level=enhanced" in out.stdout

@@ -471,4 +471,24 @@ def account_result(evidence: Evidence, kb, base: RuleBase, perception_gaps=None)
             "assessor": evidence.assessor, "date": evidence.date, "respondents": list(evidence.respondents),
             **shaped, "scoring": sc.as_dict(),
             "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
-            "perception_gaps": list(perception_gaps or [])}
+            "perception_gaps": list(perception_gaps or []), "trace": _trace(shaped, evidence)}
+
+
+def _trace(a: dict, evidence: Evidence) -> list[dict]:
+    """The account's findings and the scores they rest on, down to the answers (for `explain`)."""
+    q, cs, ss = a["quadrant"], a["customer_attractiveness"], a["supplier_attractiveness"]
+    answers = {name: [f"{name}={evidence.facts[name]}"] for name in evidence.facts}
+    rows = [{"id": "quadrant", "type": "quadrant", "rule": q["rule"], "because": q["because"], "text": q["reason"]},
+            {"id": q["because"][0], "type": "score", "rule": "input", "text": cs["reason"],
+             "because": [b for n in sorted(answers) if n.startswith("account_attract_") for b in answers[n]]},
+            {"id": q["because"][1], "type": "score", "rule": "input", "text": ss["reason"],
+             "because": [b for n in ("account_buysell_level", "account_treats_us_as_key", "account_price_only")
+                         for b in answers.get(n, [])]}]
+    if a["move"]:
+        rows.append({"id": "move", "type": "move", "rule": a["move"]["rule"], "because": ["quadrant"],
+                     "text": a["move"]["reason"]})
+    for f in a["flags"]:
+        rows.append({"id": f["id"], "type": "flag", "rule": f["rule"], "text": f["message"],
+                     "because": [b for n in ("account_buysell_level", "account_price_only", "account_is_key")
+                                 for b in answers.get(n, [])]})
+    return rows

@@ -233,7 +233,12 @@ def check_fact(fact: dict, kb, base: RuleBase, source: Mapping[str, Any]) -> dic
             "findings": findings,
             "elements": [{"id": e, "name": n, "assessed": e in assessed,
                           "findings": sum(1 for x in findings if x["element"] == e)} for e, n in ELEMENTS.items()],
-            "facts": {k: v for k, v in sorted(fact.items()) if k not in ("t", "id", "sid")}}
+            "facts": {k: v for k, v in sorted(fact.items()) if k not in ("t", "id", "sid")},
+            "trace": [{"id": x["id"], "type": "plan_finding", "rule": x["rule"], "because": ["plan"],
+                       "text": x["message"]} for x in findings]
+            + [{"id": "plan", "type": "plan", "rule": "input", "text": f"the plan for {fact['customer']}",
+                "because": [f"{k}={v}" for k, v in sorted(fact.items())
+                            if k not in ("t", "id", "sid", "customer", "as_of") and not k.endswith("_gap")]}]}
 
 
 def check_plan_file(path: str | Path, kb, base: RuleBase, as_of: dt.date | None = None) -> dict:
