@@ -181,3 +181,26 @@ def test_ka_plan_answers_give_a_plan_result_not_a_programme_diagnosis(tmp_path):
     assert "Programme stage" not in text and "working on" not in text
     report = CliRunner().invoke(main, ["report", "--answers", str(path), "--format", "md"]).stdout
     assert report.startswith("# Key-account plan: Harbour Retail")
+
+
+def test_names_cannot_open_markup_in_md_or_html(tmp_path, complete):
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({**complete, "customer": "Acme <script>x</script> | Co"}))
+    md = CliRunner().invoke(main, ["plan", "check", str(path), str(COMPLETE), "--format", "md"]).stdout
+    assert "<script>" not in md and "Acme &lt;script&gt;" in md and "\\| Co" in md
+    html = CliRunner().invoke(main, ["plan", "check", str(path), "--format", "html", "-o", str(tmp_path / "p.html")])
+    assert html.exit_code == 0
+    assert "<script>" not in (tmp_path / "p.html").read_text()
+
+
+def test_batch_over_plan_answers_gives_plan_columns(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "harbour.yaml").write_text(yaml.safe_dump({"questionnaire": "ka-plan", "answers": {
+        "customer": "=Harbour Retail", "pages": 3, "csf_count": 2, "nc_count": 0}}))
+    out = CliRunner().invoke(main, ["batch", str(folder), "-o", str(tmp_path / "out")])
+    assert out.exit_code == 0
+    import csv
+    row = next(csv.DictReader(open(tmp_path / "out" / "summary.csv", encoding="utf-8")))
+    assert row["kind"] == "plan" and row["account"] == "'=Harbour Retail"
+    assert row["plan_score"] == "80" and row["red_flags"] == "2"

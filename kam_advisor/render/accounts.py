@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
@@ -230,6 +231,11 @@ def render_account(result: Mapping[str, Any], fmt: str) -> str:
     lines.append(f"Why: {result['quadrant']['reason']}")
     lines += ["", h("Scores")]
     lines.append(f"- Customer attractiveness to us: {_score(cs['score'])} of 100 ({cs['reason']})")
+    crit = result["scoring"]["criteria"]
+    rated = [f"{c['name']} {cs['ratings'][k]:g}" + (f" (weight {c['weight']:g})" if c["weight"] != 1 else "")
+             for k, c in crit.items() if k in cs["ratings"]]
+    if rated:
+        lines.append(f"  ratings: {', '.join(rated)}")
     lines.append(f"- Our attractiveness to the customer: {_score(ss['score'])} of 100 ({ss['reason']})")
     if result["move"]:
         lines.append(f"- Key-account list: {result['move']['reason']}")
@@ -237,7 +243,23 @@ def render_account(result: Mapping[str, Any], fmt: str) -> str:
         lines += ["", h("Doubtful key account")]
         for f in result["flags"]:
             lines.append(f"- [{f['severity']}] {f['message']} {f['advice']}")
+    if md:
+        lines = [md_line(line) for line in lines]
     return "\n".join(lines) + "\n"
+
+
+_MD_PREFIX = re.compile(r"^(#+ |- |\s+)?(.*)$", re.S)
+
+
+def md_escape(text: str) -> str:
+    """Text a person typed, safe in Markdown: it cannot open HTML or break a table."""
+    return text.replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def md_line(line: str) -> str:
+    """A Markdown line whose structure (heading, bullet, indent) is ours and whose text is escaped."""
+    prefix, text = _MD_PREFIX.match(line).groups()
+    return (prefix or "") + md_escape(text)
 
 
 def _score(v):

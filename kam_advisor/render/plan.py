@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from kam_advisor.render.accounts import _env
+from kam_advisor.render.accounts import _env, md_escape, md_line
 
 SEVERITY_MARK = {"high": "!!!", "medium": "!! ", "low": "!  "}
 
@@ -23,16 +23,20 @@ def render_plan(result: Mapping[str, Any], fmt: str) -> str:
              f"Checked on {r['as_of']}" + (f", file {r['file']}" if r.get("file") else "") + "."]
     not_assessed = [e["name"] for e in r["elements"] if not e["assessed"]]
     if not_assessed:
-        lines.append(f"Not assessed (the {'file' if r.get('file') else 'answers'} do not say): {', '.join(not_assessed)}.")
+        lines.append(f"Not assessed ({'the file does' if r.get('file') and not r.get('questionnaire') else 'the answers do'}"
+                     f" not say): {', '.join(not_assessed)}.")
     lines += ["", "## Findings" if md else "Findings:"]
     if not r["findings"]:
         lines.append("- none: the plan holds every element checked" if md else "  none: the plan holds every element checked")
     for f in r["findings"]:
         if md:
-            lines.append(f"- **{f['severity']}** ({f['element_name']}) {f['message']}  \n  {f['advice']}")
+            lines.append(f"- **{f['severity']}** ({f['element_name']}) {md_escape(f['message'])}  \n"
+                         f"  {md_escape(f['advice'])}")
         else:
             lines.append(f"  [{f['severity']}] {f['element_name']}: {f['message']}")
             lines.append(f"      advice: {f['advice']}")
+    if md:
+        lines = [md_line(line) if "**" not in line else line for line in lines]
     return "\n".join(lines) + "\n"
 
 
@@ -48,7 +52,7 @@ def plans_table(results: Sequence[Mapping[str, Any]], fmt: str) -> str:
     head = ("file", "customer", "score", "high", "medium", "low")
     if fmt == "md":
         out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows]
         body = "\n".join(out) + "\n\n"
         return body + "\n".join(render_plan(r, "md") for r in results)
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]

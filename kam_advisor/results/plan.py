@@ -93,24 +93,21 @@ def plan_fact_from_file(data: Mapping, kb, base: RuleBase, as_of: dt.date) -> di
             f["goal_breakdown"] = len(goal.get("by") or [])
     else:
         f["goal_stated"] = False
-    csfs = data.get("critical_success_factors")
-    if csfs is not None or "goal" in data:
-        csfs = csfs or []
-        ncs = [nc for c in csfs for nc in (c.get("necessary_conditions") or [])]
-        f["csf_count"] = len(csfs)
-        f["nc_count"] = len(ncs)
-        if ncs:
-            untargeted = [nc for nc in ncs if nc.get("target") in (None, "")]
-            f["ncs_measurable"] = not untargeted
-            f["nc_gap"] = f" ({len(untargeted)} of {len(ncs)} have no target)" if untargeted else ""
-    actions = data.get("actions")
-    if actions is not None or "goal" in data:
-        actions = actions or []
-        f["action_count"] = len(actions)
-        if actions:
-            unowned = [a for a in actions if not str(a.get("owner") or "").strip()]
-            f["accountability"] = not unowned
-            f["owner_gap"] = f" ({len(unowned)} of {len(actions)} actions have no owner)" if unowned else ""
+    # the plan's contents: what the file does not list, the plan does not have
+    csfs = data.get("critical_success_factors") or []
+    ncs = [nc for c in csfs for nc in (c.get("necessary_conditions") or [])]
+    f["csf_count"] = len(csfs)
+    f["nc_count"] = len(ncs)
+    if ncs:
+        untargeted = [nc for nc in ncs if nc.get("target") in (None, "")]
+        f["ncs_measurable"] = not untargeted
+        f["nc_gap"] = f" ({len(untargeted)} of {len(ncs)} have no target)" if untargeted else ""
+    actions = data.get("actions") or []
+    f["action_count"] = len(actions)
+    if actions:
+        unowned = [a for a in actions if not str(a.get("owner") or "").strip()]
+        f["accountability"] = not unowned
+        f["owner_gap"] = f" ({len(unowned)} of {len(actions)} actions have no owner)" if unowned else ""
     for key, name in (("written_with_team", "team_involved"), ("workshop", "workshop"),
                       ("customer_involved", "customer_involved")):
         if key in data:
@@ -226,7 +223,7 @@ def check_fact(fact: dict, kb, base: RuleBase, source: Mapping[str, Any]) -> dic
     reason = (f"100 less {lost} for {len(findings)} finding{'s' if len(findings) != 1 else ''}: "
               + ", ".join(f"{sum(1 for x in findings if x['severity'] == sev)} {sev} x {penalties[sev]}"
                           for sev in ("high", "medium", "low") if any(x["severity"] == sev for x in findings))
-              + (" (the score stops at 0)" if lost > 100 else "") if findings else "no finding: 100")
+              + ("; the score stops at 0" if lost > 100 else "") if findings else "no finding: 100")
     return {"kind": "plan", "tool": {"name": "kam-advisor", "version": __version__}, "kb_version": kb.version,
             **source, "customer": fact["customer"], "as_of": fact["as_of"],
             "score": {"value": score, "reason": reason, "rule": "plan_penalties", "because": [x["id"] for x in findings]},
