@@ -83,6 +83,14 @@ class Scoring:
     manager_max: int
 
     @cached_property
+    def customer_min_text(self) -> str:
+        return _fmt(self.customer_min)
+
+    @cached_property
+    def supplier_min_text(self) -> str:
+        return _fmt(self.supplier_min)
+
+    @cached_property
     def positive(self) -> tuple[tuple[str, float], ...]:
         """The criteria that count (weight above 0) with their weights."""
         return tuple((k, self.weights[k]) for k, _ in self.criteria if self.weights[k] > 0)
@@ -193,7 +201,7 @@ def account_fact(acc: AccountInput, sc: Scoring, previous: Mapping[str, str] | N
     c_reason = customer_reason(cs, mean, used, sc)
     ss, s_reason = supplier_score(acc, sc)
     fact: dict[str, Any] = {"t": "account", "id": f"account:{acc.row}", "name": acc.name,
-                            "customer_min": _fmt(sc.customer_min), "supplier_min": _fmt(sc.supplier_min)}
+                            "customer_min": sc.customer_min_text, "supplier_min": sc.supplier_min_text}
     missing = []
     if cs is not None:
         fact["customer_score"] = cs
@@ -241,7 +249,7 @@ def classify(accounts: Iterable[AccountInput], kb, base: RuleBase, sc: Scoring,
             session.assert_facts([f for f, _ in built])
         found = sink.findings
         for acc, (fact, reasons) in zip(part, built):
-            yield _shape(acc, fact, reasons, found, base, names)
+            yield _shape(acc, fact, reasons, found, base, names, sc)
 
 
 def _flag(f, base) -> dict:
@@ -251,7 +259,7 @@ def _flag(f, base) -> dict:
             "rule": f.rule}
 
 
-def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: RuleBase, names) -> dict:
+def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: RuleBase, names, sc: Scoring) -> dict:
     fid = fact["id"]
     q = found.get(f"quadrant:{fid}")
     if q is None:
@@ -264,9 +272,9 @@ def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: R
     out = {
         "row": acc.row, "id": acc.id, "name": acc.name, "manager": acc.manager, "key_account": acc.is_key,
         "revenue": acc.revenue, "potential": acc.potential,
-        "customer_attractiveness": {"score": cs, "attractive": None if cs is None else cs >= float(fact["customer_min"]),
+        "customer_attractiveness": {"score": cs, "attractive": None if cs is None else cs >= sc.customer_min,
                                     "ratings": dict(acc.ratings), "reason": c_reason},
-        "supplier_attractiveness": {"score": ss, "attractive": None if ss is None else ss >= float(fact["supplier_min"]),
+        "supplier_attractiveness": {"score": ss, "attractive": None if ss is None else ss >= sc.supplier_min,
                                     "buysell_level": acc.buysell, "treats_us_as_key": acc.treats_us_as_key,
                                     "price_only": acc.price_only, "reason": s_reason},
         "quadrant": {"id": box, "name": names[box], "rule": q.rule, "because": because, "reason": q.text},
