@@ -190,6 +190,15 @@ def test_broken_csv_rows_are_reported_with_their_row_and_skipped(tmp_path):
     assert "row 5: the account has no name" in errors[2]
 
 
+def test_a_row_that_is_not_utf8_is_skipped_with_its_row(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("name,stability\nOk,3\nM\u00fcller,3\nFine,4\n".encode("latin-1"))
+    out = CliRunner().invoke(main, ["accounts", "score", str(path), "--format", "json"])
+    assert out.exit_code == 2
+    assert [a["name"] for a in json.loads(out.stdout)["accounts"]] == ["Ok", "Fine"]
+    assert "latin1.csv: row 3: not UTF-8 text" in out.stderr
+
+
 def test_unknown_columns_are_ignored_with_one_warning(tmp_path):
     path = write_csv(tmp_path / "a.csv", [row("Acme") + ["x", "y"]], HEADER + ["Region", "Segment"])
     out = CliRunner().invoke(main, ["accounts", "score", str(path)])

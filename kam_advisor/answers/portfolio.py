@@ -28,6 +28,7 @@ _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0"}
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 NAME_MAX = 200
+_NOT_UTF8 = ["\ufffd"]  # stands for a CSV row that was not UTF-8 text
 
 
 @dataclass(slots=True)
@@ -95,19 +96,33 @@ class PortfolioReader:
         if self.kind == "xlsx":
             return self._open_xlsx()
         try:
-            handle = open(self.path, encoding="utf-8-sig", newline="")
+            handle = open(self.path, "rb")
         except OSError as err:
             raise DataError(f"cannot read: {err.strerror}", self.path) from None
 
+        bad_lines: list[int] = []
+
+        def lines():  # decoded line by line, so that a bad byte is reported on its own row
+            for n, raw in enumerate(handle, 1):
+                try:
+                    yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    bad_lines.append(n)
+                    yield raw.decode("utf-8", "replace")
+
         def rows():
-            reader = csv.reader(handle)
+            reader = csv.reader(lines())
             n = 0
             try:
                 for record in reader:
                     n += 1
+                    if bad_lines:
+                        bad_lines.clear()
+                        if n == 1:
+                            raise DataError("not UTF-8 text; save the export as CSV UTF-8", self.path, 1)
+                        yield n, _NOT_UTF8
+                        continue
                     yield n, record
-            except UnicodeDecodeError:
-                raise DataError(f"row {n + 1}: not UTF-8 text; save the export as CSV UTF-8", self.path) from None
             except csv.Error as err:
                 raise DataError(f"row {n + 1}: not valid CSV ({err})", self.path) from None
         return rows(), handle.close, None
@@ -148,6 +163,8 @@ class PortfolioReader:
             self.close()
 
     def _account(self, n: int, record: list) -> AccountInput | RowError:
+        if record is _NOT_UTF8:
+            return RowError(n, f"{self.where(n)}: not UTF-8 text; save the export as CSV UTF-8")
         acc = AccountInput(row=n, name="")
         width = len(record)
         for index, col, setter in self._setters:

@@ -87,6 +87,10 @@ def _write(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _count_rows(path: Path) -> int | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return None
@@ -150,9 +154,9 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
     if len(skipped) > ERRORS_SHOWN:
         click.echo(f"kam-advisor: ... and {len(skipped) - ERRORS_SHOWN} more rows skipped", err=True)
     s = tail["summary"]
-    click.echo(f"{s['accounts']} accounts scored, {len(skipped)} rows skipped; "
+    click.echo(f"{_n(s['accounts'], 'account')} scored, {_n(len(skipped), 'row')} skipped; "
                f"{s['key_accounts_proposed']} with mutual attraction, {s['move_in']} to move onto and "
-               f"{s['move_out']} off the key-account list; {len(tail['findings'])} portfolio findings"
+               f"{s['move_out']} off the key-account list; {_n(len(tail['findings']), 'portfolio finding')}"
                + (f"; written to {display_path(output)}" if not to_stdout else ""), err=True)
     if skipped:
         ctx.exit(2)
