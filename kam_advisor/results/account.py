@@ -454,7 +454,7 @@ def input_from_evidence(evidence: Evidence, kb) -> AccountInput:
                if isinstance(f.get(f"account_attract_{k}"), (int, float))}
     level = f.get("account_buysell_level")
     return AccountInput(row=1, name=str(f.get("account_name") or evidence.organisation or "The account"),
-                        is_key=_bool(f.get("account_is_key")), revenue=_num(f.get("account_spend")),
+                        is_key=_bool(f.get("account_is_key")), potential=_num(f.get("account_spend")),
                         ratings=ratings, buysell=level if level in BUYSELL_LEVELS else None,
                         treats_us_as_key=_bool(f.get("account_treats_us_as_key")),
                         price_only=_bool(f.get("account_price_only")))
