@@ -184,7 +184,7 @@ def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, An
                f'transform="rotate(-90 14 {num(pad_t + ph / 2)})">Customer\'s attractiveness to us</text>')
     out.append('<g clip-path="url(#matrix-plot)">')
     for a in reversed(shown):  # the largest drawn first, the small ones stay visible on top
-        r = 3 + 17 * ((a["revenue"] or 0) / top) ** 0.5
+        r = 7 if a["revenue"] is None else 3 + 17 * (a["revenue"] / top) ** 0.5
         out.append(f'<circle cx="{num(x(a["ss"]))}" cy="{num(y(a["cs"]))}" r="{num(r)}" '
                    f'fill="{BOX_COLOURS[a["box"]]}" fill-opacity="0.55" stroke="{INK}" stroke-width="0.5">'
                    f'<title>{escape(a["name"])}: {a["cs"]} / {a["ss"]}</title></circle>')
