@@ -113,7 +113,7 @@ def test_the_words_always_match_the_scores(bases, sc, ratings, level, treats, pr
        weights=st.lists(st.sampled_from([0, 0.5, 1, 2, 3]), min_size=8, max_size=8).filter(lambda w: any(w)))
 def test_raising_any_criterion_never_lowers_attractiveness(sc, ratings, which, weights):
     import dataclasses
-    weighted = dataclasses.replace(sc, weights=dict(zip(CRITERIA, map(float, weights))), criteria_min=1)
+    weighted = dataclasses.replace(sc, weights=dict(zip(CRITERIA, map(float, weights))), rated_share_min=0.0)
     before = account.customer_score(dict(zip(CRITERIA, map(float, ratings))), weighted)[0]
     raised = list(ratings)
     raised[which] = min(5, raised[which] + 1)
@@ -315,7 +315,7 @@ def test_weights_change_the_score(tmp_path, bases):
     default = account.score_portfolio(path, kb, base)["accounts"][0]
     only = account.score_portfolio(path, kb, base, weights_file=w)["accounts"][0]
     assert default["customer_attractiveness"]["score"] == 12
-    assert only["customer_attractiveness"]["score"] is None  # one criterion is too few
+    assert only["customer_attractiveness"]["score"] == 100  # only stability counts, and it is rated 5
     w.write_text("weights: {stability: 3, brand: 1, ease: 1, financial: 1}\n")
     assert account.score_portfolio(path, kb, base, weights_file=w)["accounts"][0][
         "customer_attractiveness"]["score"] == 50

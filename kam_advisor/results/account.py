@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from functools import cached_property
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,13 +75,18 @@ class Scoring:
 
     criteria: tuple[tuple[str, str], ...]
     weights: Mapping[str, float]
-    criteria_min: int
+    rated_share_min: float
     customer_min: float
     supplier_min: float
     supplier_points: Mapping[str, float]
     supplier_weights: Mapping[str, float]
     key_max: int
     manager_max: int
+
+    @cached_property
+    def criteria_min(self) -> int:
+        """How many of the weighted criteria must be rated for a score."""
+        return max(1, math.ceil(self.rated_share_min * len(self.positive) - 1e-9))
 
     @cached_property
     def customer_min_text(self) -> str:
@@ -97,7 +103,8 @@ class Scoring:
 
     def as_dict(self) -> dict:
         return {"criteria": {k: {"name": n, "weight": self.weights[k]} for k, n in self.criteria},
-                "criteria_min": self.criteria_min, "customer_attractive_min": self.customer_min,
+                "criteria_min": self.criteria_min, "rated_share_min": self.rated_share_min,
+                "customer_attractive_min": self.customer_min,
                 "supplier_attractive_min": self.supplier_min, "supplier_points": dict(self.supplier_points),
                 "supplier_weights": dict(self.supplier_weights), "key_accounts_max": self.key_max,
                 "accounts_per_kam_max": self.manager_max}
@@ -111,7 +118,7 @@ def scoring(kb, base: RuleBase, weights: Mapping[str, float] | None = None) -> S
         raise DataError(f"param attract_weights: no weight for criterion '{missing[0]}'")
     chosen = weights if weights is not None else default
     return Scoring(criteria=crit, weights={k: float(chosen.get(k, 0.0)) for k, _ in crit},
-                   criteria_min=int(base.param("attract_criteria_min")),
+                   rated_share_min=float(base.param("attract_rated_share_min")),
                    customer_min=float(base.param("customer_attractive_min")),
                    supplier_min=float(base.param("supplier_attractive_min")),
                    supplier_points={k: float(v) for k, v in base.param("supplier_points").items()},
