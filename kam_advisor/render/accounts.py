@@ -2,8 +2,8 @@
 one account's result as text, Markdown, HTML or JSON.
 
 Portfolio writers stream: they take a run (``header()``, ``accounts()`` then ``finish()``, see
-:class:`kam_advisor.results.account.PortfolioRun`) and never hold all accounts, except the HTML
-report, which keeps a few fields per account for the chart and the lists. Text a person typed
+:class:`kam_advisor.results.account.PortfolioRun`) and never hold all accounts; the HTML report
+keeps only the largest accounts it shows (chart and lists). Text a person typed
 (names, managers) never becomes a spreadsheet formula (:func:`spreadsheet_safe`).
 """
 
@@ -123,30 +123,53 @@ def _compact(a: Mapping[str, Any]) -> dict:
             "flags": [f["message"] for f in a["flags"]]}
 
 
+class _Largest:
+    """The n accounts of largest revenue seen so far (ties by name, then input order): memory
+    stays bounded however many accounts stream past."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.items: list[tuple] = []
+        self.total = 0
+
+    def add(self, seq: int, a: dict) -> None:
+        self.total += 1
+        self.items.append((-(a["revenue"] or 0), a["name"], seq, a))
+        if len(self.items) >= 2 * self.n:
+            self.items = sorted(self.items, key=lambda t: t[:3])[:self.n]
+
+    def best(self) -> list[dict]:
+        return [t[3] for t in sorted(self.items, key=lambda t: t[:3])[:self.n]]
+
+
 def render_portfolio_html(run, title: str | None = None) -> tuple[str, dict]:
     head = run.header()
-    accounts = [_compact(a) for a in run.accounts()]
+    chart, boxes = _Largest(CHART_MAX), {b: _Largest(LIST_MAX) for b in BOX_COLOURS}
+    deselect, move_in, moved = _Largest(LIST_MAX), _Largest(LIST_MAX), _Largest(LIST_MAX)
+    for seq, full in enumerate(run.accounts()):
+        a = _compact(full)
+        boxes[a["box"]].add(seq, a)
+        if a["cs"] is not None and a["ss"] is not None:
+            chart.add(seq, a)
+        if a["move"]:
+            (deselect if a["move"] == "out" else move_in).add(seq, a)
+        if a["moved"]:
+            moved.add(seq, a)
     tail = run.finish()
-    by_box: dict[str, list] = {}
-    for a in sorted(accounts, key=lambda a: (-(a["revenue"] or 0), a["name"])):
-        by_box.setdefault(a["box"], []).append(a)
-    quadrants = [{**q, "listed": by_box.get(q["id"], [])[:LIST_MAX], "colour": BOX_COLOURS[q["id"]]}
+    quadrants = [{**q, "listed": boxes[q["id"]].best(), "colour": BOX_COLOURS[q["id"]]}
                  for q in tail["summary"]["quadrants"] if q["accounts"]]
-    deselect = [a for a in accounts if a["move"] == "out"]
-    move_in = [a for a in accounts if a["move"] == "in"]
-    moved = [a for a in accounts if a["moved"]]
     text = _env().get_template("accounts.html.j2").render(
         title=title or "Key-account selection", head=head, tail=tail, quadrants=quadrants,
-        deselect=deselect[:LIST_MAX], deselect_total=len(deselect), move_in=move_in[:LIST_MAX],
-        move_in_total=len(move_in), moved=moved[:LIST_MAX], moved_total=len(moved), list_max=LIST_MAX,
-        chart=matrix_chart(accounts, head["scoring"]), chart_max=CHART_MAX, colours=BOX_COLOURS)
+        deselect=deselect.best(), deselect_total=deselect.total, move_in=move_in.best(),
+        move_in_total=move_in.total, moved=moved.best(), moved_total=moved.total, list_max=LIST_MAX,
+        chart=matrix_chart(chart.best(), head["scoring"]), chart_max=CHART_MAX, colours=BOX_COLOURS)
     return text, tail
 
 
 def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, Any], size: int = 520) -> Markup:
     """The mutual-attractiveness matrix as an SVG scatter plot: x = our attractiveness to the
     customer, y = the customer's attractiveness to us, bubble area ~ revenue; the largest
-    ``CHART_MAX`` scored accounts are drawn."""
+    ``CHART_MAX`` scored accounts of ``accounts`` are drawn."""
     pad_l, pad_b, pad_t, pad_r = 56, 48, 16, 16
     w = h = size
     pw, ph = w - pad_l - pad_r, h - pad_t - pad_b
