@@ -292,6 +292,11 @@ def test_a_rerun_against_an_earlier_portfolio_says_what_moved(tmp_path):
     assert moved["Globex renamed"]["from"] == "mutual.maintenance" and moved["Globex renamed"]["to"] == "mutual.key"
     assert moved["Initech"] is None
     assert json.loads(out.stdout)["summary"]["moved"] == 2
+    # the same earlier result laid out differently (re-saved by another tool) reads the same
+    (tmp_path / "q1-compact.json").write_text(json.dumps(json.loads((tmp_path / "q1.json").read_text())))
+    again = runner.invoke(main, ["accounts", "score", str(after), "--previous", str(tmp_path / "q1-compact.json"),
+                                 "--format", "json"])
+    assert again.stdout == out.stdout
 
 
 def test_weights_files_are_validated(tmp_path):

@@ -379,22 +379,45 @@ def summary(tally: Tally, names: Mapping[str, str], counted: dict, skipped: int)
 
 
 def read_previous(path: str | Path) -> dict[str, str]:
-    """An earlier `accounts score --format json` result: quadrant by account (id, else name)."""
+    """An earlier `accounts score --format json` result: quadrant by account (id, else name).
+
+    Read line by line when it is laid out as written (one account per line), so that a large
+    portfolio's file is never parsed whole; any other layout of the same JSON is parsed whole."""
     import json
     p = Path(path)
     if not p.is_file():
         raise DataError("earlier portfolio not found", p)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise DataError(f"not a JSON result of `accounts score --format json` ({err})", p) from None
-    if not isinstance(data, dict) or data.get("kind") != "portfolio" or not isinstance(data.get("accounts"), list):
-        raise DataError("not a JSON result of `accounts score --format json` (expected kind: portfolio)", p)
-    out = {}
-    for a in data["accounts"]:
+    bad = "not a JSON result of `accounts score --format json`"
+    out: dict[str, str] = {}
+
+    def keep(a) -> None:
         if isinstance(a, dict) and isinstance(a.get("quadrant"), dict) and a["quadrant"].get("id") in BOXES:
-            acc = AccountInput(row=0, name=str(a.get("name") or ""), id=a.get("id"))
-            out[_match_key(acc)] = a["quadrant"]["id"]
+            out[_match_key(AccountInput(row=0, name=str(a.get("name") or ""), id=a.get("id")))] = a["quadrant"]["id"]
+
+    try:
+        with open(p, encoding="utf-8") as handle:
+            if handle.readline() == "{\n" and handle.readline() == '  "kind": "portfolio",\n':
+                inside = False
+                for line in handle:
+                    if not inside:
+                        inside = line.startswith('  "accounts": [')
+                        if line.rstrip() == '  "accounts": []':
+                            break
+                        continue
+                    if line.startswith("    {"):
+                        keep(json.loads(line.rstrip().rstrip(",")))
+                    else:
+                        break
+                if inside or out:
+                    return out
+            handle.seek(0)
+            data = json.load(handle)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(f"{bad} ({err})", p) from None
+    if not isinstance(data, dict) or data.get("kind") != "portfolio" or not isinstance(data.get("accounts"), list):
+        raise DataError(f"{bad} (expected kind: portfolio)", p)
+    for a in data["accounts"]:
+        keep(a)
     return out
 
 
