@@ -57,9 +57,7 @@ def accounts_template(ctx, output):
     from kam_advisor.results.account import criteria
     kb, _ = _bases(ctx)
     crit = [k for k, _ in criteria(kb)]
-    header = ["id", "name", "key_account", "manager", "revenue", "potential", *crit, "buysell_level",
-              "treats_us_as_key", "price_only"]
-    assert set(header) == set(ACCOUNT_COLUMNS) | set(crit)
+    header = [*ACCOUNT_COLUMNS[:6], *crit, *ACCOUNT_COLUMNS[6:]]  # who and what it is worth, ratings, their view
     if output and output != "-" and output.lower().endswith(".xlsx"):
         import openpyxl
         from kam_advisor.data.files import atomic_stream
