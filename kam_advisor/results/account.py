@@ -34,9 +34,6 @@ ACCOUNT_FACT_TYPES = frozenset({"account", "quadrant", "portfolio", "manager_loa
 CHUNK = 500
 NOT_PLACED = "none"
 BOXES = ("mutual.key", "mutual.build", "mutual.maintenance", "mutual.minimal")
-ACTIONS = {"invest": "Invest as a key account", "develop": "Develop the relationship before investing",
-           "maintain": "Maintain at lower cost", "deselect": "De-select: no key-account investment",
-           "rate": "Rate the account"}
 
 
 _SUBSETS: dict[tuple[int, str], tuple[RuleBase, RuleBase]] = {}
@@ -63,9 +60,9 @@ def criteria(kb) -> list[tuple[str, str]]:
     return [(r.id.split(".", 1)[1].replace("-", "_"), r.data["name"]) for r in recs]
 
 
-def box_names(kb) -> dict[str, str]:
+def box_names(kb, base: RuleBase) -> dict[str, str]:
     names = {b: kb.records[b].data["label"] for b in BOXES}
-    names[NOT_PLACED] = "Not placed (too few answers)"
+    names[NOT_PLACED] = base.param("not_placed_name")
     return names
 
 
@@ -248,7 +245,7 @@ def classify(accounts: Iterable[AccountInput], kb, base: RuleBase, sc: Scoring,
              previous: Mapping[str, str] | None = None, chunk: int = CHUNK) -> Iterator[dict]:
     """Each account's result, in input order: many accounts per engine session."""
     ruleset = compile_rules(rule_subset(base, ACCOUNT_FACT_TYPES, "accounts"))
-    names = box_names(kb)
+    names = box_names(kb, base)
     for part in _chunks(accounts, chunk):
         built = [account_fact(a, sc, previous) for a in part]
         sink = Sink()
@@ -285,7 +282,7 @@ def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: R
                                     "buysell_level": acc.buysell, "treats_us_as_key": acc.treats_us_as_key,
                                     "price_only": acc.price_only, "reason": s_reason},
         "quadrant": {"id": box, "name": names[box], "rule": q.rule, "because": because, "reason": q.text},
-        "advice": {"action": q.fields["action"], "title": ACTIONS[q.fields["action"]], "text": q.meta.get("advice"),
+        "advice": {"action": q.fields["action"], "title": q.fields["action_title"], "text": q.meta.get("advice"),
                    "rule": q.rule},
         "move": None, "moved": None, "flags": [],
     }
@@ -454,7 +451,7 @@ class PortfolioRun:
 
     def finish(self) -> dict:
         findings, counted = portfolio_findings(self.tally, self.base, self.scoring)
-        return {"summary": summary(self.tally, box_names(self.kb), counted, len(self.errors)),
+        return {"summary": summary(self.tally, box_names(self.kb, self.base), counted, len(self.errors)),
                 "findings": findings,
                 "skipped": [{"row": e.row, "error": e.message} for e in self.errors]}
 
