@@ -19,7 +19,11 @@ from kam_advisor.results import assessment
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 RULES = rules_mod.load()
-FLAG_RULES = [r for r, spec in RULES.rules.items() if spec.then["emit"] == "flag"]
+# the account and plan rules judge accounts and plans, not a programme: tests/test_accounts.py and
+# tests/test_plans.py hold their cases
+OWN_RESULT_FILES = ("accounts.yaml", "plans.yaml")
+PROGRAMME_RULES = [r for r, spec in RULES.rules.items() if Path(spec.file).name not in OWN_RESULT_FILES]
+FLAG_RULES = [r for r in PROGRAMME_RULES if RULES.rules[r].then["emit"] == "flag"]
 
 
 def read_case(path: Path) -> dict:
@@ -130,7 +134,7 @@ def test_there_is_a_case_for_each_stage(results):
     assert reached >= {None, "A", "B", "C", "D"}
 
 
-@pytest.mark.parametrize("rule", list(RULES.rules))
+@pytest.mark.parametrize("rule", PROGRAMME_RULES)
 def test_every_rule_fires_in_some_case(results, rule):
     assert any(rule in fired(r) for r in results.values()), (
         f"rule '{rule}' ({Path(RULES.rules[rule].file).name}) never fires in tests/cases/*.yaml: add a case "

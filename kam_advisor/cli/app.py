@@ -179,10 +179,13 @@ def batch_cmd(ctx, directory, out_dir, jobs, timeout):
 
 from kam_advisor.cli.questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
 from kam_advisor.cli.report import report  # noqa: E402
+from kam_advisor.cli.accounts import accounts, plan  # noqa: E402
 
 main.add_command(run)
 main.add_command(questionnaire)
 main.add_command(report)
+main.add_command(accounts)
+main.add_command(plan)
 
 
 if __name__ == "__main__":  # pragma: no cover

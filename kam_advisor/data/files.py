@@ -157,3 +157,31 @@ def exclusive(path: Path, what: str = "is open in another kam-advisor process") 
         except OSError:
             pass
         os.close(fd)
+
+
+class atomic_stream:
+    """A text file written piece by piece and put in place only when complete (``with``)."""
+
+    def __init__(self, path: Path, binary: bool = False):
+        self.path = Path(path)
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            raise DataError("folder does not exist", folder)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        self.handle = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+    def __enter__(self):
+        return self.handle
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.handle.close()
+            if exc_type is None:
+                mode = self.path.stat().st_mode & 0o777 if self.path.exists() else 0o666 & ~_umask()
+                os.chmod(self.tmp, mode)
+                os.replace(self.tmp, self.path)
+        except OSError as err:
+            raise DataError(f"cannot write: {err.strerror}", self.path) from None
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)

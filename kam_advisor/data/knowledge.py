@@ -142,7 +142,7 @@ def _files(root: Path) -> list[Path]:
 
 def schema_kinds_for_docs() -> list[str]:
     """The kinds of file a knowledge-base folder may hold (not questionnaires, nor rules-folder kinds)."""
-    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k != "questionnaire"
+    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "plan")
             and k not in RULES_KINDS]
 
 

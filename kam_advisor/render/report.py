@@ -23,9 +23,9 @@ from typing import Any, Mapping
 import jinja2
 from markupsafe import Markup
 
-from kam_advisor.data.vocab import SEVERITY_ORDER, TITLES as STATUS_TITLES, UNANSWERED
-from kam_advisor.render import charts
 from kam_advisor.data.neutral import terminal_text
+from kam_advisor.data.vocab import SEVERITY_ORDER, TITLES as STATUS_TITLES, UNANSWERED
+from kam_advisor.render import charts, kinds
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
@@ -687,6 +687,8 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
+    if kinds.is_own(result):  # an account or plan result has reports of its own
+        return kinds.render_own(result, fmt)
     if fmt == "json":
         data = dict(result)
         for key, value in (("organisation", org), ("assessor", assessor), ("date", date)):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from kam_advisor.render import kinds
 from kam_advisor.render.report import render
 
 
 def render_text(result: Mapping, color: bool = False) -> str:
-    """The terminal summary of one assessment."""
+    """The terminal summary of one assessment (an account or plan result: its own text report)."""
+    if kinds.is_own(result):
+        return kinds.render_own(result, "text")
     return render(result, "text", color=color, summary_only=True)

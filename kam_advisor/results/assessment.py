@@ -14,6 +14,7 @@ from typing import Sequence
 import orjson
 
 from kam_advisor import __version__
+from kam_advisor.results import kinds
 from kam_advisor.results.bases import load_bases
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.errors import DataError
@@ -35,6 +36,9 @@ def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> di
     """Assess one answers file, or several respondents' files of one questionnaire."""
     kb, base = load_bases(kb_dir, rules_dir)
     evidence, gaps = evidence_from_files(paths, kb, base.facts)
+    own = kinds.result_for(evidence, kb, base, gaps)  # account and ka-plan answers: their own result
+    if own is not None:
+        return own
     return assess_evidence(evidence, kb, base, perception_gaps=gaps)
 
 

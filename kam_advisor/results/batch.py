@@ -28,7 +28,9 @@ from kam_advisor.data.neutral import spreadsheet_cell
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
-                  "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error"]
+                  "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error",
+                  "kind", "account", "customer_attractiveness", "supplier_attractiveness", "quadrant", "advice",
+                  "plan_score"]
 DEFAULT_TIMEOUT = 60.0   # seconds for one file; a hostile file is refused in well under 2 s
 STARTUP_SECONDS = 120.0  # for a worker to start and load the knowledge base, before its first file
 
@@ -54,14 +56,17 @@ def _init(kb_dir, rules_dir) -> None:
 
 
 def summary_fields(result: dict) -> dict:
-    """The summary.csv columns a result fills."""
+    """The summary.csv columns a result fills (an account or plan result: its own columns)."""
+    if result.get("kind", "programme") != "programme":
+        from kam_advisor.results.kinds import summary_columns
+        return summary_columns(result)
     o = result["overall"]
     return dict(organisation=result.get("organisation") or "", questionnaire=result["questionnaire"],
                 achieved=o["achieved"] or "", current=o["current"] or "", confidence=o.get("confidence") or "",
                 answered=result["coverage"]["answered"], total=result["coverage"]["total"],
                 red_flags=len(result["red_flags"]),
                 high_flags=sum(1 for x in result["red_flags"] if x["severity"] == "high"),
-                recommendations=len(result["recommendations"]))
+                recommendations=len(result["recommendations"]), kind="programme")
 
 
 def assess_one(path: str) -> tuple[str, str | None, dict | None, str | None]:

@@ -1,0 +1,296 @@
+"""A portfolio of accounts in, one account at a time: a CRM export as CSV or ``.xlsx``.
+
+The first row names the columns (``ACCOUNT_COLUMNS`` and one column per attractiveness
+criterion, in any order; case, spaces and hyphens do not matter). Rows are read as a stream,
+never all at once; a row that does not hold is yielded as a :class:`RowError` naming its row
+(CSV) or cell (xlsx) and what was expected, so that the caller can report and skip it.
+Spreadsheets are opened read-only with the values their cells hold: formulas are never run.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from kam_advisor.data.errors import DataError, display_path
+
+# columns besides the criteria; `name` is required
+ACCOUNT_COLUMNS = ("id", "name", "key_account", "manager", "revenue", "potential", "buysell_level",
+                   "treats_us_as_key", "price_only")
+ALIASES = {"account": "name", "account_name": "name", "customer": "name", "key_account_manager": "manager",
+           "kam": "manager", "is_key": "key_account", "buy_sell_level": "buysell_level", "buysell": "buysell_level"}
+BUYSELL_LEVELS = ("commodity", "enhanced", "collaborative", "partner")
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0"}
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+NAME_MAX = 200
+_NOT_UTF8 = ["\ufffd"]  # stands for a CSV row that was not UTF-8 text
+
+
+@dataclass(slots=True)
+class AccountInput:
+    """One account as the export gives it (unknown values are None)."""
+
+    row: int
+    name: str
+    id: str | None = None
+    is_key: bool | None = None
+    manager: str | None = None
+    revenue: float | None = None
+    potential: float | None = None
+    ratings: dict[str, float] = field(default_factory=dict)
+    buysell: str | None = None
+    treats_us_as_key: bool | None = None
+    price_only: bool | None = None
+
+
+@dataclass(slots=True)
+class RowError:
+    row: int
+    message: str  # one line: where and what was expected
+
+
+def column_name(header: Any) -> str:
+    text = re.sub(r"[\s\-]+", "_", str(header if header is not None else "").strip().lower())
+    return ALIASES.get(text, text)
+
+
+class PortfolioReader:
+    """Opens a CSV or xlsx portfolio, checks its header; iterate it for the accounts."""
+
+    def __init__(self, path: str | Path, criteria: Sequence[str]):
+        self.path = Path(path)
+        self.criteria = tuple(criteria)
+        if not self.path.is_file():
+            raise DataError("accounts file not found", self.path)
+        self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
+        self._rows, self._close, self.sheet = self._open()
+        try:
+            header = next(self._rows, None)
+        except DataError:
+            self.close()
+            raise
+        if header is None or not any(str(h or "").strip() for h in header[1]):
+            self.close()
+            raise DataError("empty file: expected a header row naming the columns (see `accounts template`)", self.path, 1)
+        names = [column_name(h) for h in header[1]]
+        known = set(ACCOUNT_COLUMNS) | set(self.criteria)
+        self.columns = [(i, n) for i, n in enumerate(names) if n in known]
+        self.unknown = [str(h).strip() for h, n in zip(header[1], names) if n and n not in known]
+        seen: set[str] = set()
+        for _, n in self.columns:
+            if n in seen:
+                self.close()
+                raise DataError(f"column '{n}' appears twice in the header", self.path, 1)
+            seen.add(n)
+        if "name" not in seen:
+            self.close()
+            raise DataError("no 'name' column in the header: every account needs its name "
+                            f"(columns: {', '.join(ACCOUNT_COLUMNS + self.criteria)})", self.path, 1)
+
+    def _open(self):
+        if self.kind == "xlsx":
+            return self._open_xlsx()
+        try:
+            handle = open(self.path, "rb")
+        except OSError as err:
+            raise DataError(f"cannot read: {err.strerror}", self.path) from None
+
+        bad_lines: list[int] = []
+
+        def lines():  # decoded line by line, so that a bad byte is reported on its own row
+            for n, raw in enumerate(handle, 1):
+                try:
+                    yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    bad_lines.append(n)
+                    yield raw.decode("utf-8", "replace")
+
+        def rows():
+            reader = csv.reader(lines())
+            n = 0
+            try:
+                for record in reader:
+                    n += 1
+                    if bad_lines:
+                        bad_lines.clear()
+                        if n == 1:
+                            raise DataError("not UTF-8 text; save the export as CSV UTF-8", self.path, 1)
+                        yield n, _NOT_UTF8
+                        continue
+                    yield n, record
+            except csv.Error as err:
+                raise DataError(f"row {n + 1}: not valid CSV ({err})", self.path) from None
+        return rows(), handle.close, None
+
+    def _open_xlsx(self):
+        import zipfile
+        try:
+            import openpyxl
+            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
+            raise DataError(f"not a readable .xlsx workbook ({type(err).__name__})", self.path) from None
+        sheet = book["Accounts"] if "Accounts" in book.sheetnames else book.worksheets[0]
+
+        def rows():
+            for n, values in enumerate(sheet.iter_rows(values_only=True), 1):
+                yield n, list(values)
+        return rows(), book.close, sheet.title
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def where(self, row: int, column: str | None = None, index: int | None = None) -> str:
+        if self.kind == "xlsx":
+            from openpyxl.utils import get_column_letter
+            cell = f"{get_column_letter(index + 1)}{row}" if index is not None else f"row {row}"
+            return f"{display_path(self.path)}: {self.sheet}!{cell}"
+        return f"{display_path(self.path)}: row {row}"
+
+    def __iter__(self) -> Iterator[AccountInput | RowError]:
+        try:
+            for n, record in self._rows:
+                if not any(v not in (None, "") and str(v).strip() for v in record):
+                    continue  # blank rows are not accounts
+                yield self._account(n, record)
+        finally:
+            self.close()
+
+    def _account(self, n: int, record: list) -> AccountInput | RowError:
+        if record is _NOT_UTF8:
+            return RowError(n, f"{self.where(n)}: not UTF-8 text; save the export as CSV UTF-8")
+        acc = AccountInput(row=n, name="")
+        width = len(record)
+        for index, col, setter in self._setters:
+            raw = record[index] if index < width else None
+            if raw.__class__ is str:
+                raw = raw.strip()
+                if not raw:
+                    raw = None
+            if raw is None:
+                if col == "name":
+                    return RowError(n, f"{self.where(n, col, index)}: the account has no name")
+                continue
+            try:
+                setter(acc, raw)
+            except ValueError as err:
+                return RowError(n, f"{self.where(n, col, index)}: {col} {err} (got {_shown(raw)})")
+        return acc
+
+    @property
+    def _setters(self):
+        setters = self.__dict__.get("_setter_list")
+        if setters is None:
+            setters = [(i, col, _setter(col, col in self.criteria)) for i, col in self.columns]
+            self.__dict__["_setter_list"] = setters
+        return setters
+
+
+def _shown(raw: Any) -> str:
+    text = str(raw)
+    return repr(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+def _number(raw: Any) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("must be a number")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        text = str(raw).replace("\u00a0", "").replace(" ", "")
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a number")
+    return value
+
+
+_YES_NO = {**dict.fromkeys(_YES, True), **dict.fromkeys(_NO, False)}
+
+
+def _yes_no(raw: Any) -> bool:
+    if raw.__class__ is str:
+        found = _YES_NO.get(raw.lower())
+        if found is not None:
+            return found
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if isinstance(raw, (int, float)) and raw in (0, 1):
+        return bool(raw)
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ValueError("must be yes or no")
+
+
+def _rating(key: str):
+    def set_rating(acc: AccountInput, raw: Any) -> None:
+        value = _RATINGS.get(raw) if raw.__class__ is str else None
+        if value is None:
+            value = _number(raw)
+        if not 1 <= value <= 5:
+            raise ValueError("must be a rating from 1 to 5")
+        acc.ratings[key] = value
+    return set_rating
+
+
+_RATINGS = {str(n): float(n) for n in range(1, 6)}
+
+
+def _amount(attr: str):
+    def set_amount(acc: AccountInput, raw: Any) -> None:
+        value = _number(raw)
+        if value < 0:
+            raise ValueError("must be a yearly amount of 0 or more")
+        setattr(acc, attr, value)
+    return set_amount
+
+
+def _flag(attr: str):
+    def set_flag(acc: AccountInput, raw: Any) -> None:
+        setattr(acc, attr, _yes_no(raw))
+    return set_flag
+
+
+def _set_name(acc: AccountInput, raw: Any) -> None:
+    text = str(raw)
+    if len(text) > NAME_MAX:
+        raise ValueError(f"must be at most {NAME_MAX} characters")
+    acc.name = text
+
+
+def _set_id(acc: AccountInput, raw: Any) -> None:
+    acc.id = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)
+
+
+def _set_manager(acc: AccountInput, raw: Any) -> None:
+    acc.manager = str(raw)[:NAME_MAX]
+
+
+def _set_level(acc: AccountInput, raw: Any) -> None:
+    level = str(raw).strip().lower()
+    if level not in BUYSELL_LEVELS:
+        raise ValueError(f"must be one of {', '.join(BUYSELL_LEVELS)}")
+    acc.buysell = level
+
+
+def _setter(col: str, criterion: bool):
+    """The function that reads one column's text into an account (ValueError when it does not hold)."""
+    if criterion:
+        return _rating(col)
+    return {"name": _set_name, "id": _set_id, "manager": _set_manager, "revenue": _amount("revenue"),
+            "potential": _amount("potential"), "key_account": _flag("is_key"),
+            "treats_us_as_key": _flag("treats_us_as_key"), "price_only": _flag("price_only"),
+            "buysell_level": _set_level}[col]

@@ -1,0 +1,289 @@
+"""Account selection output: a portfolio as CSV, JSON, xlsx or an HTML report with the matrix;
+one account's result as text, Markdown, HTML or JSON.
+
+Portfolio writers stream: they take a run (``header()``, ``accounts()`` then ``finish()``, see
+:class:`kam_advisor.results.account.PortfolioRun`) and never hold all accounts; the HTML report
+keeps only the largest accounts it shows (chart and lists). Text a person typed
+(names, managers) never becomes a spreadsheet formula (:func:`spreadsheet_safe`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import jinja2
+from markupsafe import Markup, escape
+
+from kam_advisor.data.cells import spreadsheet_safe
+from kam_advisor.render.charts import ACCENT, INK, MUTED, num
+
+CSV_COLUMNS = ["row", "id", "name", "manager", "key_account", "revenue", "potential", "customer_attractiveness",
+               "supplier_attractiveness", "quadrant", "advice", "move", "moved_from", "flags", "reason"]
+BOX_COLOURS = {"mutual.key": "#2e7d32", "mutual.build": "#f2a900", "mutual.maintenance": "#1d4e89",
+               "mutual.minimal": "#c62828", "none": "#9aa3ad"}
+CHART_MAX = 400   # bubbles drawn: the largest accounts by revenue
+LIST_MAX = 200    # accounts listed per quadrant in the HTML report
+
+
+def _yes_no(v):
+    return "" if v is None else ("yes" if v else "no")
+
+
+def csv_row(a: Mapping[str, Any]) -> list:
+    """One account as the CSV/xlsx columns (``CSV_COLUMNS``), text made formula-safe."""
+    cs, ss = a["customer_attractiveness"]["score"], a["supplier_attractiveness"]["score"]
+    safe = spreadsheet_safe
+    return [a["row"], safe(a["id"] or ""), safe(a["name"]), safe(a["manager"] or ""), _yes_no(a["key_account"]),
+              "" if a["revenue"] is None else num_text(a["revenue"]),
+              "" if a["potential"] is None else num_text(a["potential"]),
+              "" if cs is None else cs, "" if ss is None else ss, a["quadrant"]["name"], a["advice"]["title"],
+              a["move"]["direction"] if a["move"] else "", a["moved"]["from_name"] if a["moved"] else "",
+              "; ".join(f["id"] for f in a["flags"]), safe(a["quadrant"]["reason"])]
+
+
+def num_text(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def write_csv(handle, run) -> dict:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for a in run.accounts():
+        writer.writerow(csv_row(a))
+    return run.finish()
+
+
+def write_json(handle, run) -> dict:
+    """One JSON document: the header fields, ``accounts`` (one object per line), then the rest."""
+    head = run.header()
+    handle.write("{\n")
+    for key, value in head.items():
+        handle.write(f"  {json.dumps(key)}: {_indented(value)},\n")
+    handle.write('  "accounts": [')
+    first = True
+    for a in run.accounts():
+        handle.write(("\n    " if first else ",\n    ") + json.dumps(a, ensure_ascii=False))
+        first = False
+    handle.write("\n  ]" if not first else "]")
+    tail = run.finish()
+    for key, value in tail.items():
+        handle.write(f",\n  {json.dumps(key)}: {_indented(value)}")
+    handle.write("\n}\n")
+    return tail
+
+
+def _indented(value) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+
+
+def write_xlsx(path, run) -> dict:
+    """Sheets Accounts, Findings and Skipped rows; written with openpyxl's streaming writer."""
+    import openpyxl
+    from kam_advisor.data.files import atomic_stream
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Accounts")
+    sheet.append(CSV_COLUMNS)
+    for a in run.accounts():
+        row = csv_row(a)
+        for i in (5, 6, 7, 8):  # numbers stay numbers
+            if row[i] != "":
+                row[i] = float(row[i]) if i in (5, 6) else row[i]
+        sheet.append(row)
+    tail = run.finish()
+    findings = book.create_sheet("Findings")
+    findings.append(["severity", "finding", "manager", "message", "advice"])
+    for f in tail["findings"]:
+        findings.append([spreadsheet_safe(v or "") for v in (f["severity"], f["title"], f["manager"], f["message"],
+                                                              f["advice"])])
+    quadrants = book.create_sheet("Quadrants")
+    quadrants.append(["quadrant", "accounts", "revenue"])
+    for q in tail["summary"]["quadrants"]:
+        quadrants.append([q["name"], q["accounts"], q["revenue"]])
+    skipped = book.create_sheet("Skipped rows")
+    skipped.append(["row", "error"])
+    for s in tail["skipped"]:
+        skipped.append([s["row"], spreadsheet_safe(s["error"])])
+    with atomic_stream(path, binary=True) as handle:
+        book.save(handle)
+    return tail
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+def _compact(a: Mapping[str, Any]) -> dict:
+    return {"name": a["name"], "manager": a["manager"], "key": a["key_account"], "revenue": a["revenue"],
+            "cs": a["customer_attractiveness"]["score"], "ss": a["supplier_attractiveness"]["score"],
+            "box": a["quadrant"]["id"], "box_name": a["quadrant"]["name"], "reason": a["quadrant"]["reason"],
+            "advice": a["advice"]["title"], "move": a["move"]["direction"] if a["move"] else None,
+            "moved": a["moved"]["reason"] if a["moved"] else None,
+            "flags": [f["message"] for f in a["flags"]]}
+
+
+class _Largest:
+    """The n accounts of largest revenue seen so far (ties by name, then input order): memory
+    stays bounded however many accounts stream past."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.items: list[tuple] = []
+        self.total = 0
+
+    def add(self, seq: int, a: dict) -> None:
+        self.total += 1
+        self.items.append((-(a["revenue"] or 0), a["name"], seq, a))
+        if len(self.items) >= 2 * self.n:
+            self.items = sorted(self.items, key=lambda t: t[:3])[:self.n]
+
+    def best(self) -> list[dict]:
+        return [t[3] for t in sorted(self.items, key=lambda t: t[:3])[:self.n]]
+
+
+def render_portfolio_html(run, title: str | None = None) -> tuple[str, dict]:
+    head = run.header()
+    chart, boxes = _Largest(CHART_MAX), {b: _Largest(LIST_MAX) for b in BOX_COLOURS}
+    deselect, move_in, moved = _Largest(LIST_MAX), _Largest(LIST_MAX), _Largest(LIST_MAX)
+    for seq, full in enumerate(run.accounts()):
+        a = _compact(full)
+        boxes[a["box"]].add(seq, a)
+        if a["cs"] is not None and a["ss"] is not None:
+            chart.add(seq, a)
+        if a["move"]:
+            (deselect if a["move"] == "out" else move_in).add(seq, a)
+        if a["moved"]:
+            moved.add(seq, a)
+    tail = run.finish()
+    quadrants = [{**q, "listed": boxes[q["id"]].best(), "colour": BOX_COLOURS[q["id"]]}
+                 for q in tail["summary"]["quadrants"] if q["accounts"]]
+    text = _env().get_template("accounts.html.j2").render(
+        title=title or "Key-account selection", head=head, tail=tail, quadrants=quadrants,
+        deselect=deselect.best(), deselect_total=deselect.total, move_in=move_in.best(),
+        move_in_total=move_in.total, moved=moved.best(), moved_total=moved.total, list_max=LIST_MAX,
+        chart=matrix_chart(chart.best(), head["scoring"]), chart_max=CHART_MAX, colours=BOX_COLOURS)
+    return text, tail
+
+
+def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, Any], size: int = 520) -> Markup:
+    """The mutual-attractiveness matrix as an SVG scatter plot: x = our attractiveness to the
+    customer, y = the customer's attractiveness to us, bubble area ~ revenue; the largest
+    ``CHART_MAX`` scored accounts of ``accounts`` are drawn."""
+    pad_l, pad_b, pad_t, pad_r = 56, 48, 16, 16
+    w = h = size
+    pw, ph = w - pad_l - pad_r, h - pad_t - pad_b
+    scored = [a for a in accounts if a["cs"] is not None and a["ss"] is not None]
+    scored.sort(key=lambda a: (-(a["revenue"] or 0), a["name"]))
+    shown = scored[:CHART_MAX]
+    top = max((a["revenue"] or 0 for a in shown), default=0) or 1
+
+    def x(v):
+        return pad_l + pw * v / 100
+
+    def y(v):
+        return pad_t + ph * (1 - v / 100)
+
+    cx, cy = x(float(scoring["supplier_attractive_min"])), y(float(scoring["customer_attractive_min"]))
+    out = [f'<svg class="chart matrix" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg" role="img" '
+           f'aria-label="Mutual-attractiveness matrix">']
+    boxes = [("mutual.key", cx, pad_t, x(100) - cx, cy - pad_t, "Mutual attraction"),
+             ("mutual.build", pad_l, pad_t, cx - pad_l, cy - pad_t, "Build our attractiveness"),
+             ("mutual.maintenance", cx, cy, x(100) - cx, y(0) - cy, "Account maintenance"),
+             ("mutual.minimal", pad_l, cy, cx - pad_l, y(0) - cy, "Low mutual attraction")]
+    out.append(f'<clipPath id="matrix-plot"><rect x="{pad_l}" y="{pad_t}" width="{num(pw)}" height="{num(ph)}"/>'
+               '</clipPath>')
+    for box, bx, by, bw, bh, label in boxes:
+        out.append(f'<rect x="{num(bx)}" y="{num(by)}" width="{num(bw)}" height="{num(bh)}" '
+                   f'fill="{BOX_COLOURS[box]}" fill-opacity="0.07" stroke="{MUTED}" stroke-width="0.5"/>')
+    for v in (0, 25, 50, 75, 100):
+        out.append(f'<text x="{num(x(v))}" y="{num(h - pad_b + 16)}" font-size="10" text-anchor="middle" '
+                   f'fill="{MUTED}">{v}</text>')
+        out.append(f'<text x="{num(pad_l - 6)}" y="{num(y(v) + 3)}" font-size="10" text-anchor="end" '
+                   f'fill="{MUTED}">{v}</text>')
+    out.append(f'<text x="{num(pad_l + pw / 2)}" y="{num(h - 8)}" font-size="11" text-anchor="middle" '
+               f'fill="{INK}">Our attractiveness to the customer</text>')
+    out.append(f'<text x="14" y="{num(pad_t + ph / 2)}" font-size="11" text-anchor="middle" fill="{INK}" '
+               f'transform="rotate(-90 14 {num(pad_t + ph / 2)})">Customer\'s attractiveness to us</text>')
+    out.append('<g clip-path="url(#matrix-plot)">')
+    for a in reversed(shown):  # the largest drawn first, the small ones stay visible on top
+        r = 7 if a["revenue"] is None else 3 + 17 * (a["revenue"] / top) ** 0.5
+        out.append(f'<circle cx="{num(x(a["ss"]))}" cy="{num(y(a["cs"]))}" r="{num(r)}" '
+                   f'fill="{BOX_COLOURS[a["box"]]}" fill-opacity="0.55" stroke="{INK}" stroke-width="0.5">'
+                   f'<title>{escape(a["name"])}: {a["cs"]} / {a["ss"]}</title></circle>')
+    out.append("</g>")
+    for box, bx, by, bw, bh, label in boxes:  # labels on top of the bubbles, with a white halo
+        out.append(f'<text x="{num(bx + 6)}" y="{num(by + 14)}" font-size="11" font-weight="600" fill="{INK}" '
+                   f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(label)}</text>')
+    out.append(f'<line x1="{num(cx)}" y1="{num(pad_t)}" x2="{num(cx)}" y2="{num(y(0))}" stroke="{ACCENT}" '
+               f'stroke-dasharray="4 3"/>')
+    out.append(f'<line x1="{num(pad_l)}" y1="{num(cy)}" x2="{num(x(100))}" y2="{num(cy)}" stroke="{ACCENT}" '
+               f'stroke-dasharray="4 3"/>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+@lru_cache(maxsize=None)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("kam_advisor.render", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters["money"] = lambda v: "" if v is None else f"{v:,.0f}"
+    env.filters["yesno"] = _yes_no
+    env.filters["score"] = lambda v: "–" if v is None else str(v)
+    return env
+
+
+# --- one account ---------------------------------------------------------------------------
+
+def render_account(result: Mapping[str, Any], fmt: str) -> str:
+    """One account's result (from an `account` answers file) in text, md, html or json."""
+    if fmt == "json":
+        return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        a = dict(result)
+        compact = {"name": a["name"], "revenue": a["revenue"], "cs": a["customer_attractiveness"]["score"],
+                   "ss": a["supplier_attractiveness"]["score"], "box": a["quadrant"]["id"]}
+        return _env().get_template("account.html.j2").render(a=a, chart=matrix_chart([compact], a["scoring"]))
+    cs, ss = result["customer_attractiveness"], result["supplier_attractiveness"]
+    md = fmt == "md"
+    h = (lambda t: f"## {t}") if md else (lambda t: t)
+    lines = [f"# {result['name']}" if md else f"Account: {result['name']}", ""]
+    lines.append(f"Quadrant: {result['quadrant']['name']}")
+    lines.append(f"What to do: {result['advice']['title']}. {result['advice']['text']}")
+    lines.append(f"Why: {result['quadrant']['reason']}")
+    lines += ["", h("Scores")]
+    lines.append(f"- Customer attractiveness to us: {_score(cs['score'])} of 100 ({cs['reason']})")
+    crit = result["scoring"]["criteria"]
+    rated = [f"{c['name']} {cs['ratings'][k]:g}" + (f" (weight {c['weight']:g})" if c["weight"] != 1 else "")
+             for k, c in crit.items() if k in cs["ratings"]]
+    if rated:
+        lines.append(f"  ratings: {', '.join(rated)}")
+    lines.append(f"- Our attractiveness to the customer: {_score(ss['score'])} of 100 ({ss['reason']})")
+    if result["move"]:
+        lines.append(f"- Key-account list: {result['move']['reason']}")
+    if result["flags"]:
+        lines += ["", h("Doubtful key account")]
+        for f in result["flags"]:
+            lines.append(f"- [{f['severity']}] {f['message']} {f['advice']}")
+    if md:
+        lines = [md_line(line) for line in lines]
+    return "\n".join(lines) + "\n"
+
+
+_MD_PREFIX = re.compile(r"^(#+ |- |\s+)?(.*)$", re.S)
+
+
+def md_escape(text: str) -> str:
+    """Text a person typed, safe in Markdown: it cannot open HTML or break a table."""
+    return text.replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+def md_line(line: str) -> str:
+    """A Markdown line whose structure (heading, bullet, indent) is ours and whose text is escaped."""
+    prefix, text = _MD_PREFIX.match(line).groups()
+    return (prefix or "") + md_escape(text)
+
+
+def _score(v):
+    return "not scored" if v is None else v
