@@ -45,7 +45,8 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 @click.command("run")
 @click.argument("name")
 @click.option("--answers", "answers_path", type=click.Path(dir_okay=False),
-              help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
+              help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml); "
+                   "a filled workbook (.xlsx) is continued in a YAML file beside it.")
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
 @click.option("--assess/--no-assess", default=None,
               help="Assess when all questions are answered (default: ask, at a terminal only).")
@@ -60,6 +61,10 @@ def run(ctx, name, answers_path, respondent, assess):
     from kam_advisor.answers import interview
     q = _load(ctx, name)
     path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
+    from kam_advisor.answers import workbook
+    if workbook.is_workbook(path):
+        path = workbook.continue_in_yaml(q, path)
+        click.echo(f"continuing the workbook's answers in {display_path(path)}", err=True)
     code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx))
     ctx.exit(code)
 
@@ -160,8 +165,15 @@ def q_show(ctx, name, fmt):
 @click.pass_context
 @_guard
 def q_template(ctx, name, output, force):
-    """A fillable answers file: every question a commented entry with its text, choices and help."""
-    text = writer.template(_load(ctx, name))
+    """A fillable answers file: every question a commented entry with its text, choices and help.
+
+    With an --output ending in .xlsx: an Excel workbook, one row per question with a drop-down
+    for the answer (fill it in Excel or LibreOffice; every command reads it like an answers file)."""
+    from kam_advisor.answers import workbook
+    if output and workbook.is_workbook(output):
+        text = workbook.template(_load(ctx, name), _facts(ctx))
+    else:
+        text = writer.template(_load(ctx, name))
     if not output or output == "-":
         click.echo(text, nl=False)
         return

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from kam_advisor.data.errors import DataError, display_path
 from kam_advisor.data.files import atomic_write
 
-ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
+ANSWER_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
                   "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error"]
 
