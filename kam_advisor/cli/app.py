@@ -16,6 +16,7 @@ from kam_advisor.data import knowledge
 from kam_advisor.render import textfmt
 from kam_advisor.data.errors import DataError, RuleFailure
 from kam_advisor.cli.shared import answers_options, answers_paths
+from kam_advisor.cli.store import save_if_asked, save_options
 
 
 def _dump_json(data) -> str:
@@ -131,12 +132,14 @@ def kb_stats(ctx, fmt):
 @answers_options("Assess")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@save_options
 @click.pass_context
-def assess_cmd(ctx, answers, example, fmt, output):
+def assess_cmd(ctx, answers, example, fmt, output, **save):
     """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
     from kam_advisor.results import assessment
-    result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
-                                     rules_dir=ctx.obj.get("rules_dir"))
+    paths = answers_paths(answers, example)
+    result = assessment.assess_files(paths, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"))
+    save_if_asked(result, paths, **save)
     from kam_advisor.render.text import render_text
     write_output(assessment.dumps(result) if fmt == "json" else render_text(result), output)
 
@@ -191,6 +194,9 @@ from kam_advisor.cli.report import report  # noqa: E402
 main.add_command(run)
 main.add_command(questionnaire)
 main.add_command(report)
+from kam_advisor.cli.store import COMMANDS as STORE_COMMANDS  # noqa: E402
+for _command in STORE_COMMANDS:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

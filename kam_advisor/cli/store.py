@@ -1,0 +1,231 @@
+"""The assessment-history commands: `assess --save`, history, show, export, import, delete, db.
+
+Thin: each command opens the store (``--db URL``, else ``KAM_ADVISOR_DB``, else the default
+SQLite file), calls one library function and renders. The store (kam_advisor.store) and the
+renderers (kam_advisor.render) do not know each other; this module wires them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kam_advisor.cli.shared import guard
+from kam_advisor.data.errors import DataError, display_path
+
+
+def db_option(func):
+    return click.option("--db", "db_url", envvar="KAM_ADVISOR_DB", metavar="URL",
+                        help="History database: a SQLAlchemy URL, sqlite:///FILE or postgresql://USER@HOST/DB "
+                             "(default: KAM_ADVISOR_DB, else a file in your user data folder).")(func)
+
+
+def _open(db_url):
+    from kam_advisor.store import open_store
+    return open_store(db_url)
+
+
+def _dump_json(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _echo_out(text: str, output: str | None) -> None:
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    from kam_advisor.data.files import atomic_write
+    atomic_write(Path(output), text)
+
+
+def _stage(achieved, current) -> str:
+    if achieved and achieved == current:
+        return achieved
+    return f"{achieved or '-'} -> {current or '-'}"
+
+
+# --- assess --save ---------------------------------------------------------------------------
+
+def save_options(func):
+    """`--save [--org] [--unit] [--date] [--assessor] [--db]` for a command that assesses answers."""
+    for decorate in reversed([
+        click.option("--save", is_flag=True, help="Save the assessment in the history database."),
+        click.option("--org", help="Organisation to save it under (default: the one in the answers)."),
+        click.option("--unit", help="Business unit or region this audit covers (default: the whole organisation)."),
+        click.option("--date", "audit_date", metavar="YYYY-MM-DD",
+                     help="Date of the audit (default: the answers' date, else today)."),
+        click.option("--assessor", help="Who carried out the audit (default: the answers' assessor)."),
+        db_option,
+    ]):
+        func = decorate(func)
+    return func
+
+
+def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url) -> None:
+    """Save an assessment when --save was given; say where on stderr."""
+    if not save:
+        if any(v is not None for v in (org, unit, audit_date, assessor)):
+            raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
+        return
+    from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
+    sources = sources_from_files([p for p in paths if p != "-"])
+    with _open(db_url) as store:
+        audit_id = save_assessment(store, result, sources, organisation=org, unit=unit, date=audit_date,
+                                   assessor=assessor, questionnaire_version=questionnaire_version(
+                                       result.get("questionnaire")))
+        click.echo(f"saved audit {audit_id} in {store.url}", err=True)
+
+
+# --- history, show, export, import, delete -----------------------------------------------------
+
+@click.command("history")
+@click.argument("organisation")
+@click.option("--unit", help="Only this unit's audits ('' for audits of the whole organisation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@guard
+def history(organisation, unit, fmt, db_url):
+    """An organisation's audits, oldest first: date, unit, stage, coverage, confidence, red flags."""
+    with _open(db_url) as store:
+        rows = store.audits(organisation, unit)
+        if not rows:
+            known = [name for name, _ in store.organisations()]
+            from kam_advisor.data.suggest import did_you_mean
+            raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+    if fmt == "json":
+        click.echo(_dump_json({"organisation": organisation, "audits": [r.as_json() for r in rows]}), nl=False)
+        return
+    from kam_advisor.render import textfmt
+    table = [[r.id, r.date, r.unit or "(whole)", _stage(r.stage_achieved, r.stage_current),
+              "-" if r.coverage is None else f"{r.coverage:.0%}", r.confidence or "-", r.red_flags, r.assessor or ""]
+             for r in rows]
+    click.echo(f"{organisation}: {len(rows)} audit{'s' if len(rows) != 1 else ''}")
+    click.echo(textfmt.table(["audit", "date", "unit", "stage", "coverage", "confidence", "flags", "assessor"],
+                             table, "llllrlrl"))
+
+
+@click.command("show")
+@click.argument("audit_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the summary; json: the stored `assess` result.")
+@db_option
+@guard
+def show(audit_id, fmt, db_url):
+    """One saved audit: who, when, and its assessment (AUDIT_ID or a unique prefix of it)."""
+    with _open(db_url) as store:
+        found = store.load(audit_id)
+    if fmt == "json":
+        from kam_advisor.results.assessment import dumps
+        click.echo(dumps(found.result), nl=False)
+        return
+    a = found.audit
+    from kam_advisor.render.text import render_text
+    click.echo(f"audit {a.id}: {a.organisation}{' / ' + a.unit if a.unit else ''}, {a.date}"
+               f"{', by ' + a.assessor if a.assessor else ''} (saved {a.saved_at})")
+    click.echo(f"respondents: {', '.join(a.respondents) or '-'}; {sum(len(s.answers) for s in found.sources)} "
+               f"answers kept\n")
+    click.echo(render_text(found.result), nl=False)
+
+
+@click.command("export")
+@click.argument("organisation")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@guard
+def export(organisation, output, db_url):
+    """Every audit of ORGANISATION as one JSON document (deterministic; `import` reads it back)."""
+    with _open(db_url) as store:
+        doc = store.export(organisation)
+    _echo_out(_dump_json(doc), output)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@db_option
+@guard
+def import_(file, db_url):
+    """Add the audits of an export FILE ('-' = stdin); audits already present are left as they are."""
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        if not Path(file).is_file():
+            raise DataError("file not found", file)
+        text = Path(file).read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"not JSON: {err.msg} (column {err.colno})", file, err.lineno) from None
+    with _open(db_url) as store:
+        added, present = store.import_document(doc, file)
+        click.echo(f"imported {added} audit{'s' if added != 1 else ''} of '{doc['organisation']}' into {store.url}"
+                   f" ({present} already present)", err=True)
+
+
+@click.command("delete")
+@click.argument("audit_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@db_option
+@guard
+def delete(audit_id, yes, db_url):
+    """Remove one saved audit and its answers (asks first unless --yes)."""
+    with _open(db_url) as store:
+        found = store.load(audit_id).audit
+        what = f"audit {found.id} of {found.organisation}{' / ' + found.unit if found.unit else ''} ({found.date})"
+        if not yes and not click.confirm(f"Delete {what}?", default=False, err=True):
+            click.echo("nothing deleted", err=True)
+            raise SystemExit(1)
+        store.delete(found.id)
+        click.echo(f"deleted {what}", err=True)
+
+
+# --- db --------------------------------------------------------------------------------------
+
+@click.group("db", context_settings={"help_option_names": ["-h", "--help"]})
+def db_group():
+    """The history database: schema version, upgrade."""
+
+
+@db_group.command("upgrade")
+@db_option
+@guard
+def db_upgrade(db_url):
+    """Bring the database's schema up to this version of kam-advisor (creates it when new)."""
+    from kam_advisor.store import db as db_mod
+    engine = db_mod.create_engine(db_url or db_mod.default_url())
+    try:
+        db_mod.check_revision(engine)
+        before, after = db_mod.upgrade(engine)
+    finally:
+        engine.dispose()
+    shown = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"{shown}: schema {after}, up to date")
+    else:
+        click.echo(f"{shown}: schema {before or 'none'} -> {after}")
+
+
+@db_group.command("info")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@guard
+def db_info(fmt, db_url):
+    """Where the database is, its schema version and what it holds (changes nothing)."""
+    from kam_advisor.store import db as db_mod
+    engine = db_mod.create_engine(db_url or db_mod.default_url())
+    try:
+        info = db_mod.info(engine)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(_dump_json(info), nl=False)
+        return
+    state = ("up to date" if info["schema"] == info["tool_schema"] else
+             "new (created on first use)" if info["schema"] is None else "older: run kam-advisor db upgrade")
+    click.echo(f"database:      {info['url']}\nbackend:       {info['backend']}\n"
+               f"schema:        {info['schema'] or 'none'} ({state}; this tool: {info['tool_schema']})\n"
+               f"organisations: {info['organisations']}\naudits:        {info['audits']}")
+
+
+COMMANDS = [history, show, export, import_, delete, db_group]
