@@ -190,10 +190,12 @@ def batch_cmd(ctx, directory, out_dir, jobs):
 
 from kam_advisor.cli.questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
 from kam_advisor.cli.report import report  # noqa: E402
+from kam_advisor.cli.serve import serve  # noqa: E402
 
 main.add_command(run)
 main.add_command(questionnaire)
 main.add_command(report)
+main.add_command(serve)
 from kam_advisor.cli.store import COMMANDS as STORE_COMMANDS  # noqa: E402
 for _command in STORE_COMMANDS:
     main.add_command(_command)

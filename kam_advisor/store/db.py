@@ -22,7 +22,7 @@ from kam_advisor.data.errors import DataError
 
 # The migrations this version ships, oldest first; the last is the schema the queries expect.
 # tests/test_store_migrations.py checks this against Alembic's own view of the scripts.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 ENV_VAR = "KAM_ADVISOR_DB"
 _MIGRATION_LOCK = 7245_1401  # PostgreSQL advisory lock key: one migrating process at a time

@@ -8,6 +8,8 @@ store's queries are written against. A test checks both agree (tests/test_store_
 - ``responses``: one row per respondent's answers file of an audit (label, file name, facts).
 - ``answers``: every raw answer of every respondent, with its note (the input of a re-assessment).
 - ``targets``: the stage an organisation (or one unit) aims at, and by when (schema 2).
+- ``engagements``, ``respondents``, ``web_answers``: the web questionnaire (schema 3): an
+  engagement per organisation and questionnaire, a secret link per respondent, their answers.
 """
 
 from __future__ import annotations
@@ -67,4 +69,36 @@ targets = Table(
     Column("stage", String(8), nullable=False),
     Column("by_date", String(10), nullable=True),
     Column("set_at", String(32), nullable=False),
+)
+
+# --- the web questionnaire (schema 3) ---
+
+engagements = Table(
+    "engagements", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("organisation", Text, nullable=False),
+    Column("questionnaire", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("closed_at", String(32), nullable=True),
+    Column("audit_id", String(32), nullable=True),    # the audit saved in the history when closed
+)
+
+respondents = Table(
+    "respondents", metadata,
+    Column("token", String(64), primary_key=True),    # the secret of the respondent's link
+    Column("engagement_id", String(32), ForeignKey("engagements.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("updated_at", String(32), nullable=True),
+    Column("finished_at", String(32), nullable=True),
+    Index("respondents_by_engagement", "engagement_id", "position"),
+)
+
+web_answers = Table(
+    "web_answers", metadata,
+    Column("token", String(64), ForeignKey("respondents.token", ondelete="CASCADE"), primary_key=True),
+    Column("question", Text, primary_key=True),
+    Column("value", Text, nullable=False),            # JSON: the canonical answer
+    Column("note", Text, nullable=True),
+    Column("updated_at", String(32), nullable=False),
 )

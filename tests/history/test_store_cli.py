@@ -112,11 +112,12 @@ def test_delete_asks_first_and_yes_skips_the_question(url):
 
 def test_db_info_and_upgrade(url, tmp_path):
     res = invoke("db", "upgrade", "--db", url)
-    assert res.exit_code == 0 and res.stdout.strip().endswith("schema none -> 0002")
-    assert invoke("db", "upgrade", "--db", url).stdout.strip().endswith("schema 0002, up to date")
+    from kam_advisor.store import HEAD
+    assert res.exit_code == 0 and res.stdout.strip().endswith(f"schema none -> {HEAD}")
+    assert invoke("db", "upgrade", "--db", url).stdout.strip().endswith(f"schema {HEAD}, up to date")
     _save(url)
     info = json.loads(invoke("db", "info", "--format", "json", "--db", url).stdout)
-    assert info == {"url": url, "backend": "sqlite", "schema": "0002", "tool_schema": "0002", "audits": 1,
+    assert info == {"url": url, "backend": "sqlite", "schema": HEAD, "tool_schema": HEAD, "audits": 1,
                     "organisations": 1}
     res = invoke("db", "info", "--db", f"sqlite:///{tmp_path / 'missing' / 'h.db'}")
     assert res.exit_code == 2 and "folder does not exist" in res.stderr
