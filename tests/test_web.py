@@ -81,19 +81,16 @@ def open_engagement(page, organisation: str, respondents: list[str]) -> dict[str
 STATUS_PICK = {"optimist": "done", "sceptic": "not_started"}
 
 
-def answer_page(page, mood: str) -> list[str]:
-    """Answer every question on the page in the respondent's manner; returns the question texts."""
-    texts = []
-    for fs in page.locator("fieldset.question").all():
-        texts.append(fs.locator("legend").inner_text())
-        radios = fs.locator("input[type=radio]")
-        if radios.count():
-            values = [radios.nth(i).get_attribute("value") for i in range(radios.count())]
-            pick = STATUS_PICK[mood] if STATUS_PICK[mood] in values else ("yes" if mood == "optimist" else "no")
-            fs.locator(f"input[type=radio][value={pick}]").check()
-        elif fs.locator("input[inputmode=decimal]").count():
-            fs.locator("input[inputmode=decimal]").fill("12" if mood == "optimist" else "3")
-    return texts
+def answer_page(page, mood: str) -> None:
+    """Answer every question on the page in the respondent's manner (one click per question)."""
+    offered: dict[str, list[str]] = {}
+    for name, value in page.locator("input[type=radio]").evaluate_all("els => els.map(e => [e.name, e.value])"):
+        offered.setdefault(name, []).append(value)
+    for name, values in offered.items():
+        pick = STATUS_PICK[mood] if STATUS_PICK[mood] in values else ("yes" if mood == "optimist" else "no")
+        page.locator(f'input[type=radio][name="{name}"][value="{pick}"]').check()
+    for field in page.locator("input[inputmode=decimal]").all():
+        field.fill("12" if mood == "optimist" else "3")
 
 
 def section_heading(page) -> str:

@@ -263,3 +263,15 @@ def test_run_continues_a_partly_filled_workbook_in_a_yaml_file_beside_it(tmp_pat
     assert template.read_bytes() == before          # the workbook is never rewritten
     again = CliRunner().invoke(main, ["run", "readiness", "--answers", str(template)], input="")
     assert again.exit_code == 2 and "use --answers readiness.yaml" in again.output
+
+
+def test_the_history_store_takes_the_workbook(tmp_path, northwind_xlsx):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    res = invoke("assess", "--answers", northwind_xlsx, "--save", "--db", url, "--format", "json")
+    assert res.exit_code == 0, res.output
+    from kam_advisor.store import open_store
+    with open_store(url) as store:
+        (audit,) = store.audits("Northwind Components Ltd")
+        saved = store.load(audit.id)
+    assert saved.sources[0].answers["sp.goals.positioning.a1"] == "done"
+    assert saved.sources[0].facts["volume_bonus_pct"] == 25
