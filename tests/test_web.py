@@ -250,3 +250,4 @@ def test_wrong_tokens_forms_without_csrf_and_big_bodies_are_refused(server):
     assert _request(f"{base}/r/{token}/s/direction", big,
                     {"content-type": "application/x-www-form-urlencoded"})[0] == 413
     assert _request(f"{base}/r/{token}/s/no-such-section")[0] == 404
+    assert _request(f"{base}/r/{token}", headers={"host": "attacker.example"})[0] == 400    # DNS rebinding

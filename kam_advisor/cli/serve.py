@@ -42,7 +42,7 @@ def serve(ctx, host, port, db_url):
 
     obj = root_options(ctx)
     store = open_store(db_url)
-    app, token = build(store, kb_dir=obj.get("kb_dir"), rules_dir=obj.get("rules_dir"))
+    app, token = build(store, kb_dir=obj.get("kb_dir"), rules_dir=obj.get("rules_dir"), shared=not _is_loopback(host))
     shown = f"[{host}]" if ":" in host else host
     if not _is_loopback(host):
         click.echo(f"kam-advisor: warning: listening on {host}: anyone who can reach this machine on port {port} "

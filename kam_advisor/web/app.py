@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -58,6 +59,9 @@ class Settings:
     secret: bytes
     kb_dir: str | None = None
     rules_dir: str | None = None
+    # Host headers answered: this machine's names unless shared (a DNS-rebinding page cannot
+    # then reach the server under its own name)
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
 def _environment() -> jinja2.Environment:
@@ -490,6 +494,7 @@ def create_app(settings: Settings) -> Starlette:
         return not_found()
 
     app = Starlette(routes=routes, exception_handlers={404: on_404, 405: on_404})
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.add_middleware(LimitBody)
     app.add_middleware(SecurityHeaders)
     return app
@@ -499,9 +504,13 @@ def new_admin_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def build(store: Store, admin_token: str | None = None, kb_dir=None, rules_dir=None) -> tuple[Starlette, str]:
-    """The application and its admin token (a new random one unless given)."""
+def build(store: Store, admin_token: str | None = None, kb_dir=None, rules_dir=None,
+          shared: bool = False) -> tuple[Starlette, str]:
+    """The application and its admin token (a new random one unless given). ``shared``: it
+    listens beyond this machine, so any Host name is answered."""
     token = admin_token or new_admin_token()
     settings = Settings(store=store, admin_token=token, secret=secrets.token_bytes(32), kb_dir=kb_dir,
                         rules_dir=rules_dir)
+    if shared:
+        settings.allowed_hosts = ("*",)
     return create_app(settings), token
