@@ -28,7 +28,7 @@ from kam_advisor.answers.questionnaire import Question, Questionnaire
 from kam_advisor.data.errors import DataError
 from kam_advisor.data.vocab import LABELS, SPECIAL, STATUSES
 
-SUFFIXES = (".xlsx", ".xlsm")
+SUFFIXES = (".xlsx",)
 MAX_FILE_BYTES = 10 * 1024 * 1024          # a filled full audit is about 40 KB
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024      # an .xlsx is a zip: bound what it expands to
 MAX_ROWS = 5000

@@ -458,13 +458,13 @@ def create_app(settings: Settings) -> Starlette:
         if not is_admin(request):
             return not_found()
         engagement = eng.get(settings.store, request.path_params["eid"])
-        if engagement is None:
+        fmt = request.path_params["fmt"]
+        if engagement is None or fmt not in ("html", "pdf"):
             return not_found()
         result, _, problem = await run_in_threadpool(combined, engagement)
         if result is None:
             return _plain(409, "No report yet", problem or "Nobody has answered yet.")
         from kam_advisor.render import report
-        fmt = request.path_params["fmt"]
         if fmt == "html":
             return HTMLResponse(report.render(result, "html"), headers={"content-security-policy": REPORT_CSP})
         from kam_advisor.render.pdf import render_pdf
