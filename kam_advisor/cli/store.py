@@ -298,7 +298,12 @@ def history_document(store, organisation: str, unit: str | None = None, from_id:
     if latest is not None:
         doc["stages"] = [{"id": s["id"], "name": s.get("name")} for s in latest.get("stages") or []]
     if len(pair) == 2:
-        doc["comparison"] = compare(results[pair[0].id], results[pair[1].id], _label(pair[0]), _label(pair[1]))
+        old, new = results[pair[0].id], results[pair[1].id]
+        aliases = None
+        if old.get("kb_version") != new.get("kb_version"):     # answers follow renamed actions
+            from kam_advisor.data import knowledge
+            aliases = knowledge.load_cached(str(kb_dir) if kb_dir else None).aliases
+        doc["comparison"] = compare(old, new, _label(pair[0]), _label(pair[1]), aliases)
     if target and rows:
         doc["target"] = progress(results[rows[0].id], results[rows[-1].id], target["stage"], target["by"],
                                  rows[0].date, rows[-1].date)
@@ -381,3 +386,82 @@ def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
 
 
 COMMANDS += [compare_cmd, target_cmd]
+
+
+# --- knowledge-base upgrades ---------------------------------------------------------------------
+
+@click.command("diff")
+@click.argument("old_dir", type=click.Path(file_okay=False))
+@click.argument("new_dir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guard
+def kb_diff(old_dir, new_dir, fmt):
+    """Actions added, removed, renamed, reworded and moved between two knowledge-base folders, and
+    whether the version bump fits (exit 2 when it does not)."""
+    from kam_advisor.data import knowledge
+    from kam_advisor.data.kbdiff import diff
+    for folder in (old_dir, new_dir):
+        if not Path(folder).is_dir():
+            raise DataError("knowledge-base folder not found", folder)
+    d = diff(knowledge.load(old_dir), knowledge.load(new_dir))
+    if fmt == "json":
+        click.echo(_dump_json(d), nl=False)
+    else:
+        click.echo(f"knowledge base {d['from']} -> {d['to']}")
+        parts = [("added", d["added"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+                 ("removed", d["removed"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+                 ("renamed", d["renamed"], lambda a: f"{a['from']} -> {a['to']}: {a['text']}"),
+                 ("reworded", d["reworded"], lambda a: f"{a['id']}: '{a['from']}' -> '{a['to']}'"),
+                 ("moved to another topic", d["moved_topic"],
+                  lambda a: f"{a['id']}: {a['from_name']} -> {a['to_name']}"),
+                 ("moved to another stage", d["moved_stage"], lambda a: f"{a['id']}: {a['from']} -> {a['to']}")]
+        for title, rows, line in parts:
+            click.echo(f"{title} ({len(rows)})")
+            for row in rows:
+                click.echo(f"  {line(row)}")
+        click.echo(d["bump"]["verdict"])
+    if not d["bump"]["ok"]:
+        raise SystemExit(2)
+
+
+@click.command("reassess")
+@click.argument("audit_id")
+@click.option("--save", is_flag=True, help="Save the new assessment as an audit of the same organisation, unit and date.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@click.pass_context
+@guard
+def reassess_cmd(ctx, audit_id, save, fmt, db_url):
+    """Assess a stored audit again under the current knowledge base and rules: answers follow
+    renamed actions; answers to removed actions are kept and reported."""
+    from kam_advisor.results.reassess import reassess
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        found = store.load(audit_id)
+        result = reassess(found.result, obj.get("kb_dir"), obj.get("rules_dir"))
+        a = found.audit
+        if save:
+            new_id = store.save(result, found.sources, organisation=a.organisation, unit=a.unit, date=a.date,
+                                assessor=a.assessor, questionnaire_version=a.questionnaire_version)
+            click.echo(f"saved audit {new_id} in {store.url}", err=True)
+    if fmt == "json":
+        from kam_advisor.results.assessment import dumps
+        click.echo(dumps(result), nl=False)
+        return
+    r = result["reassessment"]
+    click.echo(f"audit {a.id} ({a.organisation}{' / ' + a.unit if a.unit else ''}, {a.date}) re-assessed: "
+               f"knowledge base {r['from_kb_version']} -> {r['to_kb_version']}")
+    o, before = result["overall"], found.result.get("overall") or {}
+    click.echo(f"programme: achieved {before.get('achieved') or 'none'} -> {o['achieved'] or 'none'}; "
+               f"working on {before.get('current')} -> {o['current']}")
+    click.echo(f"answers carried over renamed actions ({len(r['renamed'])})")
+    for x in r["renamed"]:
+        click.echo(f"  {x['from']} -> {x['to']} ({x['status']})")
+    click.echo(f"answers to actions no longer in the knowledge base, kept but not assessed ({len(r['removed_answers'])})")
+    for x in r["removed_answers"]:
+        click.echo(f"  {x['item']}: {x['text']} ({x['status']})" + (f" - note: {x['note']}" if x.get("note") else ""))
+    if r["removed_facts"]:
+        click.echo("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
+
+
+COMMANDS += [reassess_cmd]

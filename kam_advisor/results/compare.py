@@ -82,14 +82,22 @@ def _side(result: Mapping[str, Any], label: Mapping[str, Any] | None) -> dict:
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_label: Mapping[str, Any] | None = None,
-            new_label: Mapping[str, Any] | None = None) -> dict:
-    """What changed from the ``old`` audit to the ``new`` one (labels: id, date, unit ... to show)."""
+            new_label: Mapping[str, Any] | None = None, aliases: Mapping[str, str] | None = None) -> dict:
+    """What changed from the ``old`` audit to the ``new`` one (labels: id, date, unit ... to show).
+
+    ``aliases`` (old action id -> current id, the knowledge base's ``replaces:``) lets answers of
+    an audit under an older knowledge base meet the same actions under their new ids.
+    """
     stages = stage_ids(new)
     names = topic_names(new, old)
+    aliases = dict(aliases or {})
     old_answers, new_answers = _answers(old), _answers(new)
+    old_answers = {aliases.get(i, i): a for i, a in old_answers.items()}
     removed = sorted(set(old_answers) - set(new_answers))
     added = sorted(set(new_answers) - set(old_answers))
-    kb_changed = old.get("kb_version") != new.get("kb_version") or bool(removed or added)
+    renamed = sorted((o, n) for o, n in aliases.items() if n in old_answers and n in new_answers
+                     and o in {a["item"] for a in old.get("answers") or []})
+    kb_changed = old.get("kb_version") != new.get("kb_version") or bool(removed or added or renamed)
     topics_touched = {old_answers[i].get("topic") for i in removed} | {new_answers[i].get("topic") for i in added}
 
     # stages
@@ -147,7 +155,7 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_label: Mapping[s
     # recommendations of the earlier audit that are done now
     completed = []
     for r in old.get("recommendations") or []:
-        now = new_answers.get(r.get("item"))
+        now = new_answers.get(aliases.get(r.get("item"), r.get("item")))
         if now is not None and now.get("status") == DONE:
             completed.append({"item": r["item"], "text": r.get("text"), "topic": r.get("topic"),
                               "topic_name": names.get(r.get("topic"), r.get("topic")),
@@ -182,7 +190,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_label: Mapping[s
         "not_assessed": not_assessed,
         "knowledge_base": {"from": old.get("kb_version"), "to": new.get("kb_version"), "changed": kb_changed,
                            "actions_removed": [_brief_action(old_answers[i], names) for i in removed],
-                           "actions_added": [_brief_action(new_answers[i], names) for i in added]},
+                           "actions_added": [_brief_action(new_answers[i], names) for i in added],
+                           "actions_renamed": [{"from": o, "to": n} for o, n in renamed]},
     }
 
 
