@@ -196,9 +196,10 @@ main.add_command(run)
 main.add_command(questionnaire)
 main.add_command(report)
 main.add_command(serve)
-from kam_advisor.cli.store import COMMANDS as STORE_COMMANDS  # noqa: E402
+from kam_advisor.cli.store import COMMANDS as STORE_COMMANDS, kb_diff  # noqa: E402
 for _command in STORE_COMMANDS:
     main.add_command(_command)
+kb.add_command(kb_diff)
 
 
 if __name__ == "__main__":  # pragma: no cover

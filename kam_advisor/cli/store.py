@@ -229,3 +229,239 @@ def db_info(fmt, db_url):
 
 
 COMMANDS = [history, show, export, import_, delete, db_group]
+
+
+# --- compare and target ------------------------------------------------------------------------
+
+def _scope(store, organisation: str, unit: str | None):
+    """The audits compared and charted: the unit's, else the whole organisation's (no unit)."""
+    rows = store.audits(organisation, unit if unit is not None else "")
+    if not rows and unit is None and not store.audits(organisation):
+        from kam_advisor.data.suggest import did_you_mean
+        known = [name for name, _ in store.organisations()]
+        raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+    return rows
+
+
+def _label(a) -> dict:
+    return {"id": a.id, "date": a.date, "unit": a.unit, "assessor": a.assessor}
+
+
+def _rollup(store, organisation: str, rules_dir, kb_dir):
+    """The organisation view of its units (latest audit of each), when it has two or more."""
+    latest = {}
+    for a in store.audits(organisation):
+        if a.unit is not None:
+            latest[a.unit] = a
+    if len(latest) < 2:
+        return None
+    from kam_advisor.results.bases import load_bases
+    from kam_advisor.results.units import rollup
+    kb, base = load_bases(kb_dir, rules_dir)
+    results = store.results(a.id for a in latest.values())
+    conflicts = [dict(r.data) for r in kb.records.values() if r.kind == "conflict"]
+    units = [{"unit": name, "id": a.id, "date": a.date, "result": results[a.id]} for name, a in sorted(latest.items())]
+    return rollup(units, base.params, conflicts)
+
+
+def history_document(store, organisation: str, unit: str | None = None, from_id: str | None = None,
+                     to_id: str | None = None, kb_dir=None, rules_dir=None) -> dict:
+    """Comparison, trend, target progress and units of an organisation, as one plain document."""
+    from kam_advisor.results.compare import compare, trend
+    from kam_advisor.results.target import progress
+    rows = _scope(store, organisation, unit)
+    by_id = {a.id: a for a in store.audits(organisation)}
+    pair = []
+    for given in (from_id, to_id):
+        if given:
+            full = store.resolve(given)
+            if full not in by_id:
+                raise DataError(f"audit {full} is not an audit of '{organisation}'")
+            pair.append(by_id[full])
+    if len(pair) < 2:
+        others = [a for a in rows if a not in pair]
+        if not pair:
+            pair = others[-2:]
+        elif from_id:
+            later = [a for a in others if (a.date, a.saved_at) > (pair[0].date, pair[0].saved_at)]
+            pair = pair + (later[-1:] or others[-1:])
+        else:
+            earlier = [a for a in others if (a.date, a.saved_at) < (pair[0].date, pair[0].saved_at)]
+            pair = (earlier[-1:] or others[:1]) + pair
+    target = store.target(organisation, unit)
+    wanted = [a.id for a in pair] + ([rows[0].id, rows[-1].id] if target and rows else [])
+    results = store.results(set(wanted))
+    doc = {"organisation": organisation, "unit": unit, "stages": [], "comparison": None,
+           "trend": trend([{"id": a.id, "date": a.date, "unit": a.unit, "summary": a.summary} for a in rows]),
+           "target": None, "units": _rollup(store, organisation, rules_dir, kb_dir) if unit is None else None}
+    latest = results.get(rows[-1].id) if rows and rows[-1].id in results else (results[pair[-1].id] if pair else None)
+    if latest is not None:
+        doc["stages"] = [{"id": s["id"], "name": s.get("name")} for s in latest.get("stages") or []]
+    if len(pair) == 2:
+        old, new = results[pair[0].id], results[pair[1].id]
+        aliases = None
+        if old.get("kb_version") != new.get("kb_version"):     # answers follow renamed actions
+            from kam_advisor.data import knowledge
+            aliases = knowledge.load_cached(str(kb_dir) if kb_dir else None).aliases
+        doc["comparison"] = compare(old, new, _label(pair[0]), _label(pair[1]), aliases)
+    if target and rows:
+        doc["target"] = progress(results[rows[0].id], results[rows[-1].id], target["stage"], target["by"],
+                                 rows[0].date, rows[-1].date)
+    if doc["comparison"] is None and doc["units"] is None and doc["target"] is None:
+        scope = f"unit '{unit}' of '{organisation}'" if unit else f"'{organisation}' as a whole"
+        units = sorted({a.unit for a in by_id.values() if a.unit})
+        hint = f" (units: {', '.join(units)}; give --unit NAME)" if units and not unit else ""
+        raise DataError(f"{scope} has {len(rows)} audit{'s' if len(rows) != 1 else ''}: nothing to compare{hint}")
+    return doc
+
+
+def _render_history(doc, fmt, output):
+    from kam_advisor.render.history import render
+    if fmt == "html" and not output:
+        raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
+    _echo_out(render(doc, fmt), output)
+    if output and output != "-":
+        click.echo(f"written to {display_path(output)}", err=True)
+
+
+def _root(ctx) -> dict:
+    from kam_advisor.cli.shared import root_options
+    return root_options(ctx)
+
+
+@click.command("compare")
+@click.argument("organisation")
+@click.option("--from", "from_id", metavar="AUDIT_ID", help="The earlier audit (default: the one before --to).")
+@click.option("--to", "to_id", metavar="AUDIT_ID", help="The later audit (default: the latest).")
+@click.option("--unit", help="Compare this unit's audits (default: audits of the whole organisation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@click.pass_context
+@guard
+def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
+    """What changed between two audits (default: the last two): regressions first, then stage
+    changes, actions done, red flags raised and cleared, recommendations completed, facets; the
+    trend over all audits, progress towards the target, and the units holding the organisation back."""
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        doc = history_document(store, organisation, unit, from_id, to_id, obj.get("kb_dir"), obj.get("rules_dir"))
+    _render_history(doc, fmt, output)
+
+
+@click.command("target")
+@click.argument("organisation")
+@click.option("--stage", required=True, metavar="STAGE", help="The stage to reach (A, B, C or D).")
+@click.option("--by", "by_date", metavar="YYYY-MM-DD", help="When to reach it; phases the actions up to then.")
+@click.option("--unit", help="A target for this unit (default: the whole organisation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@click.pass_context
+@guard
+def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
+    """Set the stage ORGANISATION aims at (kept in the history; compare shows it) and show the
+    percent-to-target, progress since the first audit and the actions to get there, phased."""
+    from kam_advisor.results.target import progress
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        rows = _scope(store, organisation, unit)
+        if not rows:
+            raise DataError(f"no audits of {('unit ' + repr(unit) + ' of ') if unit else ''}'{organisation}'"
+                            f"{'' if unit else ' as a whole'} to measure a target against")
+        results = store.results({rows[0].id, rows[-1].id})
+        stages = [s["id"] for s in results[rows[-1].id].get("stages") or []]
+        if stage not in stages:
+            raise DataError(f"--stage: expected one of {', '.join(stages)} (got {stage!r})")
+        store.set_target(organisation, stage, by_date, unit)
+        doc = {"organisation": organisation, "unit": unit,
+               "stages": [{"id": s["id"], "name": s.get("name")} for s in results[rows[-1].id]["stages"]],
+               "comparison": None, "trend": None, "units": None,
+               "target": progress(results[rows[0].id], results[rows[-1].id], stage, by_date, rows[0].date,
+                                  rows[-1].date)}
+    _ = obj
+    _render_history(doc, fmt, output)
+
+
+COMMANDS += [compare_cmd, target_cmd]
+
+
+# --- knowledge-base upgrades ---------------------------------------------------------------------
+
+@click.command("diff")
+@click.argument("old_dir", type=click.Path(file_okay=False))
+@click.argument("new_dir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guard
+def kb_diff(old_dir, new_dir, fmt):
+    """Actions added, removed, renamed, reworded and moved between two knowledge-base folders, and
+    whether the version bump fits (exit 2 when it does not)."""
+    from kam_advisor.data import knowledge
+    from kam_advisor.data.kbdiff import diff
+    for folder in (old_dir, new_dir):
+        if not Path(folder).is_dir():
+            raise DataError("knowledge-base folder not found", folder)
+    d = diff(knowledge.load(old_dir), knowledge.load(new_dir))
+    if fmt == "json":
+        click.echo(_dump_json(d), nl=False)
+    else:
+        click.echo(f"knowledge base {d['from']} -> {d['to']}")
+        parts = [("added", d["added"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+                 ("removed", d["removed"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+                 ("renamed", d["renamed"], lambda a: f"{a['from']} -> {a['to']}: {a['text']}"),
+                 ("reworded", d["reworded"], lambda a: f"{a['id']}: '{a['from']}' -> '{a['to']}'"),
+                 ("moved to another topic", d["moved_topic"],
+                  lambda a: f"{a['id']}: {a['from_name']} -> {a['to_name']}"),
+                 ("moved to another stage", d["moved_stage"], lambda a: f"{a['id']}: {a['from']} -> {a['to']}")]
+        for title, rows, line in parts:
+            click.echo(f"{title} ({len(rows)})")
+            for row in rows:
+                click.echo(f"  {line(row)}")
+        click.echo(d["bump"]["verdict"])
+    if not d["bump"]["ok"]:
+        raise SystemExit(2)
+
+
+@click.command("reassess")
+@click.argument("audit_id")
+@click.option("--save", is_flag=True, help="Save the new assessment as an audit of the same organisation, unit and date.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@click.pass_context
+@guard
+def reassess_cmd(ctx, audit_id, save, fmt, db_url):
+    """Assess a stored audit again under the current knowledge base and rules: answers follow
+    renamed actions; answers to removed actions are kept and reported."""
+    from kam_advisor.results.reassess import reassess
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        found = store.load(audit_id)
+        result = reassess(found.result, obj.get("kb_dir"), obj.get("rules_dir"))
+        a = found.audit
+        if save:
+            new_id = store.save(result, found.sources, organisation=a.organisation, unit=a.unit, date=a.date,
+                                assessor=a.assessor, questionnaire_version=a.questionnaire_version)
+            click.echo(f"saved audit {new_id} in {store.url}", err=True)
+    if fmt == "json":
+        from kam_advisor.results.assessment import dumps
+        click.echo(dumps(result), nl=False)
+        return
+    r = result["reassessment"]
+    click.echo(f"audit {a.id} ({a.organisation}{' / ' + a.unit if a.unit else ''}, {a.date}) re-assessed: "
+               f"knowledge base {r['from_kb_version']} -> {r['to_kb_version']}")
+    o, before = result["overall"], found.result.get("overall") or {}
+    click.echo(f"programme: achieved {before.get('achieved') or 'none'} -> {o['achieved'] or 'none'}; "
+               f"working on {before.get('current')} -> {o['current']}")
+    click.echo(f"answers carried over renamed actions ({len(r['renamed'])})")
+    for x in r["renamed"]:
+        click.echo(f"  {x['from']} -> {x['to']} ({x['status']})")
+    click.echo(f"answers to actions no longer in the knowledge base, kept but not assessed ({len(r['removed_answers'])})")
+    for x in r["removed_answers"]:
+        click.echo(f"  {x['item']}: {x['text']} ({x['status']})" + (f" - note: {x['note']}" if x.get("note") else ""))
+    if r["removed_facts"]:
+        click.echo("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
+
+
+COMMANDS += [reassess_cmd]
