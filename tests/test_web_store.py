@@ -63,6 +63,11 @@ def test_a_cleared_answer_is_removed_and_a_closed_engagement_is_frozen(store):
     eng.save_answers(store, token, {"driver": "done", "ka_count": 12}, {})
     eng.save_answers(store, token, {"ka_count": None}, {})
     assert eng.answers(store, token) == ({"driver": "done"}, {})
+    eng.save_answers(store, token, {"strategy": None}, {"strategy": "ask the CFO"})     # a note alone is kept
+    assert eng.answers(store, token) == ({"driver": "done"}, {"strategy": "ask the CFO"})
+    assert eng.get(store, eid).respondents[0].answered == 1
+    eng.save_answers(store, token, {"strategy": None}, {"strategy": None})
+    assert eng.answers(store, token) == ({"driver": "done"}, {})
     eng.close(store, eid, None)
     with pytest.raises(StoreError, match="closed"):
         eng.save_answers(store, token, {"driver": "partial"}, {})

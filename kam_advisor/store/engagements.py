@@ -109,7 +109,8 @@ def _engagement(row, respondents=()) -> Engagement:
 
 
 def _respondents(conn, engagement_id: str) -> list[Respondent]:
-    counts = (sa.select(answers_t.c.token, sa.func.count().label("n")).group_by(answers_t.c.token).subquery())
+    counts = (sa.select(answers_t.c.token, sa.func.count().label("n")).where(answers_t.c.value != "null")
+              .group_by(answers_t.c.token).subquery())
     rows = conn.execute(sa.select(respondents_t, counts.c.n).select_from(
         respondents_t.outerjoin(counts, counts.c.token == respondents_t.c.token))
         .where(respondents_t.c.engagement_id == engagement_id).order_by(respondents_t.c.position)).all()
@@ -156,13 +157,15 @@ def answers(store: Store, token: str) -> tuple[dict[str, Any], dict[str, str]]:
     """A respondent's answers (canonical values) and notes, by question id."""
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(answers_t).where(answers_t.c.token == token)).all()
-    return ({r.question: orjson.loads(r.value) for r in rows},
+    values = {r.question: orjson.loads(r.value) for r in rows}
+    return ({qid: v for qid, v in values.items() if v is not None},
             {r.question: r.note for r in rows if r.note})
 
 
 def save_answers(store: Store, token: str, given: Mapping[str, Any], notes: Mapping[str, str | None],
                  finished: bool = False) -> None:
-    """Save a page of answers (None removes one) in one transaction; refused once closed."""
+    """Save a page of answers (None removes one; a note is kept even without an answer) in one
+    transaction; refused once closed."""
     now = _now()
     with db.writing(store.engine) as conn:
         row = conn.execute(sa.select(respondents_t.c.engagement_id).where(respondents_t.c.token == token)).first()
@@ -173,7 +176,7 @@ def save_answers(store: Store, token: str, given: Mapping[str, Any], notes: Mapp
         for qid in set(given) | set(notes):
             conn.execute(answers_t.delete().where(answers_t.c.token == token, answers_t.c.question == qid))
             value, note = given.get(qid), notes.get(qid)
-            if value is not None:
+            if value is not None or note:       # a note alone is kept too (value null)
                 conn.execute(answers_t.insert(), {"token": token, "question": qid, "value": orjson.dumps(value).decode(),
                                                   "note": note or None, "updated_at": now})
         changes = {"updated_at": now}
