@@ -43,7 +43,7 @@ def make_template(tmp_path: Path, name: str) -> Path:
 
 def shown(question, value):
     """An answer as a person picks it from the drop-down."""
-    if value in LABELS and question.type in ("status", "yes_no", "single_choice", "scale"):
+    if isinstance(value, str) and value in LABELS and question.type in ("status", "yes_no", "single_choice", "scale"):
         return LABELS[value]
     if question.type == "single_choice":
         return next(c.label for c in question.choices if c.value == value)
@@ -275,3 +275,19 @@ def test_the_history_store_takes_the_workbook(tmp_path, northwind_xlsx):
         saved = store.load(audit.id)
     assert saved.sources[0].answers["sp.goals.positioning.a1"] == "done"
     assert saved.sources[0].facts["volume_bonus_pct"] == 25
+
+
+@pytest.mark.parametrize("name", ["ka-plan", "account"])
+def test_choices_by_label_several_choices_and_text_round_trip(tmp_path, name):
+    q = loader.load(name)
+    lines = [f"questionnaire: {name}", "answers:"]
+    for qid, question in q.questions.items():
+        value = {"single_choice": lambda: question.choices[-1].value,
+                 "multi_choice": lambda: "[" + ", ".join(c.value for c in question.choices[:2]) + "]",
+                 "yes_no": lambda: "yes", "scale": lambda: question.scale_max, "number": lambda: 4,
+                 "text": lambda: '"Plan for Beta, Inc.; agreed"', "status": lambda: "partial"}[question.type]()
+        lines.append(f"  {qid}: {value}")
+    answers = tmp_path / f"{name}.yaml"
+    answers.write_text("\n".join(lines) + "\n")
+    filled = fill(make_template(tmp_path, name), answers, tmp_path / f"{name}.xlsx")
+    assert assessed(filled) == assessed(answers)

@@ -88,6 +88,18 @@ def choices_shown(question: Question) -> list[str]:
     return values + [SPECIAL_WORDS[s] for s in SPECIAL if question.offers(s)]
 
 
+def allowed_answers(question: Question) -> str:
+    """The answers a cell takes, in the words of the drop-down."""
+    shown = choices_shown(question)
+    if shown:
+        return ", ".join(shown)
+    words = [SPECIAL_WORDS[s] for s in SPECIAL if question.offers(s)]
+    hint = answer_hint(question, specials=False)
+    if question.type == "multi_choice":
+        hint = "any of " + "; ".join(c.label for c in question.choices) + " (separated by ';'), or none"
+    return hint + (f"; or {' or '.join(words)}" if words else "")
+
+
 def _limits(spec: Mapping[str, Any], low_key: str, high_key: str) -> str:
     parts = []
     if low_key in spec:
@@ -172,7 +184,7 @@ def template(q: Questionnaire, fact_specs: Mapping[str, Mapping[str, Any]] | Non
                 help_text += f"\nOnly if: {conditions.describe(question.when)}"
             if section.when is not None:
                 help_text += f"\nThis section only if: {conditions.describe(section.when)}"
-            hint = answer_hint(question) + (" (required)" if question.required else "")
+            hint = allowed_answers(question) + (" (required)" if question.required else "")
             sheet.append([qid, section.title, question.text, None, None, help_text, hint])
             row = sheet.max_row
             for col in (2, 3, 6, 7):
