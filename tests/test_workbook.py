@@ -43,7 +43,8 @@ def make_template(tmp_path: Path, name: str) -> Path:
 
 def shown(question, value):
     """An answer as a person picks it from the drop-down."""
-    if isinstance(value, str) and value in LABELS and question.type in ("status", "yes_no", "single_choice", "scale"):
+    if isinstance(value, str) and value in LABELS and (
+            question.type in ("status", "yes_no", "single_choice", "scale") or value in ("dont_know", "na")):
         return LABELS[value]
     if question.type == "single_choice":
         return next(c.label for c in question.choices if c.value == value)
@@ -291,3 +292,52 @@ def test_choices_by_label_several_choices_and_text_round_trip(tmp_path, name):
     answers.write_text("\n".join(lines) + "\n")
     filled = fill(make_template(tmp_path, name), answers, tmp_path / f"{name}.xlsx")
     assert assessed(filled) == assessed(answers)
+
+
+READINESS = loader.load("readiness")
+
+
+def _answer_strategy(question):
+    from hypothesis import strategies as st
+    specials = [s for s in ("dont_know", "na") if question.offers(s)]
+    if question.type == "status":
+        values = st.sampled_from(["done", "partial", "not_started", "na", "dont_know"])
+    elif question.type == "yes_no":
+        values = st.sampled_from(["yes", "no"] + specials)
+    else:  # number
+        low, high = question.validation.get("min", 0), question.validation.get("max", 10**6)
+        values = st.integers(int(low), int(high)) if question.integer else st.one_of(
+            st.integers(int(low), int(high)), st.sampled_from(specials or [int(low)]))
+    return st.one_of(st.none(), values)
+
+
+def _notes():
+    from hypothesis import strategies as st
+    printable = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x7f")
+    return st.one_of(st.none(), st.text(printable, min_size=1, max_size=40).filter(
+        lambda t: t.strip() and not t.lstrip().startswith("=")))
+
+
+def test_any_answers_and_notes_read_back_from_the_workbook_as_given(tmp_path_factory):
+    """Invariant: whatever a respondent picks or types (within the drop-downs and limits), and
+    whatever note they write, the workbook reads back exactly those answers and notes."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    template = make_template(tmp_path_factory.mktemp("prop"), "readiness")
+    questions = list(READINESS.questions.values())
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.tuples(*[_answer_strategy(x) for x in questions]), st.tuples(*[_notes() for _ in questions]))
+    def check(values, notes):
+        book = load_workbook(template)
+        rows = {r[0].value: r for r in book["Answers"].iter_rows(min_row=2)}
+        for question, value, note in zip(questions, values, notes):
+            if value is not None:
+                rows[question.id][3].value = shown(question, value)
+            rows[question.id][4].value = note
+        path = template.with_name("filled.xlsx")
+        book.save(path)
+        af = workbook.read_workbook(path)
+        assert dict(af.answers) == {x.id: v for x, v in zip(questions, values) if v is not None}
+        assert dict(af.notes) == {x.id: n.strip() for x, n in zip(questions, notes) if n is not None}
+
+    check()
