@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -254,3 +255,31 @@ def test_wrong_tokens_forms_without_csrf_and_big_bodies_are_refused(server):
                     {"content-type": "application/x-www-form-urlencoded"})[0] == 413
     assert _request(f"{base}/r/{token}/s/no-such-section")[0] == 404
     assert _request(f"{base}/r/{token}", headers={"host": "attacker.example"})[0] == 400    # DNS rebinding
+
+
+def test_the_consultant_compares_with_the_last_audit_of_the_organisation(server):
+    import http.cookiejar
+    store, base = server["store"], server["url"]
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base}/admin?token={server['token']}").read()
+
+    def page(path: str, data: dict | None = None) -> str:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        with opener.open(f"{base}{path}", data=body) as response:
+            return response.read().decode()
+
+    first = eng.create(store, "Compare Ltd", "readiness", ["CEO"])
+    eng.save_answers(store, eng.get(store, first).respondents[0].token,
+                     {"driver": "not_started", "strategy": "not_started"}, {})
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page(f"/admin/e/{first}")).group(1)
+    assert "closed" in page(f"/admin/e/{first}", {"csrf": csrf, "action": "close"})
+    assert eng.get(store, first).audit_id == store.audits("Compare Ltd")[0].id
+    second = eng.create(store, "Compare Ltd", "readiness", ["CEO"])
+    eng.save_answers(store, eng.get(store, second).respondents[0].token,
+                     {"driver": "done", "strategy": "done"}, {})
+    assert 'id="compare"' in page(f"/admin/e/{second}")
+    changes = page(f"/admin/e/{second}/compare")
+    assert "Compare Ltd" in changes and store.audits("Compare Ltd")[0].date in changes
+    newly_done = changes[changes.index("Actions newly done"):]
+    assert "was not started" in newly_done

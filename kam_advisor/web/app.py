@@ -475,6 +475,30 @@ def create_app(settings: Settings) -> Starlette:
         return Response(data, media_type="application/pdf",
                         headers={"content-disposition": f'attachment; filename="report-{engagement.id}.pdf"'})
 
+    async def compare_page(request: Request):
+        """What changed since the organisation's last saved audit (the history's comparison view)."""
+        if not is_admin(request):
+            return not_found()
+        engagement = eng.get(settings.store, request.path_params["eid"])
+        if engagement is None:
+            return not_found()
+        earlier = [a for a in settings.store.audits(engagement.organisation) if a.id != engagement.audit_id]
+        result, _, problem = await run_in_threadpool(combined, engagement)
+        if result is None or not earlier:
+            return _plain(409, "Nothing to compare", problem or "It needs answers and an earlier audit of the "
+                          "organisation in the history.")
+        from kam_advisor.render import history
+        from kam_advisor.results.compare import compare
+        last = earlier[-1]
+        old = settings.store.load(last.id).result
+        doc = {"organisation": engagement.organisation, "unit": None,
+               "stages": [{"id": st["id"], "name": st.get("name")} for st in result.get("stages") or []],
+               "comparison": compare(old, result, {"id": last.id, "date": last.date, "unit": last.unit,
+                                                   "assessor": last.assessor},
+                                     {"id": None, "date": result.get("date"), "unit": None, "assessor": None}),
+               "trend": None, "target": None, "units": None}
+        return HTMLResponse(history.render_html(doc), headers={"content-security-policy": REPORT_CSP})
+
     async def home(request: Request):
         return _plain(200, "kam-advisor questionnaire",
                       "Open the link you were given to answer your questionnaire.")
@@ -487,6 +511,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/admin", admin, methods=["GET", "POST"]),
         Route("/admin/e/{eid}", engagement_page, methods=["GET", "POST"]),
         Route("/admin/e/{eid}/report.{fmt:str}", report_page),
+        Route("/admin/e/{eid}/compare", compare_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 
