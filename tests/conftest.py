@@ -52,3 +52,17 @@ def questionnaire_cli():
     main.add_command(run)
     main.add_command(questionnaire)
     return main
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium (or $KAM_ADVISOR_CHROMIUM); skipped when missing, a failure under CI."""
+    import os
+
+    from kam_advisor.render.pdf import find_browser
+    found = find_browser()
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (CI must install it: apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    return found

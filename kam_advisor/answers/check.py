@@ -243,8 +243,14 @@ def visible_questions(q: Questionnaire, answers: Mapping[str, Any]) -> list[Ques
     return out
 
 
-def read_answers(path: str | Path) -> tuple[AnswerFile, LineDict]:
-    """An answers file and its parsed document (for header lines and rewriting)."""
+def read_answers(path: str | Path) -> tuple[AnswerFile, LineDict | None]:
+    """An answers file and its parsed document (for header lines and rewriting).
+
+    A filled questionnaire workbook (.xlsx) is read by :mod:`kam_advisor.answers.workbook`;
+    it has no YAML document (None)."""
+    from kam_advisor.answers import workbook
+    if workbook.is_workbook(path):
+        return workbook.read_workbook(path), None
     data = load_file(path)
     return read_answer_file(path, data), data
 

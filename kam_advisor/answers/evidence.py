@@ -338,7 +338,15 @@ def load_evidence(paths: Sequence[str | Path], kb, fact_specs, questionnaire: Qu
     """
     if not paths:
         raise DataError("no answers file given")
-    docs = [read_answers(p) for p in paths]
+    return evidence_of([read_answers(p) for p in paths], kb, fact_specs, questionnaire, root)
+
+
+def evidence_of(docs: Sequence[tuple[AnswerFile, Any]], kb, fact_specs, questionnaire: Questionnaire | None = None,
+                root: str | Path | None = None) -> tuple[Evidence, list[dict]]:
+    """:func:`load_evidence` for answers already read: (AnswerFile, its parsed document or None)
+    pairs, e.g. answers given in the web questionnaire."""
+    if not docs:
+        raise DataError("no answers given")
     for af, data in docs:
         if af.no_answers:
             raise DataError("no answers to assess: 'answers' is missing or empty (fill in the file; "

@@ -16,6 +16,7 @@ from kam_advisor.data import knowledge
 from kam_advisor.render import textfmt
 from kam_advisor.data.errors import display_path
 from kam_advisor.cli.shared import GuardedGroup, answers_options, answers_paths, say_error
+from kam_advisor.cli.store import save_if_asked, save_options
 
 
 def _dump_json(data) -> str:
@@ -116,8 +117,9 @@ def kb_stats(ctx, fmt):
 @answers_options("Assess")
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(), help="Write here instead of stdout.")
+@save_options
 @click.pass_context
-def assess_cmd(ctx, answers, example, fmt, output):
+def assess_cmd(ctx, answers, example, fmt, output, **save):
     """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
     from kam_advisor.results import assessment
     paths = answers_paths(answers, example)
@@ -125,6 +127,7 @@ def assess_cmd(ctx, answers, example, fmt, output):
         from kam_advisor.data.files import check_output
         check_output(Path(output), inputs=paths)
     result = assessment.assess_files(paths, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"))
+    save_if_asked(result, paths, **save)
     from kam_advisor.render.text import render_text
     write_output(assessment.dumps(result) if fmt == "json" else render_text(result), output, inputs=paths)
 
@@ -180,12 +183,18 @@ def batch_cmd(ctx, directory, out_dir, jobs, timeout):
 from kam_advisor.cli.questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
 from kam_advisor.cli.report import report  # noqa: E402
 from kam_advisor.cli.accounts import accounts, plan  # noqa: E402
+from kam_advisor.cli.serve import serve  # noqa: E402
 
 main.add_command(run)
 main.add_command(questionnaire)
 main.add_command(report)
 main.add_command(accounts)
 main.add_command(plan)
+main.add_command(serve)
+from kam_advisor.cli.store import COMMANDS as STORE_COMMANDS, kb_diff  # noqa: E402
+for _command in STORE_COMMANDS:
+    main.add_command(_command)
+kb.add_command(kb_diff)
 
 
 if __name__ == "__main__":  # pragma: no cover

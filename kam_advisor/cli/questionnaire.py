@@ -47,7 +47,8 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 @click.command("run", cls=GuardedCommand)
 @click.argument("name")
 @click.option("--answers", "answers_path", type=click.Path(),
-              help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml).")
+              help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml); "
+                   "a filled workbook (.xlsx) is continued in a YAML file beside it.")
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
 @click.option("--org", help="The organisation being assessed, recorded in the answers file (asked at a terminal).")
 @click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of the assessment (asked at a terminal; default today).")
@@ -63,6 +64,10 @@ def run(ctx, name, answers_path, respondent, org, date, assess):
     from kam_advisor.answers import interview
     q = _load(ctx, name)
     path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
+    from kam_advisor.answers import workbook
+    if workbook.is_workbook(path):
+        path = workbook.continue_in_yaml(q, path)
+        click.echo(f"continuing the workbook's answers in {display_path(path)}", err=True)
     header = {"organisation": org, "date": check_date(date)}
     code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx), header=header,
                          sources=_kb(ctx).sources)
@@ -162,9 +167,16 @@ def q_show(ctx, name, fmt):
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.pass_context
 def q_template(ctx, name, output, force):
-    """A fillable answers file: every question a commented entry with its text, choices and help."""
+    """A fillable answers file: every question a commented entry with its text, choices and help.
+
+    With an --output ending in .xlsx: an Excel workbook, one row per question with a drop-down
+    for the answer (fill it in Excel or LibreOffice; every command reads it like an answers file)."""
+    from kam_advisor.answers import workbook
     q = _load(ctx, name)
-    text = writer.template(q)
+    if output and workbook.is_workbook(output):
+        text = workbook.template(q, _facts(ctx))
+    else:
+        text = writer.template(q)
     if not output or output == "-":
         click.echo(text, nl=False)
         return

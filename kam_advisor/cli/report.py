@@ -41,10 +41,10 @@ def _use_colour(stream) -> bool:
 
 @click.command("report", cls=GuardedCommand)
 @answers_options("Report on")
-@click.option("--format", "fmt", type=click.Choice(["html", "md", "text", "json"]), default="html",
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "text", "json"]), default="html",
               show_default=True, help="Report format.")
 @click.option("--output", type=click.Path(), metavar="PATH",
-              help="Write the report here ('-' = stdout). Required for html; default stdout otherwise.")
+              help="Write the report here ('-' = stdout). Required for html and pdf; default stdout otherwise.")
 @click.option("--org", help="Organisation name to show (default: the one in the answers).")
 @click.option("--assessor", help="Assessor's name to show on the cover.")
 @click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of the assessment to show (default: the answers').")
@@ -54,7 +54,9 @@ def _use_colour(stream) -> bool:
                    "with its evidence note.")
 @click.pass_context
 def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix):
-    """Assess the answers and write the diagnostic report (html, md, text or json)."""
+    """Assess the answers and write the diagnostic report (html, pdf, md, text or json).
+
+    pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium')."""
     from kam_advisor.render import report as report_mod
     from kam_advisor.data.files import atomic_write, check_output
 
@@ -66,12 +68,20 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     to_stdout = not output or output == "-"
     if fmt == "html" and not output:
         raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
+    if fmt == "pdf" and to_stdout:
+        raise DataError("--format pdf writes a file: give --output PATH")
     if not to_stdout and not Path(output).parent.is_dir() and str(Path(output).parent):
         raise DataError("folder does not exist", Path(output).parent)
     if not to_stdout:
         check_output(Path(output), inputs=answers)
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
+    if fmt == "pdf":
+        from kam_advisor.render.pdf import render_pdf
+        atomic_write(Path(output), render_pdf(result, org=org, assessor=assessor, title=title, date=date,
+                                              appendix=appendix), inputs=answers)
+        click.echo(f"report written to {display_path(output)}", err=True)
+        return
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
                              appendix=appendix)

@@ -94,7 +94,8 @@ def remove_leftovers(path: Path) -> int:
     return removed
 
 
-def atomic_write(path: Path, text: str, inputs: Iterable[str | os.PathLike] = ()) -> None:
+def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLike] = ()) -> None:
+    """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -108,7 +109,8 @@ def atomic_write(path: Path, text: str, inputs: Iterable[str | os.PathLike] = ()
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # tells remove_leftovers this writer is alive
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        binary = isinstance(text, bytes)
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

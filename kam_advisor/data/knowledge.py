@@ -46,6 +46,7 @@ class Item:
     text: str
     facets: tuple[str, ...]
     source: str
+    replaces: tuple[str, ...] = ()     # ids this action had in earlier versions (renamed or moved)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,11 @@ class KnowledgeBase:
         items = [self.items[i] for i in self.topics[topic_id].items]
         return [i for i in items if stage_id is None or i.stage == stage_id]
 
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Earlier action ids -> the current action that replaces them (``replaces:`` in the checklist)."""
+        return {old: item.id for item in self.items.values() for old in item.replaces}
+
 
 def default_root() -> Path:
     return data_dir("knowledge")
@@ -196,6 +202,7 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
     stage_ids = {s.id for s in stages}
 
     dimensions, areas, topics, items = {}, {}, {}, {}
+    replaced: dict[str, tuple] = {}    # old action id -> (the action replacing it, file, line)
     facet_items: dict[str, list[str]] = {}
     for path, doc in by_kind.get("checklist", []):
         dim = doc["dimension"]
@@ -222,7 +229,12 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
                         errors.append(DataError(f"item '{iid}': id's stage letter does not match stage '{item['stage']}'",
                                                 path, item.line_of("id")))
                     items[iid] = Item(iid, dim["id"], area["id"], topic["id"], item["stage"], item["text"],
-                                      tuple(item["facets"]), item["source"])
+                                      tuple(item["facets"]), item["source"], tuple(item.get("replaces") or ()))
+                    for old in item.get("replaces") or ():
+                        if old in replaced:
+                            errors.append(DataError(f"item '{iid}': '{old}' is already replaced by '{replaced[old][0]}'",
+                                                    path, item.line_of("replaces")))
+                        replaced[old] = (iid, path, item.line_of("replaces"))
                     for f in item["facets"]:
                         facet_items.setdefault(f, []).append(iid)
                     item_ids.append(iid)
@@ -233,6 +245,10 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
             area_ids.append(area["id"])
         dimensions[dim["id"]] = Dimension(dim["id"], dim["name"], tuple(area_ids), dim["source"])
 
+    for old, (iid, path, line) in replaced.items():
+        if old in items:
+            errors.append(DataError(f"item '{iid}': replaces '{old}', which is still an action of the knowledge base",
+                                    path, line))
     facets = {}
     min_items = checks.get("min_actions_per_facet", 1)
     for f in facets_doc[1]["facets"]:

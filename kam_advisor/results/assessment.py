@@ -42,6 +42,14 @@ def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> di
     return assess_evidence(evidence, kb, base, perception_gaps=gaps)
 
 
+def assess_answers(answer_files: Sequence, kb_dir=None, rules_dir=None) -> dict:
+    """Assess answers already read (AnswerFile objects, one per respondent, one questionnaire)."""
+    from kam_advisor.answers import evidence as evidence_mod
+    kb, base = load_bases(kb_dir, rules_dir)
+    evidence, gaps = evidence_mod.evidence_of([(af, None) for af in answer_files], kb, base.facts)
+    return assess_evidence(evidence, kb, base, perception_gaps=gaps)
+
+
 def assess_evidence(evidence: Evidence, kb=None, base=None, perception_gaps=None) -> dict:
     if kb is None or base is None:
         kb, base = load_bases()

@@ -26,7 +26,7 @@ from kam_advisor.data.errors import DataError, RuleFailure, display_path
 from kam_advisor.data.files import atomic_write
 from kam_advisor.data.neutral import spreadsheet_cell
 
-ANSWER_SUFFIXES = (".yaml", ".yml", ".json")
+ANSWER_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",
                   "confidence", "answered", "total", "red_flags", "high_flags", "recommendations", "error",
                   "kind", "account", "customer_attractiveness", "supplier_attractiveness", "quadrant", "advice",

@@ -1,0 +1,467 @@
+"""The assessment-history commands: `assess --save`, history, show, export, import, delete, db.
+
+Thin: each command opens the store (``--db URL``, else ``KAM_ADVISOR_DB``, else the default
+SQLite file), calls one library function and renders. The store (kam_advisor.store) and the
+renderers (kam_advisor.render) do not know each other; this module wires them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kam_advisor.cli.shared import guard
+from kam_advisor.data.errors import DataError, display_path
+
+
+def db_option(func):
+    return click.option("--db", "db_url", envvar="KAM_ADVISOR_DB", metavar="URL",
+                        help="History database: a SQLAlchemy URL, sqlite:///FILE or postgresql://USER@HOST/DB "
+                             "(default: KAM_ADVISOR_DB, else a file in your user data folder).")(func)
+
+
+def _open(db_url):
+    from kam_advisor.store import open_store
+    return open_store(db_url)
+
+
+def _dump_json(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _echo_out(text: str, output: str | None) -> None:
+    if not output or output == "-":
+        click.echo(text, nl=False)
+        return
+    from kam_advisor.data.files import atomic_write
+    atomic_write(Path(output), text)
+
+
+def _stage(achieved, current) -> str:
+    if achieved and achieved == current:
+        return achieved
+    return f"{achieved or '-'} -> {current or '-'}"
+
+
+# --- assess --save ---------------------------------------------------------------------------
+
+def save_options(func):
+    """`--save [--org] [--unit] [--date] [--assessor] [--db]` for a command that assesses answers."""
+    for decorate in reversed([
+        click.option("--save", is_flag=True, help="Save the assessment in the history database."),
+        click.option("--org", help="Organisation to save it under (default: the one in the answers)."),
+        click.option("--unit", help="Business unit or region this audit covers (default: the whole organisation)."),
+        click.option("--date", "audit_date", metavar="YYYY-MM-DD",
+                     help="Date of the audit (default: the answers' date, else today)."),
+        click.option("--assessor", help="Who carried out the audit (default: the answers' assessor)."),
+        db_option,
+    ]):
+        func = decorate(func)
+    return func
+
+
+def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url) -> None:
+    """Save an assessment when --save was given; say where on stderr."""
+    if not save:
+        if any(v is not None for v in (org, unit, audit_date, assessor)):
+            raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
+        return
+    from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
+    sources = sources_from_files([p for p in paths if p != "-"])
+    with _open(db_url) as store:
+        audit_id = save_assessment(store, result, sources, organisation=org, unit=unit, date=audit_date,
+                                   assessor=assessor, questionnaire_version=questionnaire_version(
+                                       result.get("questionnaire")))
+        click.echo(f"saved audit {audit_id} in {store.url}", err=True)
+
+
+# --- history, show, export, import, delete -----------------------------------------------------
+
+@click.command("history")
+@click.argument("organisation")
+@click.option("--unit", help="Only this unit's audits ('' for audits of the whole organisation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@guard
+def history(organisation, unit, fmt, db_url):
+    """An organisation's audits, oldest first: date, unit, stage, coverage, confidence, red flags."""
+    with _open(db_url) as store:
+        rows = store.audits(organisation, unit)
+        if not rows:
+            known = [name for name, _ in store.organisations()]
+            from kam_advisor.data.suggest import did_you_mean
+            raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+    if fmt == "json":
+        click.echo(_dump_json({"organisation": organisation, "audits": [r.as_json() for r in rows]}), nl=False)
+        return
+    from kam_advisor.render import textfmt
+    table = [[r.id, r.date, r.unit or "(whole)", _stage(r.stage_achieved, r.stage_current),
+              "-" if r.coverage is None else f"{r.coverage:.0%}", r.confidence or "-", r.red_flags, r.assessor or ""]
+             for r in rows]
+    click.echo(f"{organisation}: {len(rows)} audit{'s' if len(rows) != 1 else ''}")
+    click.echo(textfmt.table(["audit", "date", "unit", "stage", "coverage", "confidence", "flags", "assessor"],
+                             table, "llllrlrl"))
+
+
+@click.command("show")
+@click.argument("audit_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the summary; json: the stored `assess` result.")
+@db_option
+@guard
+def show(audit_id, fmt, db_url):
+    """One saved audit: who, when, and its assessment (AUDIT_ID or a unique prefix of it)."""
+    with _open(db_url) as store:
+        found = store.load(audit_id)
+    if fmt == "json":
+        from kam_advisor.results.assessment import dumps
+        click.echo(dumps(found.result), nl=False)
+        return
+    a = found.audit
+    from kam_advisor.render.text import render_text
+    click.echo(f"audit {a.id}: {a.organisation}{' / ' + a.unit if a.unit else ''}, {a.date}"
+               f"{', by ' + a.assessor if a.assessor else ''} (saved {a.saved_at})")
+    click.echo(f"respondents: {', '.join(a.respondents) or '-'}; {sum(len(s.answers) for s in found.sources)} "
+               f"answers kept\n")
+    click.echo(render_text(found.result), nl=False)
+
+
+@click.command("export")
+@click.argument("organisation")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@guard
+def export(organisation, output, db_url):
+    """Every audit of ORGANISATION as one JSON document (deterministic; `import` reads it back)."""
+    with _open(db_url) as store:
+        doc = store.export(organisation)
+    _echo_out(_dump_json(doc), output)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@db_option
+@guard
+def import_(file, db_url):
+    """Add the audits of an export FILE ('-' = stdin); audits already present are left as they are."""
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        if not Path(file).is_file():
+            raise DataError("file not found", file)
+        text = Path(file).read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"not JSON: {err.msg} (column {err.colno})", file, err.lineno) from None
+    with _open(db_url) as store:
+        added, present = store.import_document(doc, file)
+        click.echo(f"imported {added} audit{'s' if added != 1 else ''} of '{doc['organisation']}' into {store.url}"
+                   f" ({present} already present)", err=True)
+
+
+@click.command("delete")
+@click.argument("audit_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@db_option
+@guard
+def delete(audit_id, yes, db_url):
+    """Remove one saved audit and its answers (asks first unless --yes)."""
+    with _open(db_url) as store:
+        found = store.load(audit_id).audit
+        what = f"audit {found.id} of {found.organisation}{' / ' + found.unit if found.unit else ''} ({found.date})"
+        if not yes and not click.confirm(f"Delete {what}?", default=False, err=True):
+            click.echo("nothing deleted", err=True)
+            raise SystemExit(1)
+        store.delete(found.id)
+        click.echo(f"deleted {what}", err=True)
+
+
+# --- db --------------------------------------------------------------------------------------
+
+@click.group("db", context_settings={"help_option_names": ["-h", "--help"]})
+def db_group():
+    """The history database: schema version, upgrade."""
+
+
+@db_group.command("upgrade")
+@db_option
+@guard
+def db_upgrade(db_url):
+    """Bring the database's schema up to this version of kam-advisor (creates it when new)."""
+    from kam_advisor.store import db as db_mod
+    engine = db_mod.create_engine(db_url or db_mod.default_url())
+    try:
+        db_mod.check_revision(engine)
+        before, after = db_mod.upgrade(engine)
+    finally:
+        engine.dispose()
+    shown = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"{shown}: schema {after}, up to date")
+    else:
+        click.echo(f"{shown}: schema {before or 'none'} -> {after}")
+
+
+@db_group.command("info")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@guard
+def db_info(fmt, db_url):
+    """Where the database is, its schema version and what it holds (changes nothing)."""
+    from kam_advisor.store import db as db_mod
+    engine = db_mod.create_engine(db_url or db_mod.default_url())
+    try:
+        info = db_mod.info(engine)
+    finally:
+        engine.dispose()
+    if fmt == "json":
+        click.echo(_dump_json(info), nl=False)
+        return
+    state = ("up to date" if info["schema"] == info["tool_schema"] else
+             "new (created on first use)" if info["schema"] is None else "older: run kam-advisor db upgrade")
+    click.echo(f"database:      {info['url']}\nbackend:       {info['backend']}\n"
+               f"schema:        {info['schema'] or 'none'} ({state}; this tool: {info['tool_schema']})\n"
+               f"organisations: {info['organisations']}\naudits:        {info['audits']}")
+
+
+COMMANDS = [history, show, export, import_, delete, db_group]
+
+
+# --- compare and target ------------------------------------------------------------------------
+
+def _scope(store, organisation: str, unit: str | None):
+    """The audits compared and charted: the unit's, else the whole organisation's (no unit)."""
+    rows = store.audits(organisation, unit if unit is not None else "")
+    if not rows and unit is None and not store.audits(organisation):
+        from kam_advisor.data.suggest import did_you_mean
+        known = [name for name, _ in store.organisations()]
+        raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+    return rows
+
+
+def _label(a) -> dict:
+    return {"id": a.id, "date": a.date, "unit": a.unit, "assessor": a.assessor}
+
+
+def _rollup(store, organisation: str, rules_dir, kb_dir):
+    """The organisation view of its units (latest audit of each), when it has two or more."""
+    latest = {}
+    for a in store.audits(organisation):
+        if a.unit is not None:
+            latest[a.unit] = a
+    if len(latest) < 2:
+        return None
+    from kam_advisor.results.bases import load_bases
+    from kam_advisor.results.units import rollup
+    kb, base = load_bases(kb_dir, rules_dir)
+    results = store.results(a.id for a in latest.values())
+    conflicts = [dict(r.data) for r in kb.records.values() if r.kind == "conflict"]
+    units = [{"unit": name, "id": a.id, "date": a.date, "result": results[a.id]} for name, a in sorted(latest.items())]
+    return rollup(units, base.params, conflicts)
+
+
+def history_document(store, organisation: str, unit: str | None = None, from_id: str | None = None,
+                     to_id: str | None = None, kb_dir=None, rules_dir=None) -> dict:
+    """Comparison, trend, target progress and units of an organisation, as one plain document."""
+    from kam_advisor.results.compare import compare, trend
+    from kam_advisor.results.target import progress
+    rows = _scope(store, organisation, unit)
+    by_id = {a.id: a for a in store.audits(organisation)}
+    pair = []
+    for given in (from_id, to_id):
+        if given:
+            full = store.resolve(given)
+            if full not in by_id:
+                raise DataError(f"audit {full} is not an audit of '{organisation}'")
+            pair.append(by_id[full])
+    if len(pair) < 2:
+        others = [a for a in rows if a not in pair]
+        if not pair:
+            pair = others[-2:]
+        elif from_id:
+            later = [a for a in others if (a.date, a.saved_at) > (pair[0].date, pair[0].saved_at)]
+            pair = pair + (later[-1:] or others[-1:])
+        else:
+            earlier = [a for a in others if (a.date, a.saved_at) < (pair[0].date, pair[0].saved_at)]
+            pair = (earlier[-1:] or others[:1]) + pair
+    target = store.target(organisation, unit)
+    wanted = [a.id for a in pair] + ([rows[0].id, rows[-1].id] if target and rows else [])
+    results = store.results(set(wanted))
+    doc = {"organisation": organisation, "unit": unit, "stages": [], "comparison": None,
+           "trend": trend([{"id": a.id, "date": a.date, "unit": a.unit, "summary": a.summary} for a in rows]),
+           "target": None, "units": _rollup(store, organisation, rules_dir, kb_dir) if unit is None else None}
+    latest = results.get(rows[-1].id) if rows and rows[-1].id in results else (results[pair[-1].id] if pair else None)
+    if latest is not None:
+        doc["stages"] = [{"id": s["id"], "name": s.get("name")} for s in latest.get("stages") or []]
+    if len(pair) == 2:
+        old, new = results[pair[0].id], results[pair[1].id]
+        aliases = None
+        if old.get("kb_version") != new.get("kb_version"):     # answers follow renamed actions
+            from kam_advisor.data import knowledge
+            aliases = knowledge.load_cached(str(kb_dir) if kb_dir else None).aliases
+        doc["comparison"] = compare(old, new, _label(pair[0]), _label(pair[1]), aliases)
+    if target and rows:
+        doc["target"] = progress(results[rows[0].id], results[rows[-1].id], target["stage"], target["by"],
+                                 rows[0].date, rows[-1].date)
+    if doc["comparison"] is None and doc["units"] is None and doc["target"] is None:
+        scope = f"unit '{unit}' of '{organisation}'" if unit else f"'{organisation}' as a whole"
+        units = sorted({a.unit for a in by_id.values() if a.unit})
+        hint = f" (units: {', '.join(units)}; give --unit NAME)" if units and not unit else ""
+        raise DataError(f"{scope} has {len(rows)} audit{'s' if len(rows) != 1 else ''}: nothing to compare{hint}")
+    return doc
+
+
+def _render_history(doc, fmt, output):
+    from kam_advisor.render.history import render
+    if fmt == "html" and not output:
+        raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
+    _echo_out(render(doc, fmt), output)
+    if output and output != "-":
+        click.echo(f"written to {display_path(output)}", err=True)
+
+
+def _root(ctx) -> dict:
+    from kam_advisor.cli.shared import root_options
+    return root_options(ctx)
+
+
+@click.command("compare")
+@click.argument("organisation")
+@click.option("--from", "from_id", metavar="AUDIT_ID", help="The earlier audit (default: the one before --to).")
+@click.option("--to", "to_id", metavar="AUDIT_ID", help="The later audit (default: the latest).")
+@click.option("--unit", help="Compare this unit's audits (default: audits of the whole organisation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@click.pass_context
+@guard
+def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
+    """What changed between two audits (default: the last two): regressions first, then stage
+    changes, actions done, red flags raised and cleared, recommendations completed, facets; the
+    trend over all audits, progress towards the target, and the units holding the organisation back."""
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        doc = history_document(store, organisation, unit, from_id, to_id, obj.get("kb_dir"), obj.get("rules_dir"))
+    _render_history(doc, fmt, output)
+
+
+@click.command("target")
+@click.argument("organisation")
+@click.option("--stage", required=True, metavar="STAGE", help="The stage to reach (A, B, C or D).")
+@click.option("--by", "by_date", metavar="YYYY-MM-DD", help="When to reach it; phases the actions up to then.")
+@click.option("--unit", help="A target for this unit (default: the whole organisation).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@click.pass_context
+@guard
+def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
+    """Set the stage ORGANISATION aims at (kept in the history; compare shows it) and show the
+    percent-to-target, progress since the first audit and the actions to get there, phased."""
+    from kam_advisor.results.target import progress
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        rows = _scope(store, organisation, unit)
+        if not rows:
+            raise DataError(f"no audits of {('unit ' + repr(unit) + ' of ') if unit else ''}'{organisation}'"
+                            f"{'' if unit else ' as a whole'} to measure a target against")
+        results = store.results({rows[0].id, rows[-1].id})
+        stages = [s["id"] for s in results[rows[-1].id].get("stages") or []]
+        if stage not in stages:
+            raise DataError(f"--stage: expected one of {', '.join(stages)} (got {stage!r})")
+        store.set_target(organisation, stage, by_date, unit)
+        doc = {"organisation": organisation, "unit": unit,
+               "stages": [{"id": s["id"], "name": s.get("name")} for s in results[rows[-1].id]["stages"]],
+               "comparison": None, "trend": None, "units": None,
+               "target": progress(results[rows[0].id], results[rows[-1].id], stage, by_date, rows[0].date,
+                                  rows[-1].date)}
+    _ = obj
+    _render_history(doc, fmt, output)
+
+
+COMMANDS += [compare_cmd, target_cmd]
+
+
+# --- knowledge-base upgrades ---------------------------------------------------------------------
+
+@click.command("diff")
+@click.argument("old_dir", type=click.Path(file_okay=False))
+@click.argument("new_dir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guard
+def kb_diff(old_dir, new_dir, fmt):
+    """Actions added, removed, renamed, reworded and moved between two knowledge-base folders, and
+    whether the version bump fits (exit 2 when it does not)."""
+    from kam_advisor.data import knowledge
+    from kam_advisor.data.kbdiff import diff
+    for folder in (old_dir, new_dir):
+        if not Path(folder).is_dir():
+            raise DataError("knowledge-base folder not found", folder)
+    d = diff(knowledge.load(old_dir), knowledge.load(new_dir))
+    if fmt == "json":
+        click.echo(_dump_json(d), nl=False)
+    else:
+        click.echo(f"knowledge base {d['from']} -> {d['to']}")
+        parts = [("added", d["added"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+                 ("removed", d["removed"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+                 ("renamed", d["renamed"], lambda a: f"{a['from']} -> {a['to']}: {a['text']}"),
+                 ("reworded", d["reworded"], lambda a: f"{a['id']}: '{a['from']}' -> '{a['to']}'"),
+                 ("moved to another topic", d["moved_topic"],
+                  lambda a: f"{a['id']}: {a['from_name']} -> {a['to_name']}"),
+                 ("moved to another stage", d["moved_stage"], lambda a: f"{a['id']}: {a['from']} -> {a['to']}")]
+        for title, rows, line in parts:
+            click.echo(f"{title} ({len(rows)})")
+            for row in rows:
+                click.echo(f"  {line(row)}")
+        click.echo(d["bump"]["verdict"])
+    if not d["bump"]["ok"]:
+        raise SystemExit(2)
+
+
+@click.command("reassess")
+@click.argument("audit_id")
+@click.option("--save", is_flag=True, help="Save the new assessment as an audit of the same organisation, unit and date.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@db_option
+@click.pass_context
+@guard
+def reassess_cmd(ctx, audit_id, save, fmt, db_url):
+    """Assess a stored audit again under the current knowledge base and rules: answers follow
+    renamed actions; answers to removed actions are kept and reported."""
+    from kam_advisor.results.reassess import reassess
+    obj = _root(ctx)
+    with _open(db_url) as store:
+        found = store.load(audit_id)
+        result = reassess(found.result, obj.get("kb_dir"), obj.get("rules_dir"))
+        a = found.audit
+        if save:
+            new_id = store.save(result, found.sources, organisation=a.organisation, unit=a.unit, date=a.date,
+                                assessor=a.assessor, questionnaire_version=a.questionnaire_version)
+            click.echo(f"saved audit {new_id} in {store.url}", err=True)
+    if fmt == "json":
+        from kam_advisor.results.assessment import dumps
+        click.echo(dumps(result), nl=False)
+        return
+    r = result["reassessment"]
+    click.echo(f"audit {a.id} ({a.organisation}{' / ' + a.unit if a.unit else ''}, {a.date}) re-assessed: "
+               f"knowledge base {r['from_kb_version']} -> {r['to_kb_version']}")
+    o, before = result["overall"], found.result.get("overall") or {}
+    click.echo(f"programme: achieved {before.get('achieved') or 'none'} -> {o['achieved'] or 'none'}; "
+               f"working on {before.get('current')} -> {o['current']}")
+    click.echo(f"answers carried over renamed actions ({len(r['renamed'])})")
+    for x in r["renamed"]:
+        click.echo(f"  {x['from']} -> {x['to']} ({x['status']})")
+    click.echo(f"answers to actions no longer in the knowledge base, kept but not assessed ({len(r['removed_answers'])})")
+    for x in r["removed_answers"]:
+        click.echo(f"  {x['item']}: {x['text']} ({x['status']})" + (f" - note: {x['note']}" if x.get("note") else ""))
+    if r["removed_facts"]:
+        click.echo("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
+
+
+COMMANDS += [reassess_cmd]

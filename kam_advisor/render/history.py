@@ -1,0 +1,259 @@
+"""Rendering the assessment history: a comparison of two audits, the trend over all audits,
+progress towards a target stage and the organisation view of its units.
+
+Input is plain data (the `compare --format json` document built by the CLI from
+kam_advisor.results.compare / target / units); output is text, Markdown, HTML (the report's
+look: report.css, inline SVG trend chart) or JSON. Client-facing text uses names, never ids.
+Deterministic: no clock is read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Sequence
+
+from markupsafe import Markup, escape
+
+from kam_advisor.data.vocab import LABELS
+from kam_advisor.render.charts import ACCENT, INK, MUTED, num
+
+FORMATS = ("text", "md", "html", "json")
+LEVEL_TITLES = {"programme": "Programme", "dimension": "Dimension", "area": "Area", "topic": "Topic"}
+SERIES_COLOURS = (ACCENT, "#c62828", "#2e7d32", "#f2a900", "#6a1b9a", "#00838f", "#5d4037", "#455a64")
+
+
+def _pct(ratio) -> str:
+    return "\u2013" if ratio is None else f"{round(float(ratio) * 100)}%"
+
+
+def _stage(achieved, current) -> str:
+    if achieved and achieved == current:
+        return f"stage {achieved} achieved (the last)"
+    return f"achieved {achieved or 'none'}, working on {current or '-'}"
+
+
+def _status(s) -> str:
+    return LABELS.get(s, str(s))
+
+
+def _side_label(side: Mapping[str, Any]) -> str:
+    return f"{side.get('date') or 'undated'}" + (f" ({side['id']})" if side.get("id") else "")
+
+
+# --- the view: sections of rows, shared by every format --------------------------------------
+
+def sections(doc: Mapping[str, Any]) -> list[dict]:
+    out = []
+    c = doc.get("comparison")
+    if c:
+        reg = c["regressions"]
+        out.append({"title": "Regressions", "kind": "down", "empty": "Nothing went backwards.", "groups": [
+            {"title": "Stages lost", "rows": [
+                {"text": f"{LEVEL_TITLES[s['level']]} {s['name']}: {s['from']['achieved'] or 'none'} \u2192 "
+                         f"{s['to']['achieved'] or 'none'}",
+                 "note": "may come from the knowledge-base change" if s.get("kb_change") else None}
+                for s in reg["stages"]]},
+            {"title": "Actions gone backwards", "rows": [
+                {"text": f"{a['topic_name']}: {a['text']}", "note": f"{_status(a['from'])} \u2192 {_status(a['to'])}"}
+                for a in reg["actions"]]}]})
+        ups = [s for s in c["stage_changes"] if s["direction"] != "down"]
+        out.append({"title": "Stage changes", "kind": "up", "empty": "No stage moved forward.", "groups": [
+            {"title": None, "rows": [
+                {"text": f"{LEVEL_TITLES[s['level']]} {s['name']}: {_stage(**s['from'])} \u2192 {_stage(**s['to'])}",
+                 "note": "may come from the knowledge-base change" if s.get("kb_change") else None}
+                for s in ups]}]})
+        out.append({"title": "Actions newly done", "kind": "done", "empty": "No action newly done.", "groups": [
+            {"title": None, "rows": [{"text": f"{a['topic_name']}: {a['text']}", "note": f"was {_status(a['from'])}"}
+                                     for a in c["actions_done"]]}]})
+        flags = c["red_flags"]
+        out.append({"title": "Red flags", "kind": "flags", "empty": "No red flag raised or cleared.", "groups": [
+            {"title": "Raised", "rows": [{"text": f["title"] or f["message"], "note": f"{f['severity']} severity"}
+                                         for f in flags["raised"]]},
+            {"title": "Cleared", "rows": [{"text": f["title"] or f["message"], "note": None}
+                                          for f in flags["cleared"]]}]})
+        out.append({"title": "Recommendations completed since last time", "kind": "done",
+                    "empty": "None of the earlier recommendations is done yet.", "groups": [
+                        {"title": None, "rows": [{"text": f"{r['topic_name']}: {r['text']}",
+                                                  "note": f"{r['priority']} priority, was {_status(r['was'])}"}
+                                                 for r in c["recommendations_completed"]]}]})
+        out.append({"title": "Facet scores", "kind": "facets", "empty": "No facet scored.", "groups": [
+            {"title": None, "rows": [{"text": f"{f['name']}: {_score(f['from'])} \u2192 {_score(f['to'])}",
+                                      "note": None if f["change"] is None else f"{f['change']:+d}"}
+                                     for f in c["facets"]]}]})
+        kb = c["knowledge_base"]
+        if kb["changed"]:
+            out.append({"title": "Knowledge base", "kind": "kb", "empty": "", "groups": [
+                {"title": f"Version {kb['from']} \u2192 {kb['to']}: these changes come from the knowledge base, "
+                          "not the organisation", "rows": [
+                    *({"text": f"{a['topic_name']}: {a['text']}", "note": "action removed"} for a in kb["actions_removed"]),
+                    *({"text": f"{a['topic_name']}: {a['text']}", "note": "action added"} for a in kb["actions_added"])]}]})
+    t = doc.get("target")
+    if t:
+        head = (f"Target stage {t['stage']}" + (f" by {t['by']}" if t.get("by") else "") + ": "
+                + ("the programme has reached it; " if t["reached"] else "")
+                + f"its topics are {_pct(t['percent_to_target'])} of the way there"
+                + ("" if t["progress_since_first"] is None else
+                   f"; {_pct(t['progress_since_first'])} of the gap at the first audit ({t['first']['date']}) closed"))
+        groups = [{"title": head, "rows": []}]
+        for n, p in enumerate(t["phases"], 1):
+            due = f", by {p['due']}" if p.get("due") else ""
+            groups.append({"title": f"Phase {n}: stage {p['stage']}{due} ({len(p['actions'])} actions)", "rows": [
+                {"text": f"{a['topic_name']}: {a['text']}", "note": _status(a["status"])} for a in p["actions"]]})
+        out.append({"title": "Progress towards the target", "kind": "target", "empty": "", "groups": groups})
+    u = doc.get("units")
+    if u and u.get("organisation"):
+        org = u["organisation"]
+        groups = [{"title": f"Organisation: {_stage(org['achieved'], org['current'])} ({org['reason']})", "rows": [
+            {"text": f"{x['unit']}: {_stage(x['achieved'], x['current'])}", "note": x["date"]} for x in u["units"]]}]
+        groups.append({"title": "Units holding the organisation back", "rows": [
+            {"text": h["unit"], "note": f"achieved {h['achieved'] or 'none'}"
+                                        + (f"; behind in {', '.join(h['dimensions'])}" if h["dimensions"] else "")}
+            for h in u["holding_back"]]})
+        groups.append({"title": "Tensions to expect", "rows": [
+            {"text": f"{x['name']}: {x['question']}",
+             "note": f"ahead: {', '.join(x['units_ahead'])}; behind: {', '.join(x['units_behind'])}"}
+            for x in u["tensions"]]})
+        out.append({"title": "Units", "kind": "units", "empty": "", "groups": groups})
+    return out
+
+
+def _score(value) -> str:
+    return "\u2013" if value is None else str(value)
+
+
+def _headline(doc: Mapping[str, Any]) -> list[str]:
+    name = doc["organisation"] + (f" \u2014 {doc['unit']}" if doc.get("unit") else "")
+    c = doc.get("comparison")
+    lines = [name]
+    if c:
+        lines.append(f"Audit of {_side_label(c['from'])} compared with {_side_label(c['to'])}")
+        lines.append(f"Programme: {_stage(c['from']['achieved'], c['from']['current'])} \u2192 "
+                     f"{_stage(c['to']['achieved'], c['to']['current'])}; coverage {_pct(c['from']['coverage'])} "
+                     f"\u2192 {_pct(c['to']['coverage'])}")
+    return lines
+
+
+# --- text and Markdown -------------------------------------------------------------------------
+
+def render_text(doc: Mapping[str, Any]) -> str:
+    out = _headline(doc)
+    for s in sections(doc):
+        rows = sum(len(g["rows"]) for g in s["groups"])
+        out.append("")
+        out.append(f"{s['title']} ({rows})" if s["kind"] not in ("target", "units", "kb") else s["title"])
+        if not rows and s["empty"]:
+            out.append(f"  {s['empty']}")
+        for g in s["groups"]:
+            if g["title"] and (g["rows"] or s["kind"] in ("target", "units", "kb")):
+                out.append(f"  {g['title']}:" if g["rows"] else f"  {g['title']}")
+            for r in g["rows"]:
+                out.append(f"    - {r['text']}" + (f" ({r['note']})" if r["note"] else ""))
+    return "\n".join(out) + "\n"
+
+
+def _md(text: Any) -> str:
+    return str(text).replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|") \
+        .replace("*", "\\*").replace("_", "\\_").replace("\n", " ")
+
+
+def render_md(doc: Mapping[str, Any]) -> str:
+    head = _headline(doc)
+    out = [f"# {_md(head[0])}", ""] + [f"{_md(line)}  " for line in head[1:]]
+    for s in sections(doc):
+        rows = sum(len(g["rows"]) for g in s["groups"])
+        out += ["", f"## {_md(s['title'])}", ""]
+        if not rows and s["empty"]:
+            out.append(_md(s["empty"]))
+        for g in s["groups"]:
+            if g["title"] and (g["rows"] or s["kind"] in ("target", "units", "kb")):
+                out += [f"**{_md(g['title'])}**", ""]
+            for r in g["rows"]:
+                out.append(f"- {_md(r['text'])}" + (f" *({_md(r['note'])})*" if r["note"] else ""))
+            if g["rows"]:
+                out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# --- HTML: the trend chart and the page ---------------------------------------------------------
+
+def trend_chart(trend: Mapping[str, Any], stages: Sequence[Mapping[str, Any]], *, title: str) -> Markup:
+    """Stage achieved by the programme and each dimension at every audit (step lines, inline SVG)."""
+    audits = list(trend.get("audits") or [])
+    series = list(trend.get("series") or [])
+    ids = [s["id"] for s in stages]
+    left, right, top, bottom = 120, 44, 16, 46
+    width = max(520, left + right + 90 * max(len(audits) - 1, 1))
+    plot_w, plot_h = width - left - right, 220
+    height = top + plot_h + bottom + 18 * ((len(series) + 2) // 3)
+    levels = len(ids)
+
+    def x(n):
+        return left + (plot_w * n / (len(audits) - 1) if len(audits) > 1 else plot_w / 2)
+
+    def y(rank, k):
+        return top + plot_h - plot_h * rank / levels + (k - (len(series) - 1) / 2) * 3
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trend" viewBox="0 0 {num(width)} {num(height)}" '
+           f'role="img" aria-label="{escape(title)}">', f"<title>{escape(title)}</title>"]
+    for r in range(levels + 1):
+        yy = top + plot_h - plot_h * r / levels
+        label = "none" if r == 0 else f"{ids[r - 1]} {stages[r - 1].get('name', '')}"
+        out.append(f'<line x1="{left}" y1="{num(yy)}" x2="{num(width - right)}" y2="{num(yy)}" stroke="#c9ced6" '
+                   f'stroke-width="{1 if r == 0 else 0.6}"/>')
+        out.append(f'<text x="{left - 8}" y="{num(yy + 4)}" font-size="10" fill="{INK}" text-anchor="end">'
+                   f'{escape(label)}</text>')
+    for n, a in enumerate(audits):
+        label = a.get("date") or ""
+        out.append(f'<text x="{num(x(n))}" y="{num(top + plot_h + 16)}" font-size="9" fill="{MUTED}" '
+                   f'text-anchor="middle">{escape(label)}</text>')
+    for k, s in enumerate(series):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        pts = [(n, p) for n, p in enumerate(s["points"]) if p.get("assessed", True)]
+        ranks = [(n, ids.index(p["achieved"]) + 1 if p.get("achieved") in ids else 0) for n, p in pts]
+        path = []
+        for j, (n, rank) in enumerate(ranks):
+            if j:
+                path.append(f"H{num(x(n))}V{num(y(rank, k))}")
+            else:
+                path.append(f"M{num(x(n))},{num(y(rank, k))}")
+        if path:
+            wide = 3 if k == 0 else 1.6
+            out.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="{wide}" '
+                       f'stroke-linejoin="round"/>')
+        for (n, rank), (_, p) in zip(ranks, pts):
+            tip = f"{s['name']}, {audits[n].get('date')}: " + (f"stage {p['achieved']} achieved" if p.get("achieved")
+                                                               else "no stage achieved")
+            out.append(f'<circle cx="{num(x(n))}" cy="{num(y(rank, k))}" r="{4 if k == 0 else 3}" fill="{colour}">'
+                       f"<title>{escape(tip)}</title></circle>")
+    ly = top + plot_h + 34
+    for k, s in enumerate(series):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        lx = left + (k % 3) * (plot_w / 3)
+        yy = ly + (k // 3) * 18
+        out.append(f'<rect x="{num(lx)}" y="{num(yy - 8)}" width="14" height="4" fill="{colour}"/>')
+        out.append(f'<text x="{num(lx + 20)}" y="{num(yy - 3)}" font-size="10" fill="{INK}">{escape(s["name"])}</text>')
+    out.append("</svg>")
+    return Markup("\n".join(out))
+
+
+def render_html(doc: Mapping[str, Any]) -> str:
+    from kam_advisor.render.report import _environment
+    stages = doc.get("stages") or []
+    chart = None
+    if doc.get("trend") and doc["trend"].get("audits"):
+        chart = trend_chart(doc["trend"], stages, title="Stage achieved at each audit: programme and dimensions")
+    template = _environment("html").get_template("history.html.j2")
+    head = _headline(doc)
+    return template.render(doc=doc, title=head[0], lines=head[1:], sections=sections(doc), chart=chart)
+
+
+def render(doc: Mapping[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "text":
+        return render_text(doc)
+    if fmt == "md":
+        return render_md(doc)
+    if fmt == "html":
+        return render_html(doc)
+    raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")

@@ -1,0 +1,163 @@
+"""Opening the history database: the URL, the engine, and the schema brought up to date.
+
+A store is a SQLAlchemy URL: ``sqlite:///path/to/file.db`` (the default lives in the user's
+data directory) or ``postgresql://user@host/db`` for a team's shared server (driven by
+psycopg 3). SQLite runs in WAL mode (readers never wait for a writer) with a busy timeout, and
+every writing transaction starts with ``BEGIN IMMEDIATE`` so two processes saving at once queue
+instead of failing. The schema is migrated by Alembic on open, under a lock (SQLite's write
+lock, PostgreSQL's advisory lock), so two processes opening a new database at once do not
+race. A database whose schema is newer than this version of the tool knows is refused with one
+line and left untouched.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from kam_advisor.data.errors import DataError
+
+# The migrations this version ships, oldest first; the last is the schema the queries expect.
+# tests/test_store_migrations.py checks this against Alembic's own view of the scripts.
+REVISIONS = ("0001", "0002", "0003")
+HEAD = REVISIONS[-1]
+ENV_VAR = "KAM_ADVISOR_DB"
+_MIGRATION_LOCK = 7245_1401  # PostgreSQL advisory lock key: one migrating process at a time
+
+
+class StoreError(DataError):
+    """A store that cannot be opened or used: one line, exit code 2."""
+
+
+def default_url() -> str:
+    """``KAM_ADVISOR_DB`` when set, else a SQLite file in the user's data directory."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return env
+    import platformdirs
+    folder = Path(platformdirs.user_data_dir("kam-advisor"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'history.db'}"
+
+
+def normalise_url(url: str) -> sa.engine.URL:
+    """A SQLAlchemy URL; ``postgresql://`` means psycopg 3 (not SQLAlchemy's default psycopg2)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise StoreError(f"not a database URL: {url!r} (expected sqlite:///FILE or postgresql://USER@HOST/DB)") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(f"unsupported database '{parsed.get_backend_name()}' in {_shown(parsed)} "
+                         "(expected sqlite or postgresql)")
+    return parsed
+
+
+def _shown(url: sa.engine.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_engine(url: sa.engine.URL) -> sa.Engine:
+    if url.database and url.database != ":memory:":
+        folder = Path(url.database).expanduser().parent
+        if not folder.is_dir():
+            raise StoreError(f"folder does not exist: {folder} (for the database {_shown(url)})")
+    engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None          # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 60000")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal":
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode up to the last checkpoint
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writing") else "BEGIN")
+
+    return engine
+
+
+def create_engine(url: str) -> sa.Engine:
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    try:
+        import psycopg  # noqa: F401 - say clearly when the driver is missing
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        raise StoreError("PostgreSQL needs psycopg 3: pip install 'psycopg[binary]'") from None
+    return sa.create_engine(parsed, pool_pre_ping=False)
+
+
+def writing(engine: sa.Engine):
+    """A transaction that will write: on SQLite it takes the write lock at once (BEGIN IMMEDIATE)."""
+    return engine.execution_options(writing=True).begin()
+
+
+def current_revision(conn) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    return rows[0][0] if rows else None
+
+
+def _refuse_newer(revision: str, url: sa.engine.URL) -> None:
+    raise StoreError(f"{_shown(url)}: the database has schema {revision}, newer than this version of "
+                     f"kam-advisor knows (up to {HEAD}); upgrade kam-advisor to use it (left untouched)")
+
+
+def check_revision(engine: sa.Engine) -> str | None:
+    """The schema revision of the database; refuses one that is newer than this tool."""
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+    except sa.exc.OperationalError as err:
+        raise StoreError(f"cannot open {_shown(engine.url)}: {_first_line(err)}") from None
+    if revision is not None and revision not in REVISIONS:
+        _refuse_newer(revision, engine.url)
+    return revision
+
+
+def _first_line(err: Exception) -> str:
+    text = str(getattr(err, "orig", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
+    """Bring the schema to HEAD under a lock; returns (revision before, revision after)."""
+    from alembic.config import Config
+    from alembic import command
+
+    with writing(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        before = current_revision(conn)          # again, under the lock: another process may have done it
+        if before is not None and before not in REVISIONS:
+            _refuse_newer(before, engine.url)
+        if before != HEAD:
+            config = Config()
+            config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+            config.attributes["connection"] = conn
+            command.upgrade(config, HEAD)
+    return before, HEAD
+
+
+def info(engine: sa.Engine) -> dict:
+    """URL, backend, schema revision and counts; reads only (a newer schema is refused)."""
+    revision = check_revision(engine)
+    audits = organisations = 0
+    if revision is not None:
+        with engine.connect() as conn:
+            audits, organisations = conn.exec_driver_sql(
+                "SELECT COUNT(*), COUNT(DISTINCT organisation) FROM audits").one()
+    return {"url": _shown(engine.url), "backend": engine.dialect.name, "schema": revision, "tool_schema": HEAD,
+            "audits": audits, "organisations": organisations}

@@ -1,0 +1,1 @@
+"""Alembic migrations of the assessment history, shipped inside the package (applied on open)."""

@@ -1,0 +1,285 @@
+"""The web questionnaire (`kam-advisor serve`) in a real browser: Debian's chromium driven by
+Playwright. A consultant opens an engagement; an executive answers the whole readiness
+questionnaire, closes the browser midway and resumes; a second respondent answers at the
+same time; the consultant sees both, the perception gaps and the report. Also keyboard-only
+use, a phone-width window, and the security answers (404, CSRF, size limit, CSP) over HTTP.
+
+The server runs in a thread of the test process on a free port with a fresh SQLite store.
+Skipped without chromium locally; a failure under CI (which installs it).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from kam_advisor.answers import loader
+from kam_advisor.render.pdf import BROWSER_FLAGS
+from kam_advisor.store import engagements as eng, open_store
+from kam_advisor.web.app import build
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}")
+    app, token = build(store)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.02)
+    yield {"url": f"http://127.0.0.1:{port}", "token": token, "store": store}
+    srv.should_exit = True
+    thread.join(5)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=chromium_path, headless=True, args=BROWSER_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def consultant(browser, server):
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{server['url']}/admin?token={server['token']}")
+    return context, page
+
+
+def open_engagement(page, organisation: str, respondents: list[str]) -> dict[str, str]:
+    page.fill("input[name=organisation]", organisation)
+    page.check("input[name=questionnaire][value=readiness]")
+    page.fill("textarea[name=respondents]", "\n".join(respondents))
+    page.click("text=Open the engagement")
+    rows = page.locator("table.people tbody tr")
+    return {rows.nth(i).locator("td").nth(0).inner_text(): rows.nth(i).locator("code.link").inner_text()
+            for i in range(rows.count())}
+
+
+STATUS_PICK = {"optimist": "done", "sceptic": "not_started"}
+
+
+def answer_page(page, mood: str) -> None:
+    """Answer every question on the page in the respondent's manner (one click per question)."""
+    offered: dict[str, list[str]] = {}
+    for name, value in page.locator("input[type=radio]").evaluate_all("els => els.map(e => [e.name, e.value])"):
+        offered.setdefault(name, []).append(value)
+    for name, values in offered.items():
+        pick = STATUS_PICK[mood] if STATUS_PICK[mood] in values else ("yes" if mood == "optimist" else "no")
+        page.locator(f'input[type=radio][name="{name}"][value="{pick}"]').check()
+    for field in page.locator("input[inputmode=decimal]").all():
+        field.fill("12" if mood == "optimist" else "3")
+
+
+def on_section(page, title: str) -> None:
+    playwright_api.expect(page.locator("h1")).to_have_text(title)
+
+
+def test_executives_answer_resume_and_the_consultant_sees_the_combined_report(browser, server):
+    q = loader.load("readiness")
+    admin_ctx, admin = consultant(browser, server)
+    links = open_engagement(admin, "Acme <Components> & Co", ["Chief Executive", "Sales Director"])
+    assert set(links) == {"Chief Executive", "Sales Director"}
+    for link in links.values():
+        assert re.fullmatch(rf"{re.escape(server['url'])}/r/[A-Za-z0-9_-]{{32}}", link)   # 192-bit tokens
+
+    # the executive starts, answers two sections, and closes the browser
+    exec_ctx = browser.new_context()
+    ceo = exec_ctx.new_page()
+    ceo.goto(links["Chief Executive"])
+    assert q.title in ceo.content()
+    ceo.click("#begin")
+    on_section(ceo, q.sections[0].title)
+    assert "Page 1 of" in ceo.content()
+    assert q.questions["driver"].help.split()[0] in ceo.locator("p.help").first.inner_text()
+    answer_page(ceo, "optimist")
+    ceo.click("text=Save and continue")
+    on_section(ceo, q.sections[1].title)
+    assert ceo.locator("fieldset.question").count() == 4
+    answer_page(ceo, "optimist")
+    ceo.click("text=Save and continue")
+    # ka_count > 0 revealed a question in the same section: it is asked on that page
+    on_section(ceo, q.sections[1].title)
+    assert q.questions["commodity_accounts"].text.split()[0] in ceo.content()
+    assert ceo.locator("fieldset.question").count() == 5
+    answer_page(ceo, "optimist")
+    ceo.click("text=Save and continue")
+    on_section(ceo, q.sections[2].title)
+    exec_ctx.close()
+
+    # meanwhile the sales director answers everything, page by page
+    sales_ctx = browser.new_context()
+    sales = sales_ctx.new_page()
+    sales.goto(links["Sales Director"])
+    sales.click("#begin")
+    for _ in range(12):
+        if "/review" in sales.url:
+            break
+        answer_page(sales, "sceptic")
+        sales.click("button[value=next]")
+    assert "/review" in sales.url
+
+    # the executive comes back later: the link resumes at the first unanswered section
+    exec_ctx = browser.new_context()
+    ceo = exec_ctx.new_page()
+    ceo.goto(links["Chief Executive"])
+    assert "Continue where you stopped" in ceo.content()
+    ceo.click("#begin")
+    on_section(ceo, q.sections[2].title)
+    # back and forward keep the answers
+    ceo.click("button[value=back]")
+    on_section(ceo, q.sections[1].title)
+    assert ceo.locator("input[type=radio][value=done]:checked").count() >= 1
+    ceo.click("button[value=next]")
+    for _ in range(12):
+        if "/review" in ceo.url:
+            break
+        answer_page(ceo, "optimist")
+        ceo.click("button[value=next]")
+    assert "/review" in ceo.url
+    ceo.click("#finish")
+    playwright_api.expect(ceo.locator("p.done")).to_contain_text("your answers are in")
+    # a finished respondent may still change an answer
+    ceo.locator("a.change").first.click()
+    ceo.locator("fieldset.question").first.locator("input[value=partial]").check()
+    ceo.click("button[value=stay]")
+    answers, _ = eng.answers(server["store"], links["Chief Executive"].rsplit("/", 1)[1])
+    assert answers["driver"] == "partial" and answers["strategy"] == "done"
+
+    # the consultant's page: who answered, the combined result, perception gaps, the report
+    admin.reload()
+    body = admin.content()
+    assert "Acme &lt;Components&gt; &amp; Co" in body                      # escaped, shown as text
+    assert "finished" in admin.locator("table.people").inner_text()
+    assert admin.locator("#headline").inner_text().startswith("Stage achieved")
+    gaps = admin.locator("table.gaps").inner_text()
+    assert q.questions["strategy"].text in gaps                             # done vs not started
+    report = admin_ctx.new_page()
+    report.goto(admin.url + "/report.html")
+    assert "Acme <Components> & Co" in report.locator(".org").inner_text()
+    pdf = admin_ctx.request.get(admin.url + "/report.pdf")
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+
+    # closing saves the result in the history and ends the links
+    admin.click("#close")
+    assert "closed" in admin.locator("main p").first.inner_text()
+    history = server["store"].audits("Acme <Components> & Co")
+    assert len(history) == 1 and history[0].respondents == ["Chief Executive", "Sales Director"]
+    ceo.goto(links["Chief Executive"])
+    assert ceo.locator("h1").inner_text() == "Not found"
+    for ctx in (exec_ctx, sales_ctx, admin_ctx):
+        ctx.close()
+
+
+def test_keyboard_only_and_a_phone_width_window(browser, server):
+    store = server["store"]
+    eid = eng.create(store, "Keyboard Ltd", "readiness", ["Finance Director"])
+    token = eng.get(store, eid).respondents[0].token
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server['url']}/r/{token}")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the questions"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "begin"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/s/*")
+    # Tab to the first question's first choice, arrow to the next one, Enter submits "Save and continue"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.type") == "radio":
+            break
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.value") == "partial"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/s/customers")
+    answers, _ = eng.answers(store, token)
+    assert answers == {"driver": "partial"}
+    # nothing wider than the phone: no sideways scrolling, buttons inside the window
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    box = page.locator("button[value=next]").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360
+    context.close()
+
+
+def _request(url: str, data: bytes | None = None, headers: dict | None = None):
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
+def test_wrong_tokens_forms_without_csrf_and_big_bodies_are_refused(server):
+    store = server["store"]
+    eid = eng.create(store, "Secure plc", "readiness", ["Chief Operating Officer"])
+    token = eng.get(store, eid).respondents[0].token
+    base = server["url"]
+    status, headers, body = _request(f"{base}/r/{'x' * 32}")
+    assert status == 404 and "<h1>Not found</h1>" in body and "Traceback" not in body
+    assert "script-src" not in headers["content-security-policy"]
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert headers["referrer-policy"] == "no-referrer"
+    assert _request(f"{base}/admin")[0] == 404                                   # no admin cookie
+    assert _request(f"{base}/admin?token=wrong")[0] == 404
+    form = b"a%3Adriver=done&go=next"
+    assert _request(f"{base}/r/{token}/s/direction", form,
+                    {"content-type": "application/x-www-form-urlencoded"})[0] == 403   # no CSRF token
+    assert eng.answers(store, token) == ({}, {})
+    big = b"n%3Adriver=" + b"x" * (300 * 1024)
+    assert _request(f"{base}/r/{token}/s/direction", big,
+                    {"content-type": "application/x-www-form-urlencoded"})[0] == 413
+    assert _request(f"{base}/r/{token}/s/no-such-section")[0] == 404
+    assert _request(f"{base}/r/{token}", headers={"host": "attacker.example"})[0] == 400    # DNS rebinding
+
+
+def test_the_consultant_compares_with_the_last_audit_of_the_organisation(server):
+    import http.cookiejar
+    store, base = server["store"], server["url"]
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base}/admin?token={server['token']}").read()
+
+    def page(path: str, data: dict | None = None) -> str:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        with opener.open(f"{base}{path}", data=body) as response:
+            return response.read().decode()
+
+    first = eng.create(store, "Compare Ltd", "readiness", ["CEO"])
+    eng.save_answers(store, eng.get(store, first).respondents[0].token,
+                     {"driver": "not_started", "strategy": "not_started"}, {})
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page(f"/admin/e/{first}")).group(1)
+    assert "closed" in page(f"/admin/e/{first}", {"csrf": csrf, "action": "close"})
+    assert eng.get(store, first).audit_id == store.audits("Compare Ltd")[0].id
+    second = eng.create(store, "Compare Ltd", "readiness", ["CEO"])
+    eng.save_answers(store, eng.get(store, second).respondents[0].token,
+                     {"driver": "done", "strategy": "done"}, {})
+    assert 'id="compare"' in page(f"/admin/e/{second}")
+    changes = page(f"/admin/e/{second}/compare")
+    assert "Compare Ltd" in changes and store.audits("Compare Ltd")[0].date in changes
+    newly_done = changes[changes.index("Actions newly done"):]
+    assert "was not started" in newly_done
