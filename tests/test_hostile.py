@@ -280,13 +280,13 @@ def test_a_save_killed_half_way_leaves_a_temporary_file_that_the_next_save_remov
             time.sleep(0.05)
         assert leftovers, "the writer never got to its temporary file"
         time.sleep(0.2)
+        old = time.time() - 10
+        os.utime(leftovers[0], (old, old))  # old enough to be a leftover: only its writer's lock protects it
         files.atomic_write(target, "while the writer lives")
         assert leftovers[0].exists(), "a live writer's temporary file was removed"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    old = time.time() - 10
-    os.utime(leftovers[0], (old, old))
     files.atomic_write(target, "whole")
     assert target.read_text() == "whole"
     assert list(tmp_path.glob(".answers.yaml.*")) == []

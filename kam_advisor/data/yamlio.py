@@ -3,6 +3,14 @@
 Everything the user or a domain expert writes is read here, so that validation errors can
 name the file and line. The loader is PyYAML's SafeLoader (no arbitrary objects); it only
 adds line bookkeeping to the mappings it builds.
+
+Hostile input is refused before anything is built (the "limits" section): ``open_regular``
+reads only regular files up to MAX_FILE_BYTES, without blocking on a FIFO or reading a
+device; ``check_limits`` streams the parser's events and stops at the first value past a
+limit (depth, values with aliases expanded, keys, text and number length, tags, control
+characters); ``_harden_loader`` drops YAML 1.1's base-60 numbers, refuses NaN and infinity and
+turns a value that fails to construct into a one-line error. Any other loading path (a fast
+path, a cache) calls ``open_regular`` and ``check_limits`` the same way.
 """
 
 from __future__ import annotations
