@@ -157,7 +157,8 @@ def main_():
                     server.stop()
         startup(sqlite_url)
     worst = max(v for r in results.values() for k, v in r.items())
-    print(f"\nslowest median of any command: {worst:.1f} ms (bound: 100 ms beyond start-up)")
+    print(f"\nslowest median of any command: {worst:.1f} ms (bound: 100 ms beyond start-up); "
+          f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
             answer_rows.append({"audit_id": audit_id, "position": position, "question": question,
                                 "value": _json(value), "note": src.notes.get(question)})
     row = {"id": audit_id, "organisation": org, "unit": unit, "date": when, "assessor": assessor,
-           "saved_at": saved_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "saved_at": saved_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
            "questionnaire": result.get("questionnaire"), "questionnaire_version": questionnaire_version,
            "kb_version": result.get("kb_version"),
            "tool_version": (result.get("tool") or {}).get("version", __version__),
@@ -271,7 +271,7 @@ class Store:
         org = check_name(organisation, "organisation", required=True)
         unit = check_name(unit, "unit") or ""
         by = check_date(by_date, "--by") if by_date else None
-        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
         with db.writing(self.engine) as conn:
             conn.execute(targets_t.delete().where(targets_t.c.organisation == org, targets_t.c.unit == unit))
             conn.execute(targets_t.insert(), {"organisation": org, "unit": unit, "stage": stage,
