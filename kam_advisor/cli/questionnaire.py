@@ -21,6 +21,7 @@ from kam_advisor.answers import loader
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
 from kam_advisor.cli.shared import guard, root_options
+from kam_advisor.cli.store import check_save_options, save_if_asked, save_options
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -49,9 +50,10 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
 @click.option("--assess/--no-assess", default=None,
               help="Assess when all questions are answered (default: ask, at a terminal only).")
+@save_options
 @click.pass_context
 @_guard
-def run(ctx, name, answers_path, respondent, assess):
+def run(ctx, name, answers_path, respondent, assess, **save):
     """Answer questionnaire NAME (an id or a file) interactively or from piped input.
 
     Every answer is saved at once; run again with the same answers file to resume. At the
@@ -60,17 +62,23 @@ def run(ctx, name, answers_path, respondent, assess):
     from kam_advisor.answers import interview
     q = _load(ctx, name)
     path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
-    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx))
+    if save["save"] and assess is None:
+        assess = True                     # --save: the finished answers are assessed and saved
+    check_save_options(**save)
+    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx, save))
     ctx.exit(code)
 
 
-def _assess_text(ctx):
-    """Assess a finished answers file and give the terminal summary (for `run --assess`)."""
+def _assess_text(ctx, save=None):
+    """Assess a finished answers file and give the terminal summary (for `run --assess`); with
+    `--save`, save the assessment in the history too."""
     def assess(path) -> str:
         from kam_advisor.render.text import render_text
         from kam_advisor.results.assessment import assess_files
-        return render_text(assess_files([str(path)], kb_dir=_obj(ctx).get("kb_dir"),
-                                        rules_dir=_obj(ctx).get("rules_dir")))
+        result = assess_files([str(path)], kb_dir=_obj(ctx).get("kb_dir"), rules_dir=_obj(ctx).get("rules_dir"))
+        if save and save.get("save"):
+            save_if_asked(result, [str(path)], **save)
+        return render_text(result)
     return assess
 
 

@@ -65,11 +65,16 @@ def save_options(func):
     return func
 
 
+def check_save_options(save, org, unit, audit_date, assessor, db_url=None) -> None:
+    """--org, --unit, --date and --assessor only make sense with --save: say so before any work."""
+    if not save and any(v is not None for v in (org, unit, audit_date, assessor)):
+        raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
+
+
 def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url) -> None:
     """Save an assessment when --save was given; say where on stderr."""
+    check_save_options(save, org, unit, audit_date, assessor)
     if not save:
-        if any(v is not None for v in (org, unit, audit_date, assessor)):
-            raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
         return
     from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
     sources = sources_from_files([p for p in paths if p != "-"])

@@ -230,3 +230,16 @@ def test_compare_of_an_organisation_with_units_names_those_holding_it_back(url, 
     text = invoke("compare", "Acme", "--db", url).stdout
     assert "Units holding the organisation back:\n    - Austria" in text
     assert "Geographical organisations vs key account management" in text
+
+
+def test_run_saves_the_finished_questionnaire_into_the_history(url, tmp_path):
+    answers = tmp_path / "run.yaml"
+    res = invoke("run", "readiness", "--answers", answers, "--save", "--org", "Run Ltd", "--unit", "Nordics",
+                 "--db", url, input="s\n" * 40)
+    assert res.exit_code == 0, res.output
+    assert "saved audit" in res.stderr
+    data = json.loads(invoke("history", "Run Ltd", "--format", "json", "--db", url).stdout)
+    (audit,) = data["audits"]
+    assert (audit["unit"], audit["questionnaire"]) == ("Nordics", "readiness")
+    res = invoke("run", "readiness", "--answers", tmp_path / "other.yaml", "--org", "Run Ltd", "--db", url)
+    assert res.exit_code == 2 and "add --save" in res.stderr
