@@ -17,6 +17,22 @@ from kam_advisor.cli.shared import guard
 from kam_advisor.data.errors import DataError, display_path
 
 
+def store_errors(func):
+    """A database that fails under a command (locked too long, read-only, not a database, server
+    gone) is one line and exit code 2, like any bad input; never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import sqlalchemy.exc
+        try:
+            return func(*args, **kwargs)
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            text = str(getattr(err, "orig", None) or err).strip().splitlines()
+            raise DataError(f"database error: {text[0] if text else type(err).__name__}") from None
+    return wrapper
+
+
 def db_option(func):
     return click.option("--db", "db_url", envvar="KAM_ADVISOR_DB", metavar="URL",
                         help="History database: a SQLAlchemy URL, sqlite:///FILE or postgresql://USER@HOST/DB "
@@ -71,6 +87,7 @@ def check_save_options(save, org, unit, audit_date, assessor, db_url=None) -> No
         raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
 
 
+@store_errors
 def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url) -> None:
     """Save an assessment when --save was given; say where on stderr."""
     check_save_options(save, org, unit, audit_date, assessor)
@@ -93,13 +110,17 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
 @guard
+@store_errors
 def history(organisation, unit, fmt, db_url):
     """An organisation's audits, oldest first: date, unit, stage, coverage, confidence, red flags."""
     with _open(db_url) as store:
         rows = store.audits(organisation, unit, summaries=False)
         if not rows:
-            known = [name for name, _ in store.organisations()]
             from kam_advisor.data.suggest import did_you_mean
+            units = sorted({a.unit for a in store.audits(organisation, summaries=False) if a.unit})
+            if unit is not None and (units or store.audits(organisation, "", summaries=False)):
+                raise DataError(f"no audits of unit '{unit}' of '{organisation}' (units: {', '.join(units) or 'none'})")
+            known = [name for name, _ in store.organisations()]
             raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
     if fmt == "json":
         click.echo(_dump_json({"organisation": organisation, "audits": [r.as_json() for r in rows]}), nl=False)
@@ -119,6 +140,7 @@ def history(organisation, unit, fmt, db_url):
               help="text: the summary; json: the stored `assess` result.")
 @db_option
 @guard
+@store_errors
 def show(audit_id, fmt, db_url):
     """One saved audit: who, when, and its assessment (AUDIT_ID or a unique prefix of it)."""
     with _open(db_url) as store:
@@ -141,6 +163,7 @@ def show(audit_id, fmt, db_url):
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @db_option
 @guard
+@store_errors
 def export(organisation, output, db_url):
     """Every audit of ORGANISATION as one JSON document (deterministic; `import` reads it back)."""
     with _open(db_url) as store:
@@ -152,6 +175,7 @@ def export(organisation, output, db_url):
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
 @guard
+@store_errors
 def import_(file, db_url):
     """Add the audits of an export FILE ('-' = stdin); audits already present are left as they are."""
     if file == "-":
@@ -175,6 +199,7 @@ def import_(file, db_url):
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @db_option
 @guard
+@store_errors
 def delete(audit_id, yes, db_url):
     """Remove one saved audit and its answers (asks first unless --yes)."""
     with _open(db_url) as store:
@@ -197,6 +222,7 @@ def db_group():
 @db_group.command("upgrade")
 @db_option
 @guard
+@store_errors
 def db_upgrade(db_url):
     """Bring the database's schema up to this version of kam-advisor (creates it when new)."""
     from kam_advisor.store import db as db_mod
@@ -217,6 +243,7 @@ def db_upgrade(db_url):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
 @guard
+@store_errors
 def db_info(fmt, db_url):
     """Where the database is, its schema version and what it holds (changes nothing)."""
     from kam_advisor.store import db as db_mod
@@ -358,6 +385,7 @@ def _root(ctx) -> dict:
 @db_option
 @click.pass_context
 @guard
+@store_errors
 def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
     """What changed between two audits (default: the last two): regressions first, then stage
     changes, actions done, red flags raised and cleared, recommendations completed, facets; the
@@ -379,6 +407,7 @@ def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
 @db_option
 @click.pass_context
 @guard
+@store_errors
 def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
     """Set the stage ORGANISATION aims at (kept in the history; compare shows it) and show the
     percent-to-target, progress since the first audit and the actions to get there, phased."""
@@ -413,6 +442,7 @@ COMMANDS += [compare_cmd, target_cmd]
 @click.argument("new_dir", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @guard
+@store_errors
 def kb_diff(old_dir, new_dir, fmt):
     """Actions added, removed, renamed, reworded and moved between two knowledge-base folders, and
     whether the version bump fits (exit 2 when it does not)."""
@@ -449,6 +479,7 @@ def kb_diff(old_dir, new_dir, fmt):
 @db_option
 @click.pass_context
 @guard
+@store_errors
 def reassess_cmd(ctx, audit_id, save, fmt, db_url):
     """Assess a stored audit again under the current knowledge base and rules: answers follow
     renamed actions; answers to removed actions are kept and reported."""

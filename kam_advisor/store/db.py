@@ -127,7 +127,7 @@ def check_revision(engine: sa.Engine) -> str | None:
     try:
         with engine.connect() as conn:
             revision = current_revision(conn)
-    except sa.exc.OperationalError as err:
+    except sa.exc.DBAPIError as err:       # no server, no such file, not a database, no permission
         raise StoreError(f"cannot open {_shown(engine.url)}: {_first_line(err)}") from None
     if revision is not None and revision not in REVISIONS:
         _refuse_newer(revision, engine.url)

@@ -243,3 +243,20 @@ def test_run_saves_the_finished_questionnaire_into_the_history(url, tmp_path):
     assert (audit["unit"], audit["questionnaire"]) == ("Nordics", "readiness")
     res = invoke("run", "readiness", "--answers", tmp_path / "other.yaml", "--org", "Run Ltd", "--db", url)
     assert res.exit_code == 2 and "add --save" in res.stderr
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("not a database\n")
+    for args in (["history", "Acme"], ["assess", "--answers", NORTHWIND, "--save"], ["db", "info"]):
+        res = invoke(*args, "--db", f"sqlite:///{bogus}")
+        assert res.exit_code == 2, res.output
+        assert res.stderr.strip().endswith("file is not a database") and len(res.stderr.splitlines()) == 1
+    assert bogus.read_text() == "not a database\n"
+
+
+def test_history_of_an_unknown_unit_lists_the_units(url):
+    _save(url, NORTHWIND, "--unit", "EMEA")
+    res = invoke("history", "Northwind Components Ltd", "--unit", "APAC", "--db", url)
+    assert res.exit_code == 2
+    assert "no audits of unit 'APAC' of 'Northwind Components Ltd' (units: EMEA)" in res.stderr
