@@ -297,10 +297,13 @@ def _rollup(store, every, rules_dir, kb_dir):
     conflicts = [dict(r.data) for r in kb.records.values() if r.kind == "conflict"]
     units = []
     summaries = store.summaries(a.id for a in latest.values())
+    older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s]
+    results = store.results(older) if older else {}    # summaries saved before they held statuses
     for name, a in sorted(latest.items()):
         s = summaries[a.id]
-        view = {"stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"],
-                "answers": [{"item": i, "status": st} for i, st in s["statuses"].items()]}
+        view = results.get(a.id) or {
+            "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"],
+            "answers": [{"item": i, "status": st} for i, st in s["statuses"].items()]}
         units.append({"unit": name, "id": a.id, "date": a.date, "result": view})
     return rollup(units, base.params, conflicts)
 

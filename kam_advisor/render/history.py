@@ -161,7 +161,7 @@ def render_md(doc: Mapping[str, Any]) -> str:
     out = [f"# {_md(head[0])}", ""] + [f"{_md(line)}  " for line in head[1:]]
     for s in sections(doc):
         rows = sum(len(g["rows"]) for g in s["groups"])
-        out += ["", f"## {_md(s['title'])}", ""]
+        out += ([] if out[-1] == "" else [""]) + [f"## {_md(s['title'])}", ""]
         if not rows and s["empty"]:
             out.append(_md(s["empty"]))
         for g in s["groups"]:

@@ -260,3 +260,18 @@ def test_history_of_an_unknown_unit_lists_the_units(url):
     res = invoke("history", "Northwind Components Ltd", "--unit", "APAC", "--db", url)
     assert res.exit_code == 2
     assert "no audits of unit 'APAC' of 'Northwind Components Ltd' (units: EMEA)" in res.stderr
+
+
+def test_the_units_roll_up_reads_older_summaries_from_the_full_result(url):
+    """Summaries saved before they held action statuses: the roll-up falls back to the results."""
+    _save(url, NORTHWIND, "--org", "Acme", "--unit", "Austria")
+    _save(url, MERIDIAN, "--org", "Acme", "--unit", "Germany")
+    fresh = json.loads(invoke("compare", "Acme", "--format", "json", "--db", url).stdout)["units"]
+    import sqlalchemy as sa
+    from kam_advisor.store import open_store
+    with open_store(url) as store, store.engine.begin() as conn:
+        for audit_id, summary in conn.execute(sa.text("SELECT id, summary FROM audits")).all():
+            old = {k: v for k, v in json.loads(summary).items() if k not in ("statuses", "stages")}
+            conn.execute(sa.text("UPDATE audits SET summary = :s WHERE id = :id"),
+                         {"s": json.dumps(old), "id": audit_id})
+    assert json.loads(invoke("compare", "Acme", "--format", "json", "--db", url).stdout)["units"] == fresh
