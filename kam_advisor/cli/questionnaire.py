@@ -21,6 +21,7 @@ from kam_advisor.answers import loader
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
 from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, check_date, root_options
+from kam_advisor.cli.store import save_if_asked, save_options
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -50,12 +51,11 @@ def _load(ctx, name: str) -> qmodel.Questionnaire:
               help="Answers file to write, and to resume from if it exists (default: NAME-answers.yaml); "
                    "a filled workbook (.xlsx) is continued in a YAML file beside it.")
 @click.option("--respondent", help="Your name and role, recorded in the answers file.")
-@click.option("--org", help="The organisation being assessed, recorded in the answers file (asked at a terminal).")
-@click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of the assessment (asked at a terminal; default today).")
 @click.option("--assess/--no-assess", default=None,
               help="Assess when all questions are answered (default: ask, at a terminal only).")
+@save_options
 @click.pass_context
-def run(ctx, name, answers_path, respondent, org, date, assess):
+def run(ctx, name, answers_path, respondent, assess, **save):
     """Answer questionnaire NAME (an id or a file) interactively or from piped input.
 
     Every answer is saved at once; run again with the same answers file to resume. At the
@@ -68,19 +68,26 @@ def run(ctx, name, answers_path, respondent, org, date, assess):
     if workbook.is_workbook(path):
         path = workbook.continue_in_yaml(q, path)
         click.echo(f"continuing the workbook's answers in {display_path(path)}", err=True)
-    header = {"organisation": org, "date": check_date(date)}
-    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx), header=header,
-                         sources=_kb(ctx).sources)
+    if save["save"] and assess is None:
+        assess = True                     # --save: the finished answers are assessed and saved
+    # --org and --date are recorded in the answers file (asked at a terminal when missing); with
+    # --save they also say how the assessment is saved
+    header = {"organisation": save["org"], "date": check_date(save["audit_date"])}
+    code = interview.run(q, path, respondent=respondent, assess=assess, on_finish=_assess_text(ctx, save),
+                         header=header, sources=_kb(ctx).sources)
     ctx.exit(code)
 
 
-def _assess_text(ctx):
-    """Assess a finished answers file and give the terminal summary (for `run --assess`)."""
+def _assess_text(ctx, save=None):
+    """Assess a finished answers file and give the terminal summary (for `run --assess`); with
+    `--save`, save the assessment in the history too."""
     def assess(path) -> str:
         from kam_advisor.render.text import render_text
         from kam_advisor.results.assessment import assess_files
-        return render_text(assess_files([str(path)], kb_dir=_obj(ctx).get("kb_dir"),
-                                        rules_dir=_obj(ctx).get("rules_dir")))
+        result = assess_files([str(path)], kb_dir=_obj(ctx).get("kb_dir"), rules_dir=_obj(ctx).get("rules_dir"))
+        if save and save.get("save"):
+            save_if_asked(result, [str(path)], **save)
+        return render_text(result)
     return assess
 
 

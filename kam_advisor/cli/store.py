@@ -17,6 +17,22 @@ from kam_advisor.cli.shared import guard
 from kam_advisor.data.errors import DataError, display_path
 
 
+def store_errors(func):
+    """A database that fails under a command (locked too long, read-only, not a database, server
+    gone) is one line and exit code 2, like any bad input; never a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import sqlalchemy.exc
+        try:
+            return func(*args, **kwargs)
+        except sqlalchemy.exc.SQLAlchemyError as err:
+            text = str(getattr(err, "orig", None) or err).strip().splitlines()
+            raise DataError(f"database error: {text[0] if text else type(err).__name__}") from None
+    return wrapper
+
+
 def db_option(func):
     return click.option("--db", "db_url", envvar="KAM_ADVISOR_DB", metavar="URL",
                         help="History database: a SQLAlchemy URL, sqlite:///FILE or postgresql://USER@HOST/DB "
@@ -29,7 +45,9 @@ def _open(db_url):
 
 
 def _dump_json(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Indented JSON (orjson: the same text as json.dumps(indent=2, ensure_ascii=False), faster)."""
+    import orjson
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def _echo_out(text: str, output: str | None) -> None:
@@ -63,11 +81,17 @@ def save_options(func):
     return func
 
 
+def check_save_options(save, org, unit, audit_date, assessor, db_url=None) -> None:
+    """--org, --unit, --date and --assessor only make sense with --save: say so before any work."""
+    if not save and any(v is not None for v in (org, unit, audit_date, assessor)):
+        raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
+
+
+@store_errors
 def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url) -> None:
     """Save an assessment when --save was given; say where on stderr."""
+    check_save_options(save, org, unit, audit_date, assessor)
     if not save:
-        if any(v is not None for v in (org, unit, audit_date, assessor)):
-            raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
         return
     from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
     sources = sources_from_files([p for p in paths if p != "-"])
@@ -86,13 +110,17 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
 @guard
+@store_errors
 def history(organisation, unit, fmt, db_url):
     """An organisation's audits, oldest first: date, unit, stage, coverage, confidence, red flags."""
     with _open(db_url) as store:
-        rows = store.audits(organisation, unit)
+        rows = store.audits(organisation, unit, summaries=False)
         if not rows:
-            known = [name for name, _ in store.organisations()]
             from kam_advisor.data.suggest import did_you_mean
+            units = sorted({a.unit for a in store.audits(organisation, summaries=False) if a.unit})
+            if unit is not None and (units or store.audits(organisation, "", summaries=False)):
+                raise DataError(f"no audits of unit '{unit}' of '{organisation}' (units: {', '.join(units) or 'none'})")
+            known = [name for name, _ in store.organisations()]
             raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
     if fmt == "json":
         click.echo(_dump_json({"organisation": organisation, "audits": [r.as_json() for r in rows]}), nl=False)
@@ -112,6 +140,7 @@ def history(organisation, unit, fmt, db_url):
               help="text: the summary; json: the stored `assess` result.")
 @db_option
 @guard
+@store_errors
 def show(audit_id, fmt, db_url):
     """One saved audit: who, when, and its assessment (AUDIT_ID or a unique prefix of it)."""
     with _open(db_url) as store:
@@ -134,6 +163,7 @@ def show(audit_id, fmt, db_url):
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @db_option
 @guard
+@store_errors
 def export(organisation, output, db_url):
     """Every audit of ORGANISATION as one JSON document (deterministic; `import` reads it back)."""
     with _open(db_url) as store:
@@ -145,6 +175,7 @@ def export(organisation, output, db_url):
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
 @guard
+@store_errors
 def import_(file, db_url):
     """Add the audits of an export FILE ('-' = stdin); audits already present are left as they are."""
     if file == "-":
@@ -168,6 +199,7 @@ def import_(file, db_url):
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @db_option
 @guard
+@store_errors
 def delete(audit_id, yes, db_url):
     """Remove one saved audit and its answers (asks first unless --yes)."""
     with _open(db_url) as store:
@@ -190,6 +222,7 @@ def db_group():
 @db_group.command("upgrade")
 @db_option
 @guard
+@store_errors
 def db_upgrade(db_url):
     """Bring the database's schema up to this version of kam-advisor (creates it when new)."""
     from kam_advisor.store import db as db_mod
@@ -210,6 +243,7 @@ def db_upgrade(db_url):
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @db_option
 @guard
+@store_errors
 def db_info(fmt, db_url):
     """Where the database is, its schema version and what it holds (changes nothing)."""
     from kam_advisor.store import db as db_mod
@@ -233,10 +267,11 @@ COMMANDS = [history, show, export, import_, delete, db_group]
 
 # --- compare and target ------------------------------------------------------------------------
 
-def _scope(store, organisation: str, unit: str | None):
+def _scope(store, organisation: str, unit: str | None, every=None):
     """The audits compared and charted: the unit's, else the whole organisation's (no unit)."""
-    rows = store.audits(organisation, unit if unit is not None else "")
-    if not rows and unit is None and not store.audits(organisation):
+    every = store.audits(organisation, summaries=False) if every is None else every
+    rows = [a for a in every if a.unit == unit]
+    if not every:
         from kam_advisor.data.suggest import did_you_mean
         known = [name for name, _ in store.organisations()]
         raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
@@ -247,10 +282,11 @@ def _label(a) -> dict:
     return {"id": a.id, "date": a.date, "unit": a.unit, "assessor": a.assessor}
 
 
-def _rollup(store, organisation: str, rules_dir, kb_dir):
-    """The organisation view of its units (latest audit of each), when it has two or more."""
+def _rollup(store, every, rules_dir, kb_dir):
+    """The organisation view of its units (latest audit of each), when it has two or more; read
+    from the stored summaries (stages, dimensions, action statuses), not the full results."""
     latest = {}
-    for a in store.audits(organisation):
+    for a in every:
         if a.unit is not None:
             latest[a.unit] = a
     if len(latest) < 2:
@@ -258,9 +294,17 @@ def _rollup(store, organisation: str, rules_dir, kb_dir):
     from kam_advisor.results.bases import load_bases
     from kam_advisor.results.units import rollup
     kb, base = load_bases(kb_dir, rules_dir)
-    results = store.results(a.id for a in latest.values())
     conflicts = [dict(r.data) for r in kb.records.values() if r.kind == "conflict"]
-    units = [{"unit": name, "id": a.id, "date": a.date, "result": results[a.id]} for name, a in sorted(latest.items())]
+    units = []
+    summaries = store.summaries(a.id for a in latest.values())
+    older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s]
+    results = store.results(older) if older else {}    # summaries saved before they held statuses
+    for name, a in sorted(latest.items()):
+        s = summaries[a.id]
+        view = results.get(a.id) or {
+            "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"],
+            "answers": [{"item": i, "status": st} for i, st in s["statuses"].items()]}
+        units.append({"unit": name, "id": a.id, "date": a.date, "result": view})
     return rollup(units, base.params, conflicts)
 
 
@@ -269,8 +313,9 @@ def history_document(store, organisation: str, unit: str | None = None, from_id:
     """Comparison, trend, target progress and units of an organisation, as one plain document."""
     from kam_advisor.results.compare import compare, trend
     from kam_advisor.results.target import progress
-    rows = _scope(store, organisation, unit)
-    by_id = {a.id: a for a in store.audits(organisation)}
+    every = store.audits(organisation, summaries=False)
+    rows = _scope(store, organisation, unit, every)
+    by_id = {a.id: a for a in every}
     pair = []
     for given in (from_id, to_id):
         if given:
@@ -292,11 +337,14 @@ def history_document(store, organisation: str, unit: str | None = None, from_id:
     wanted = [a.id for a in pair] + ([rows[0].id, rows[-1].id] if target and rows else [])
     results = store.results(set(wanted))
     doc = {"organisation": organisation, "unit": unit, "stages": [], "comparison": None,
-           "trend": trend([{"id": a.id, "date": a.date, "unit": a.unit, "summary": a.summary} for a in rows]),
-           "target": None, "units": _rollup(store, organisation, rules_dir, kb_dir) if unit is None else None}
+           "trend": None,
+           "target": None, "units": _rollup(store, every, rules_dir, kb_dir) if unit is None else None}
     latest = results.get(rows[-1].id) if rows and rows[-1].id in results else (results[pair[-1].id] if pair else None)
     if latest is not None:
         doc["stages"] = [{"id": s["id"], "name": s.get("name")} for s in latest.get("stages") or []]
+    if rows:
+        summaries = store.summaries(a.id for a in rows)
+        doc["trend"] = trend([{"id": a.id, "date": a.date, "unit": a.unit, "summary": summaries[a.id]} for a in rows])
     if len(pair) == 2:
         old, new = results[pair[0].id], results[pair[1].id]
         aliases = None
@@ -340,6 +388,7 @@ def _root(ctx) -> dict:
 @db_option
 @click.pass_context
 @guard
+@store_errors
 def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
     """What changed between two audits (default: the last two): regressions first, then stage
     changes, actions done, red flags raised and cleared, recommendations completed, facets; the
@@ -361,6 +410,7 @@ def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
 @db_option
 @click.pass_context
 @guard
+@store_errors
 def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
     """Set the stage ORGANISATION aims at (kept in the history; compare shows it) and show the
     percent-to-target, progress since the first audit and the actions to get there, phased."""
@@ -395,6 +445,7 @@ COMMANDS += [compare_cmd, target_cmd]
 @click.argument("new_dir", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @guard
+@store_errors
 def kb_diff(old_dir, new_dir, fmt):
     """Actions added, removed, renamed, reworded and moved between two knowledge-base folders, and
     whether the version bump fits (exit 2 when it does not)."""
@@ -431,6 +482,7 @@ def kb_diff(old_dir, new_dir, fmt):
 @db_option
 @click.pass_context
 @guard
+@store_errors
 def reassess_cmd(ctx, audit_id, save, fmt, db_url):
     """Assess a stored audit again under the current knowledge base and rules: answers follow
     renamed actions; answers to removed actions are kept and reported."""

@@ -13,6 +13,7 @@ import datetime as _dt
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -65,7 +66,15 @@ class AuditSummary:
     confidence: str | None
     coverage: float | None
     red_flags: int
-    summary: dict                              # overall, dimensions, facets: stages and scores
+    summary_json: str | None = field(default=None, repr=False)   # JSON of `summarise(result)`
+
+    @cached_property
+    def summary(self) -> dict:
+        """Stages and scores of the programme and dimensions, facet scores, action statuses
+        (see :func:`summarise`); parsed when first read. Listings read without it say so."""
+        if self.summary_json is None:
+            raise ValueError(f"audit {self.id} was listed without its summary (Store.audits(summaries=True))")
+        return orjson.loads(self.summary_json)
 
     def as_json(self) -> dict:
         return {"id": self.id, "organisation": self.organisation, "unit": self.unit, "date": self.date,
@@ -112,7 +121,8 @@ def questionnaire_version(questionnaire_id: str | None) -> str | None:
 # --- shaping ---------------------------------------------------------------------------------
 
 def summarise(result: Mapping[str, Any]) -> dict:
-    """What ``history`` and the trend chart read: stages and scores of the programme and dimensions."""
+    """What ``history``, the trend chart and the units roll-up read without parsing the result:
+    the stages, stages and scores of the programme and dimensions, facet scores, action statuses."""
     def unit(u: Mapping[str, Any]) -> dict:
         out = {"id": u.get("id"), "name": u.get("name"), "achieved": u.get("achieved"),
                "current": u.get("current"), "score": u.get("score")}
@@ -120,10 +130,12 @@ def summarise(result: Mapping[str, Any]) -> dict:
             out["assessed"] = u["assessed"]
         return out
     overall = result.get("overall") or {}
-    return {"overall": unit(overall),
+    return {"stages": [{"id": s.get("id"), "name": s.get("name")} for s in result.get("stages") or []],
+            "overall": unit(overall),
             "dimensions": [unit(d) for d in result.get("dimensions") or []],
             "facets": [{"id": f.get("id"), "name": f.get("name"), "score": f.get("score")}
-                       for f in result.get("facets") or []]}
+                       for f in result.get("facets") or []],
+            "statuses": {a["item"]: a.get("status") for a in result.get("answers") or []}}
 
 
 def check_name(value: str | None, what: str, required: bool = False) -> str | None:
@@ -160,7 +172,7 @@ def _row_summary(row) -> AuditSummary:
                         tool_version=row.tool_version, respondents=orjson.loads(row.respondents),
                         stage_achieved=row.stage_achieved, stage_current=row.stage_current,
                         confidence=row.confidence, coverage=row.coverage, red_flags=row.red_flags,
-                        summary=orjson.loads(row.summary))
+                        summary_json=getattr(row, "summary", None))
 
 
 def _record(result, sources, *, organisation, unit, date, assessor, questionnaire_version,
@@ -198,6 +210,7 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
 
 
 _SUMMARY_COLUMNS = [c for c in audits_t.c if c.name not in ("result", "facts", "answer_count")]
+_LIST_COLUMNS = [c for c in _SUMMARY_COLUMNS if c.name != "summary"]
 _ORDER = (audits_t.c.date, sa.func.coalesce(audits_t.c.unit, ""), audits_t.c.saved_at, audits_t.c.id)
 
 
@@ -278,9 +291,14 @@ class Store:
                                 .group_by(audits_t.c.organisation).order_by(audits_t.c.organisation)).all()
         return [(r[0], r[1]) for r in rows]
 
-    def audits(self, organisation: str, unit: str | None = None) -> list[AuditSummary]:
-        """An organisation's audits, oldest first. unit None: all; "": the whole organisation only."""
-        query = sa.select(*_SUMMARY_COLUMNS).where(audits_t.c.organisation == organisation)
+    def audits(self, organisation: str, unit: str | None = None, summaries: bool = True) -> list[AuditSummary]:
+        """An organisation's audits, oldest first. unit None: all; "": the whole organisation only.
+
+        ``summaries=False`` leaves out each audit's summary (stages, scores, statuses): a listing
+        such as ``history`` is faster without it; :meth:`summaries` reads it for a few audits.
+        """
+        query = sa.select(*(_SUMMARY_COLUMNS if summaries else _LIST_COLUMNS)).where(
+            audits_t.c.organisation == organisation)
         if unit == "":
             query = query.where(audits_t.c.unit.is_(None))
         elif unit is not None:
@@ -295,6 +313,17 @@ class Store:
             row = conn.execute(sa.select(audits_t).where(audits_t.c.id == full)).one()
             sources = self._sources(conn, full)
         return StoredAudit(audit=_row_summary(row), result=orjson.loads(row.result), sources=sources)
+
+    def summaries(self, ids: Iterable[str]) -> dict[str, dict]:
+        """The summaries (:func:`summarise`) of several audits, by full id."""
+        ids = list(ids)
+        out: dict[str, dict] = {}
+        with self.engine.connect() as conn:
+            for chunk in range(0, len(ids), 500):
+                for r in conn.execute(sa.select(audits_t.c.id, audits_t.c.summary)
+                                      .where(audits_t.c.id.in_(ids[chunk:chunk + 500]))):
+                    out[r.id] = orjson.loads(r.summary)
+        return out
 
     def results(self, ids: Iterable[str]) -> dict[str, dict]:
         """The full results of several audits (by full id), parsed."""

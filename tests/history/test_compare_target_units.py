@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from history.conftest import EXAMPLES
 from kam_advisor.results.assessment import assess_files
@@ -243,3 +244,37 @@ def test_trend_follows_the_programme_and_each_dimension_over_audits(moves):
     assert [s["id"] for s in t["series"]] == ["programme"] + [d["id"] for d in new["dimensions"]]
     assert [p["achieved"] for p in t["series"][0]["points"]] == [old["overall"]["achieved"],
                                                                  new["overall"]["achieved"]]
+
+
+# --- invariants -----------------------------------------------------------------------------
+
+STATUS = ["done", "partial", "not_started", "na", "dont_know", "unanswered"]
+LEVEL = {"not_started": 0, "partial": 1, "done": 2}
+
+
+def _with_statuses(result, statuses):
+    out = dict(result)
+    out["answers"] = [{**a, "status": s} for a, s in zip(result["answers"], statuses)]
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_changed_action_is_reported_once_in_the_right_list(moves, data):
+    old, _, _ = moves
+    n = len(old["answers"])
+    before = data.draw(st.lists(st.sampled_from(STATUS), min_size=n, max_size=n))
+    after = data.draw(st.lists(st.sampled_from(STATUS), min_size=n, max_size=n))
+    a, b = _with_statuses(old, before), _with_statuses(old, after)
+    c = compare(a, b)
+    items = [x["item"] for x in old["answers"]]
+    changed = {i for i, s0, s1 in zip(items, before, after) if s0 != s1}
+    back = {i for i, s0, s1 in zip(items, before, after) if s0 in LEVEL and s1 in LEVEL and LEVEL[s1] < LEVEL[s0]}
+    reported = [x["item"] for x in c["regressions"]["actions"] + c["actions_done"] + c["actions_changed"]]
+    assert sorted(reported) == sorted(changed)                     # each change once, nothing else
+    assert {x["item"] for x in c["regressions"]["actions"]} == back
+    assert {x["item"] for x in c["actions_done"]} == {i for i in changed - back if after[items.index(i)] == "done"}
+    # the way back: every regression is a step forward, and nothing else is a regression
+    reverse = compare(b, a)
+    forward = {i for i, s0, s1 in zip(items, before, after) if s0 in LEVEL and s1 in LEVEL and LEVEL[s1] > LEVEL[s0]}
+    assert {x["item"] for x in reverse["regressions"]["actions"]} == forward

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from history.conftest import EXAMPLES
@@ -231,3 +232,53 @@ def test_compare_of_an_organisation_with_units_names_those_holding_it_back(url, 
     text = invoke("compare", "Acme", "--db", url).stdout
     assert "Units holding the organisation back:\n    - Austria" in text
     assert "Geographical organisations vs key account management" in text
+
+
+def test_run_saves_the_finished_questionnaire_into_the_history(url, tmp_path):
+    answers = tmp_path / "run.yaml"
+    res = invoke("run", "readiness", "--answers", answers, "--save", "--org", "Run Ltd", "--unit", "Nordics",
+                 "--db", url, input="s\n" * 40)
+    assert res.exit_code == 0, res.output
+    assert "saved audit" in res.stderr
+    data = json.loads(invoke("history", "Run Ltd", "--format", "json", "--db", url).stdout)
+    (audit,) = data["audits"]
+    assert (audit["unit"], audit["questionnaire"]) == ("Nordics", "readiness")
+    # without --save, --org and --date are recorded in the answers file only (for the report's cover)
+    res = invoke("run", "readiness", "--answers", tmp_path / "other.yaml", "--org", "Other Ltd", "--date", "2026-11-02",
+                 "--db", url, input="")
+    assert res.exit_code == 0, res.output
+    doc = yaml.safe_load((tmp_path / "other.yaml").read_text())
+    assert (doc["organisation"], str(doc["date"])) == ("Other Ltd", "2026-11-02")
+    assert "no audits of 'Other Ltd'" in invoke("history", "Other Ltd", "--db", url).stderr
+
+
+def test_a_file_that_is_not_a_database_is_one_line(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("not a database\n")
+    for args in (["history", "Acme"], ["assess", "--answers", NORTHWIND, "--save"], ["db", "info"]):
+        res = invoke(*args, "--db", f"sqlite:///{bogus}")
+        assert res.exit_code == 2, res.output
+        assert res.stderr.strip().endswith("file is not a database") and len(res.stderr.splitlines()) == 1
+    assert bogus.read_text() == "not a database\n"
+
+
+def test_history_of_an_unknown_unit_lists_the_units(url):
+    _save(url, NORTHWIND, "--unit", "EMEA")
+    res = invoke("history", "Northwind Components Ltd", "--unit", "APAC", "--db", url)
+    assert res.exit_code == 2
+    assert "no audits of unit 'APAC' of 'Northwind Components Ltd' (units: EMEA)" in res.stderr
+
+
+def test_the_units_roll_up_reads_older_summaries_from_the_full_result(url):
+    """Summaries saved before they held action statuses: the roll-up falls back to the results."""
+    _save(url, NORTHWIND, "--org", "Acme", "--unit", "Austria")
+    _save(url, MERIDIAN, "--org", "Acme", "--unit", "Germany")
+    fresh = json.loads(invoke("compare", "Acme", "--format", "json", "--db", url).stdout)["units"]
+    import sqlalchemy as sa
+    from kam_advisor.store import open_store
+    with open_store(url) as store, store.engine.begin() as conn:
+        for audit_id, summary in conn.execute(sa.text("SELECT id, summary FROM audits")).all():
+            old = {k: v for k, v in json.loads(summary).items() if k not in ("statuses", "stages")}
+            conn.execute(sa.text("UPDATE audits SET summary = :s WHERE id = :id"),
+                         {"s": json.dumps(old), "id": audit_id})
+    assert json.loads(invoke("compare", "Acme", "--format", "json", "--db", url).stdout)["units"] == fresh
