@@ -57,8 +57,8 @@ def content_key(kind: str, files: Iterable[Path], extra: str = "") -> str | None
     h = hashlib.sha256(f"{kind}\0{_code_digest()}\0{extra}\0".encode())
     try:
         for path in files:
-            h.update(str(Path(path).resolve()).encode() + b"\0")
             with open(path, "rb") as f:  # in chunks: a huge file is refused by the loader, not here
+                h.update(f"{Path(path).resolve()}\0{os.fstat(f.fileno()).st_size}\0".encode())
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)
             h.update(b"\0")
