@@ -1,7 +1,8 @@
 """Batch runs: every answers file in a folder assessed, one JSON per input plus a summary CSV.
 
 Work is spread over processes (durable-rules is not safe across threads); each worker loads
-the knowledge base and rules once. A bad file is recorded and skipped, never fatal.
+the knowledge base and rules once and writes its results itself. A bad file is recorded and
+skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -52,17 +53,19 @@ def summary_fields(result: dict) -> dict:
                 recommendations=len(result["recommendations"]))
 
 
-def assess_one(path: str) -> tuple[str, str | None, dict | None, str | None]:
-    """(path, result JSON, its summary fields, error line) for one file; never raises for bad
-    input. The worker writes the JSON text itself: the whole result document never goes
-    between processes (pickling it cost more than assessing a file's answers)."""
+def assess_one(job: tuple[str, str]) -> tuple[str, dict | None, str | None]:
+    """(path, summary fields, error line) for one (answers file, output file); never raises for
+    bad input. The worker writes the result itself: the result document never goes between
+    processes, and writing (with its fsync) runs in parallel, not one file after another."""
     from kam_advisor.results.assessment import assess_files, dumps
+    path, output = job
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         result = assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir)
+        atomic_write(Path(output), dumps(result))
     except DataError as err:
-        return path, None, None, err.format().splitlines()[0]
-    return path, dumps(result), summary_fields(result), None
+        return path, None, err.format().splitlines()[0]
+    return path, summary_fields(result), None
 
 
 def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jobs: int | None = None,
@@ -75,10 +78,9 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     names = output_names(files)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
-    for path, text, fields, error in _iterate([str(f) for f in files], kb_dir, rules_dir, jobs):
+    for path, fields, error in _iterate([(str(f), str(out_dir / names[f])) for f in files], kb_dir, rules_dir,
+                                        jobs):
         results[path] = (fields, error)
-        if text is not None:
-            atomic_write(out_dir / names[Path(path)], text)
         if on_done:
             on_done(path, error)
     rows = []
@@ -97,15 +99,16 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     return rows
 
 
-def _iterate(paths: list[str], kb_dir, rules_dir, jobs: int) -> Iterator[tuple[str, str | None, dict | None, str | None]]:
-    if jobs == 1 or len(paths) < 4:
+def _iterate(jobs_list: list[tuple[str, str]], kb_dir, rules_dir,
+             jobs: int) -> Iterator[tuple[str, dict | None, str | None]]:
+    if jobs == 1 or len(jobs_list) < 4:
         _init(kb_dir, rules_dir)
-        for p in paths:
-            yield assess_one(p)
+        for job in jobs_list:
+            yield assess_one(job)
         return
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited engine state
     with ctx.Pool(jobs, initializer=_init, initargs=(kb_dir, rules_dir)) as pool:
-        yield from pool.imap_unordered(assess_one, paths, chunksize=max(1, len(paths) // (jobs * 8)))
+        yield from pool.imap_unordered(assess_one, jobs_list, chunksize=max(1, len(jobs_list) // (jobs * 8)))
 
 
 def describe_failure(path: str, error: str) -> str:
