@@ -4,7 +4,9 @@ Validating the data with jsonschema costs most of a short command's time; the re
 only on the data files and on the code that reads them. An entry's key is a SHA-256 of the
 bytes and paths of every data file it was built from, of this package's loading code and
 schemas, of the package version and of the Python version: any change gives another key, so
-a stale entry cannot be read. A corrupt, unreadable or unwritable cache is ignored (the data is
+a stale entry cannot be read. Entries are only ever built by the ordinary loaders (every check
+and limit of :mod:`~kam_advisor.data.yamlio` and the schemas applied), and a change to those
+loaders changes every key. A corrupt, unreadable or unwritable cache is ignored (the data is
 loaded and validated as without it).
 
 The folder is the user's cache folder (platformdirs), or ``KAM_ADVISOR_CACHE`` (an empty value
@@ -55,7 +57,11 @@ def content_key(kind: str, files: Iterable[Path], extra: str = "") -> str | None
     h = hashlib.sha256(f"{kind}\0{_code_digest()}\0{extra}\0".encode())
     try:
         for path in files:
-            h.update(str(Path(path).resolve()).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+            with open(path, "rb") as f:  # in chunks: a huge file is refused by the loader, not here
+                h.update(f"{Path(path).resolve()}\0{os.fstat(f.fileno()).st_size}\0".encode())
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            h.update(b"\0")
     except OSError:
         return None
     return h.hexdigest()

@@ -2,7 +2,9 @@
 
 A rule says *when* (facts to join, each a pattern of field tests) and *then* (the record it
 produces: type, id, fields, the facts it rests on, a readable reason). Thresholds and weights
-are ``params`` of the rules file. This module checks it on load (file:line errors);
+are ``params`` of the rules file. Every fact type and field a rule reads or writes must be
+declared in the folder's ``kind: types`` file (rules/types.yaml), and every named fact it tests
+in the ``kind: facts`` file. This module checks all of it on load (file:line errors);
 :mod:`kam_advisor.reasoning.compile` turns it into durable-rules' conditions and actions.
 """
 
@@ -83,7 +85,7 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
             continue
         if kind == "types":
             for t in data["types"]:
-                types[t["id"]] = {**plain(t), "file": str(path), "line": t.line}
+                types[t["id"]] = plain(t)
             continue
         for name, p in (data.get("params") or {}).items():
             if name in params:
