@@ -132,7 +132,7 @@ def _plan(base, recs: list[dict], roadmap: dict, flags: list[dict]) -> dict:
 
 
 def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[dict], coverage: dict,
-             areas: list[dict]) -> dict:
+             areas: list[dict], scope, min_share: float) -> dict:
     """The executive summary's facts, in names: headline, what lags and why, stage skipping,
     the achieved and current stages' hallmarks, and what a screening did not cover."""
     head = run.findings.get("headline")
@@ -178,7 +178,10 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
         return out
 
     screening = run.findings.get("screening")
-    uncovered = [a["name"] for a in areas if not a["assessed"]]
+    # areas a screening cannot assess even when fully answered: too few of their topics asked about
+    asked = {kb.items[i].topic for i in (scope or ()) if i in kb.items}
+    uncovered = [a["name"] for a in areas
+                 if sum(t in asked for t in kb.areas[a["id"]].topics) < min_share * len(kb.areas[a["id"]].topics)]
     return {
         "headline": {"text": head.text if head else "", "rule": head.rule if head else None,
                      "because": list(head.because) if head else []},
@@ -302,7 +305,8 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "respondents": list(evidence.respondents),
         "stages": [{"id": s.id, "name": s.name, "description": s.description} for s in kb.stages],
         "overall": overall,
-        "summary": _summary(kb, run, overall, topics_out, flags, coverage, areas),
+        "summary": _summary(kb, run, overall, topics_out, flags, coverage, areas, evidence.scope,
+                            base.param("rollup_min_assessed_share")),
         "dimensions": dimensions,
         "areas": areas,
         "topics": topics_out,
