@@ -3,6 +3,7 @@ started, plain language first, several respondents and views compared."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -253,3 +254,19 @@ def test_a_screening_by_executives_is_compared_with_the_audit(tmp_path):
     assert "sp.goals.positioning.a1" in gaps
     gap = gaps["sp.goals.positioning.a1"]
     assert gap["audit"] == said and gap["respondents"] == ["Chief Executive"] and gap["spread"] != 0
+
+
+def test_assess_and_report_take_the_cover_names_from_the_command_line():
+    from click.testing import CliRunner
+    from kam_advisor.cli import main
+    args = ["--example", "northwind-early-b", "--org", "Acme plc", "--assessor", "Kim Lee", "--date", "2027-01-31"]
+    res = CliRunner().invoke(main, ["assess", *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.stdout)
+    assert (r["organisation"], r["assessor"], r["date"]) == ("Acme plc", "Kim Lee", "2027-01-31")
+    res = CliRunner().invoke(main, ["report", *args, "--format", "text"])
+    assert res.exit_code == 0 and "Acme plc" in res.stdout and "2027-01-31" in res.stdout
+    res = CliRunner().invoke(main, ["report", "--example", "northwind-early-b", "--date", "2027-02-30",
+                                    "--format", "text"])
+    assert res.exit_code == 2 and res.stderr.strip() == \
+        "kam-advisor: --date: expected a date YYYY-MM-DD (got '2027-02-30')"

@@ -16,7 +16,7 @@ from kam_advisor.data import knowledge
 from kam_advisor.render import textfmt
 from kam_advisor.data.errors import display_path
 from kam_advisor.cli.shared import GuardedGroup, answers_options, answers_paths, say_error
-from kam_advisor.cli.store import save_if_asked, save_options
+from kam_advisor.cli.store import apply_names, check_save_options, save_if_asked, save_options
 
 
 def _dump_json(data) -> str:
@@ -126,7 +126,9 @@ def assess_cmd(ctx, answers, example, fmt, output, **save):
     if output and output != "-":
         from kam_advisor.data.files import check_output
         check_output(Path(output), inputs=paths)
+    check_save_options(**save)
     result = assessment.assess_files(paths, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"))
+    apply_names(result, **save)
     save_if_asked(result, paths, **save)
     from kam_advisor.render.text import render_text
     write_output(assessment.dumps(result) if fmt == "json" else render_text(result), output, inputs=paths)

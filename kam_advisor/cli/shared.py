@@ -144,4 +144,4 @@ def check_date(text: str | None) -> str | None:
     try:
         return dt.date.fromisoformat(text.strip()).isoformat()
     except ValueError:
-        raise DataError(f"--date: expected a date as YYYY-MM-DD (got {text!r})") from None
+        raise DataError(f"--date: expected a date YYYY-MM-DD (got {text!r})") from None

@@ -82,9 +82,18 @@ def save_options(func):
 
 
 def check_save_options(save, org, unit, audit_date, assessor, db_url=None) -> None:
-    """--org, --unit, --date and --assessor only make sense with --save: say so before any work."""
-    if not save and any(v is not None for v in (org, unit, audit_date, assessor)):
-        raise DataError("--org, --unit, --date and --assessor say how to save: add --save")
+    """--unit only makes sense with --save: say so before any work (--org, --date and --assessor
+    also name the assessment itself)."""
+    if not save and unit is not None:
+        raise DataError("--unit says how to save: add --save")
+
+
+def apply_names(result: dict, org=None, audit_date=None, assessor=None, **_) -> None:
+    """--org, --date and --assessor replace the answers' own in the result (and so in what is saved)."""
+    from kam_advisor.cli.shared import check_date
+    for key, value in (("organisation", org), ("date", check_date(audit_date)), ("assessor", assessor)):
+        if value:
+            result[key] = value
 
 
 @store_errors
