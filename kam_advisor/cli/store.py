@@ -24,10 +24,13 @@ def store_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        import sqlalchemy.exc
         try:
             return func(*args, **kwargs)
-        except sqlalchemy.exc.SQLAlchemyError as err:
+        except Exception as err:
+            # SQLAlchemy is imported only by the store: a command that never opened it pays nothing
+            exc = sys.modules.get("sqlalchemy.exc")
+            if exc is None or not isinstance(err, exc.SQLAlchemyError):
+                raise
             text = str(getattr(err, "orig", None) or err).strip().splitlines()
             raise DataError(f"database error: {text[0] if text else type(err).__name__}") from None
     return wrapper
