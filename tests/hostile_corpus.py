@@ -122,16 +122,16 @@ def make_fifo(folder: Path) -> Path:
     return fifo
 
 
-def crash_or_hang(path: str):
+def crash_or_hang(job: tuple[str, str]):
     """A batch worker's assess function for tests: crash.yaml segfaults, hang.yaml never returns,
     anything else is assessed for real."""
     import signal
     import time
 
     from kam_advisor.results.batch import assess_one
-    name = Path(path).name
+    name = Path(job[0]).name
     if name == "crash.yaml":
         os.kill(os.getpid(), signal.SIGSEGV)
     if name == "hang.yaml":
         time.sleep(3600)
-    return assess_one(path)
+    return assess_one(job)

@@ -141,7 +141,7 @@ def cell_facts(layout: _Layout, statuses: Mapping[str, str], weights, scope, ass
             "dont_know": len(by["dont_know"]), "unanswered": len(by["unanswered"]),
             "points": points, "ratio": round(points / known, 6) if known else 0.0,
             "open": [i for st in OPEN_ORDER for i in (asked_unanswered if st == UNANSWERED else by[st])],
-            "open_partial": by["partial"], "open_rest": rest,
+            "open_partial": by["partial"], "open_rest": rest, "n_partial": len(by["partial"]), "n_rest": len(rest),
             "done_items": by["done"], "not_started_items": by["not_started"],
             "done_texts": [texts[i] for i in by["done"]],
             "not_started_texts": [texts[i] for i in by["not_started"]],

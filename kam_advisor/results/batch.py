@@ -69,15 +69,17 @@ def summary_fields(result: dict) -> dict:
                 recommendations=len(result["recommendations"]), kind="programme")
 
 
-def assess_one(path: str) -> tuple[str, str | None, dict | None, str | None]:
-    """(path, result JSON, its summary fields, error line) for one file; never raises. The worker
-    writes the JSON text itself: the whole result document never goes between processes
-    (pickling it cost more than assessing a file's answers)."""
+def assess_one(job: tuple[str, str]) -> tuple[str, str | None, dict | None, str | None]:
+    """(path, None, its summary fields, error line) for one (answers file, result file); never
+    raises. The worker writes the result file itself: the result document never goes between
+    processes, and writing (with its fsync) runs in the workers, side by side."""
     from kam_advisor.results.assessment import assess_files, dumps
+    path, output = job
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         result = assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir)
-        return path, dumps(result), summary_fields(result), None
+        atomic_write(Path(output), dumps(result))
+        return path, None, summary_fields(result), None
     except DataError as err:
         return path, None, None, err.format().splitlines()[0]
     except RuleFailure as err:
@@ -102,11 +104,13 @@ def check_out_dir(folder: Path, out_dir: Path) -> None:
 
 def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jobs: int | None = None,
         on_done: Callable[[str, str | None], None] | None = None, timeout: float = DEFAULT_TIMEOUT,
-        assess: Callable[[str], tuple[str, str | None, dict | None, str | None]] = assess_one) -> list[dict]:
+        assess: Callable[[tuple[str, str]], tuple[str, str | None, dict | None, str | None]] = assess_one
+        ) -> list[dict]:
     """Assess every answers file in `folder`; write `<stem>.json` files and `summary.csv` to
     `out_dir`. Returns the summary rows (in file order).
 
-    ``assess`` runs in the workers (a module-level function: it is sent by name)."""
+    ``assess`` runs in the workers (a module-level function: it is sent by name) on (answers file,
+    result file) pairs; it writes the result file, or returns its JSON text for the parent to write."""
     folder, out_dir = Path(folder), Path(out_dir)
     files = answer_files(folder)
     check_out_dir(folder, out_dir)
@@ -114,8 +118,8 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
     try:
-        for path, text, fields, error in isolated([str(f) for f in files], assess, (kb_dir, rules_dir), jobs,
-                                                  timeout):
+        work = [(str(f), str(out_dir / names[f])) for f in files]
+        for path, text, fields, error in isolated(work, assess, (kb_dir, rules_dir), jobs, timeout):
             if text is not None:
                 try:
                     atomic_write(out_dir / names[Path(path)], text)
@@ -150,7 +154,7 @@ def _write_summary(out_dir: Path, files: list[Path], names: dict, results: dict,
 # --- isolated workers ----------------------------------------------------------------------------
 
 def _worker(conn, assess, dirs) -> None:
-    """A worker: load the bases, say so, then assess the paths it is sent until told to stop (None)
+    """A worker: load the bases, say so, then assess the jobs it is sent until told to stop (None)
     or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _init(*dirs)
@@ -193,14 +197,15 @@ def _describe_death(process) -> str:
     return f"the worker assessing this file stopped (exit code {code})"
 
 
-def isolated(paths: list[str], assess, dirs: tuple, jobs: int,
+def isolated(work: list[tuple[str, str]], assess, dirs: tuple, jobs: int,
              timeout: float) -> Iterator[tuple[str, str | None, dict | None, str | None]]:
-    """(path, result JSON, summary fields, error) for every path, each assessed in a worker process, in completion order.
+    """(path, result JSON or None, summary fields, error) for every (path, output) job, each
+    assessed in a worker process, in completion order.
 
     A worker gets its first file once it has started and loaded the bases (STARTUP_SECONDS at
     most), so ``timeout`` counts the file's own time only."""
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited engine state
-    queue = collections.deque(paths)
+    queue = collections.deque(work)
     slots: list[_Slot] = []
 
     def start() -> _Slot:
@@ -234,7 +239,7 @@ def isolated(paths: list[str], assess, dirs: tuple, jobs: int,
             ready = set(wait([s.conn for s in live] + [s.process.sentinel for s in live], timeout=left))
             now = time.monotonic()
             for slot in live:
-                path = slot.path
+                path = slot.path[0] if slot.path is not None else None
                 if slot.conn in ready:
                     try:
                         message = slot.conn.recv()
