@@ -389,14 +389,19 @@ def _root(ctx) -> dict:
     return root_options(ctx)
 
 
+def history_output(func):
+    """--format text|md|html|json and --output, for the commands that render the history."""
+    func = click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")(func)
+    return click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
+                        show_default=True)(func)
+
+
 @click.command("compare")
 @click.argument("organisation")
 @click.option("--from", "from_id", metavar="AUDIT_ID", help="The earlier audit (default: the one before --to).")
 @click.option("--to", "to_id", metavar="AUDIT_ID", help="The later audit (default: the latest).")
 @click.option("--unit", help="Compare this unit's audits (default: audits of the whole organisation).")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@history_output
 @db_option
 @click.pass_context
 @guard
@@ -416,9 +421,7 @@ def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
 @click.option("--stage", required=True, metavar="STAGE", help="The stage to reach (A, B, C or D).")
 @click.option("--by", "by_date", metavar="YYYY-MM-DD", help="When to reach it; phases the actions up to then.")
 @click.option("--unit", help="A target for this unit (default: the whole organisation).")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "html", "json"]), default="text",
-              show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@history_output
 @db_option
 @click.pass_context
 @guard
