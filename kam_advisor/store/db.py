@@ -25,6 +25,7 @@ from kam_advisor.data.errors import DataError
 REVISIONS = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 ENV_VAR = "KAM_ADVISOR_DB"
+_BUSY_SECONDS = 60         # how long a SQLite connection waits for another process's lock
 _MIGRATION_LOCK = 7245_1401  # PostgreSQL advisory lock key: one migrating process at a time
 
 
@@ -66,16 +67,14 @@ def _sqlite_engine(url: sa.engine.URL) -> sa.Engine:
         folder = Path(url.database).expanduser().parent
         if not folder.is_dir():
             raise StoreError(f"folder does not exist: {folder} (for the database {_shown(url)})")
-    engine = sa.create_engine(url, connect_args={"timeout": 60})
+    engine = sa.create_engine(url, connect_args={"timeout": _BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None          # we issue BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 60000")
-        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode.lower() != "wal":
-            cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute(f"PRAGMA busy_timeout = {_BUSY_SECONDS * 1000}")
+        _wal_mode(cur)
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode up to the last checkpoint
         cur.close()
@@ -85,6 +84,25 @@ def _sqlite_engine(url: sa.engine.URL) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writing") else "BEGIN")
 
     return engine
+
+
+def _wal_mode(cur, wait: float = _BUSY_SECONDS) -> None:
+    """Switch the database to WAL. SQLite answers "database is locked" at once, without its busy
+    handler, when another connection holds a lock during the switch (two processes creating one
+    new database), so this retries with a growing pause until ``wait`` seconds have passed."""
+    import sqlite3
+    import time
+
+    deadline, pause = time.monotonic() + wait, 0.005
+    mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+    while mode.lower() != "wal":
+        try:
+            mode = cur.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
 
 def create_engine(url: str) -> sa.Engine:
