@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -104,6 +106,24 @@ def test_batch_in_parallel_processes_matches_sequential(tmp_path):
     assert invoke("batch", src, "--output", tmp_path / "seq", "--jobs", "1").exit_code == 0
     for n in range(4):
         assert (tmp_path / "par" / f"org{n}.json").read_bytes() == (tmp_path / "seq" / f"org{n}.json").read_bytes()
+
+
+def test_batch_removes_the_temporary_files_a_killed_earlier_batch_left_once_for_the_folder(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    out.mkdir()
+    shutil.copy(EXAMPLES / "northwind-early-b.yaml", src / "org.yaml")
+    stale = [out / ".org.json.abc123.tmp", out / ".other.json.def456.tmp"]   # killed writers of the last run
+    fresh = out / ".org.json.live99.tmp"                                     # may still be being written
+    for path in stale + [fresh]:
+        path.write_text("{half")
+    old = time.time() - 60
+    for path in stale:
+        os.utime(path, (old, old))
+    assert invoke("batch", src, "--output", out, "--jobs", "1").exit_code == 0
+    assert not any(p.exists() for p in stale)
+    assert fresh.exists()
+    assert json.loads((out / "org.json").read_text())["overall"]["current"] == "B"
 
 
 def test_a_rule_whose_action_fails_makes_assess_fail_loudly(tmp_path):

@@ -361,17 +361,22 @@ def test_batch_over_the_whole_corpus_reports_every_file_and_writes_the_summary(c
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.json", "summary.csv"]
 
 
-def test_a_worker_that_crashes_or_hangs_is_that_files_error_row(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_worker_that_crashes_or_hangs_is_that_files_error_row(tmp_path, jobs):
+    """With one worker, every other file waits in the worker that crashes or hangs (a worker holds
+    more than one job): those files are still assessed, by the next worker."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for name in ("a-good", "crash", "hang", "z-good"):
+    good = ["a-good", "d-good", "i-good", "z-good"]
+    for name in good + ["crash", "hang"]:
         shutil.copy(EXAMPLE, folder / f"{name}.yaml")
-    rows = batch.run(folder, tmp_path / "out", jobs=2, timeout=2, assess=hostile_corpus.crash_or_hang)
+    rows = batch.run(folder, tmp_path / "out", jobs=jobs, timeout=2, assess=hostile_corpus.crash_or_hang)
     status = {r["file"]: (r["status"], r["error"]) for r in rows}
-    assert status["a-good.yaml"] == ("ok", "") and status["z-good.yaml"] == ("ok", "")
+    assert {name: status[f"{name}.yaml"] for name in good} == {name: ("ok", "") for name in good}
     assert status["crash.yaml"] == ("error", "the worker assessing this file crashed (SIGSEGV)")
     assert status["hang.yaml"] == ("error", "took longer than 2 s; stopped")
-    assert (tmp_path / "out" / "summary.csv").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [f"{name}.json" for name in good] + ["summary.csv"])
 
 
 def test_summary_csv_cells_never_run_as_formulas(tmp_path):

@@ -59,13 +59,14 @@ def check_output(path: Path, inputs: Iterable[str | os.PathLike] = ()) -> None:
 
 
 def remove_leftovers(path: Path) -> int:
-    """Remove the temporary files of saves to ``path`` that were killed half-way; returns how many."""
+    """Remove the temporary files of saves to ``path`` that were killed half-way; returns how many.
+    A path named ``*`` stands for every file of its folder."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if fcntl is None:
         return 0
     removed = 0
-    prefix = f".{path.name}."
+    prefix = "." if path.name == "*" else f".{path.name}."
     try:
         names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".tmp")]
     except OSError:
@@ -94,14 +95,19 @@ def remove_leftovers(path: Path) -> int:
     return removed
 
 
-def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLike] = ()) -> None:
-    """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder."""
+def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLike] = (),
+                 leftovers: bool = True) -> None:
+    """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder.
+
+    ``leftovers=False``: the caller has removed killed saves' temporary files for the whole folder
+    already (``remove_leftovers(folder / "*")``, as a batch does once), instead of once per file."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DataError("folder does not exist", folder)
     check_output(path, inputs)
-    remove_leftovers(path)
+    if leftovers:
+        remove_leftovers(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as err:
