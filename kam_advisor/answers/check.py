@@ -281,11 +281,18 @@ def validate_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete
 
     ``complete``: also report visible required questions left unanswered (or "don't know").
     """
+    return checked_answers(q, af, fact_specs, complete, data)[1]
+
+
+def checked_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete: bool = False,
+                    data: Any = None) -> tuple[dict[str, Any], list[DataError]]:
+    """:func:`canonical_answers` and :func:`validate_answers` in one: the canonical answers and
+    the problems, sorted by line."""
     errors = []
     if af.questionnaire != q.id:
         errors.append(DataError(f"these answers are for questionnaire '{af.questionnaire}', not '{q.id}'",
                                 af.path, header_line(data, "questionnaire")))
-        return errors
+        return {}, errors
     answers, problems = canonical_answers(q, af)
     errors.extend(problems)
     for qid, line in af.note_lines.items():
@@ -306,4 +313,4 @@ def validate_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete
             if question.required and answers.get(question.id) in (None, "dont_know"):
                 errors.append(DataError(f"question '{question.id}' is required and not answered",
                                         af.path, af.line_of(question.id) or header_line(data, "answers")))
-    return sorted(errors, key=lambda e: e.line or 0)
+    return answers, sorted(errors, key=lambda e: e.line or 0)

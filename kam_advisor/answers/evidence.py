@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from kam_advisor.answers.check import (canonical_answers, format_number, header_line, read_answers, validate_answers,
-                                      visible_questions)
+from kam_advisor.answers.check import checked_answers, format_number, header_line, read_answers, visible_questions
 from kam_advisor.answers.files import AnswerFile, Evidence, check_fact
 from kam_advisor.data.errors import DataError, display_path
 from kam_advisor.answers.loader import builtin, check_references, load_cached
@@ -35,10 +34,9 @@ class _Respondent:
 
 
 def _respondent(q: Questionnaire, af: AnswerFile, fact_specs, data=None) -> _Respondent:
-    errors = validate_answers(q, af, fact_specs, data=data)
+    answers, errors = checked_answers(q, af, fact_specs, data=data)
     if errors:
         raise errors[0]
-    answers, _ = canonical_answers(q, af)
     visible = [question.id for question in visible_questions(q, answers)]
     shown = {qid: answers[qid] for qid in visible if qid in answers}
     facts = {}

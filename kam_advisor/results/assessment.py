@@ -90,13 +90,16 @@ def _score(kb, run: Inference, unit_topics: list[str]) -> int | None:
     return round(100 * pts / known) if known else None
 
 
-def _transition_rank(kb, kb_ref: str | None) -> int:
-    """Where a red flag's pitfall sits in the transition's steps: earlier steps come first
-    (a missing sponsor before pay), flags about no step after them."""
-    record = kb.records.get(kb_ref) if kb_ref else None
-    step = record.data.get("step") if record is not None else None
-    steps = [rid for rid, r in kb.records.items() if r.kind == "transition-step"]
-    return steps.index(step) if step in steps else len(steps)
+def _transition_ranks(kb):
+    """A function giving where a red flag's pitfall sits in the transition's steps: earlier steps
+    come first (a missing sponsor before pay), flags about no step after them."""
+    steps = {rid: n for n, rid in enumerate(rid for rid, r in kb.records.items() if r.kind == "transition-step")}
+
+    def rank(kb_ref: str | None) -> int:
+        record = kb.records.get(kb_ref) if kb_ref else None
+        step = record.data.get("step") if record is not None else None
+        return steps.get(step, len(steps))
+    return rank
 
 
 def _phases(base) -> list[dict]:
@@ -275,7 +278,8 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
                       "rule": f.rule, "because": list(f.because), "action": f.meta.get("action"),
                       "phase": f.meta.get("phase"), "source_title": kb.sources.get(spec.source, spec.source),
                       "topic": f.fields.get("topic"), "topic_name": f.fields.get("name")})
-    flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), _transition_rank(kb, x["kb_ref"]), x["id"]))
+    rank = _transition_ranks(kb)
+    flags.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), rank(x["kb_ref"]), x["id"]))
 
     cov = run.facts["coverage"].fields
     coverage = {"answered": cov["answered"], "total": cov["total"], "dont_know": cov["dont_know"], "na": cov["na"],
