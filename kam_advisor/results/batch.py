@@ -169,7 +169,7 @@ def _worker(conn, assess, dirs) -> None:
         # The bases stay for the worker's life: out of the collector's sight, they are not walked
         # again at every full collection (about a tenth of the time per audit).
         gc.freeze()
-        gc.set_threshold(20_000, 20, 20)  # an audit allocates ~200,000 objects: fewer young collections
+        gc.set_threshold(100_000, 20, 20)  # an audit allocates ~200,000 objects: fewer young collections
         conn.send(READY)
         while True:
             path = conn.recv()
