@@ -379,6 +379,19 @@ def test_a_worker_that_crashes_or_hangs_is_that_files_error_row(tmp_path, jobs):
         [f"{name}.json" for name in good] + ["summary.csv"])
 
 
+def test_a_worker_that_dies_while_the_parent_is_busy_is_still_that_files_error_row(tmp_path):
+    """The worker crashes on its second file while the parent is still handling its first
+    (``on_done`` takes a while): sending it more work must not fail the batch."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a-good", "crash", "z-good"):
+        shutil.copy(EXAMPLE, folder / f"{name}.yaml")
+    rows = batch.run(folder, tmp_path / "out", jobs=1, timeout=30, assess=hostile_corpus.crash_or_hang,
+                     on_done=lambda path, error: time.sleep(0.5))
+    assert [(r["file"], r["status"]) for r in rows] == [
+        ("a-good.yaml", "ok"), ("crash.yaml", "error"), ("z-good.yaml", "ok")]
+
+
 def test_summary_csv_cells_never_run_as_formulas(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

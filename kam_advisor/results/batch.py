@@ -229,7 +229,10 @@ def isolated(work: list[tuple[str, str]], assess, dirs: tuple, jobs: int,
             if not slot.jobs:
                 slot.deadline = time.monotonic() + timeout
             slot.jobs.append(queue.popleft())
-            slot.conn.send(slot.jobs[-1])
+            try:
+                slot.conn.send(slot.jobs[-1])
+            except OSError:  # the worker died on the job before (its answer to the one before came
+                return       # first): the next wait sees it die, and its jobs go back to the queue
 
     def restart(slot: _Slot) -> None:
         slot.jobs.popleft()                      # the file that killed or stalled the worker: reported
@@ -265,8 +268,8 @@ def isolated(work: list[tuple[str, str]], assess, dirs: tuple, jobs: int,
                     if message is not None:
                         slot.jobs.popleft()
                         slot.deadline = time.monotonic() + timeout  # the next one's turn starts now
+                        yield message  # the worker has its next job already: no hurry to send more
                         give(slot)
-                        yield message
                         continue
                 if slot.conn in ready or slot.process.sentinel in ready:  # died
                     slot.process.join(1)
