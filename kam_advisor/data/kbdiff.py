@@ -43,7 +43,7 @@ def diff(old, new) -> dict[str, Any]:
     targets = set(matched.values())
 
     def brief(item, kb) -> dict:
-        return {"id": item.id, "text": item.text, "topic": item.topic, "topic_name": kb.topics[item.topic].name,
+        return {"id": item.id, "text": item.text, "topic": item.topic, "topic_name": kb.topics[item.topic].label,
                 "stage": item.stage}
 
     added = [brief(i, new) for i in new.items.values() if i.id not in targets]
@@ -57,7 +57,7 @@ def diff(old, new) -> dict[str, Any]:
             reworded.append({"id": n, "from": a.text, "to": b.text})
         if a.topic != b.topic:
             moved_topic.append({"id": n, "text": b.text, "from": a.topic, "to": b.topic,
-                                "from_name": old.topics[a.topic].name, "to_name": new.topics[b.topic].name})
+                                "from_name": old.topics[a.topic].label, "to_name": new.topics[b.topic].label})
         if a.stage != b.stage:
             moved_stage.append({"id": n, "text": b.text, "from": a.stage, "to": b.stage})
     needed = MAJOR if removed or moved_stage else MINOR if added or renamed or reworded or moved_topic else NONE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -57,6 +57,9 @@ class Topic:
     dimension: str
     items: tuple[str, ...]
     source: str
+    # what a reader sees in a list of topics: the name, with its area where two topics share it
+    # (the checklist has "Customers" under Planning & objectives and under Research)
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,9 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
             area_ids.append(area["id"])
         dimensions[dim["id"]] = Dimension(dim["id"], dim["name"], tuple(area_ids), dim["source"])
 
+    shared = {n for n in (t.name for t in topics.values()) if sum(t.name == n for t in topics.values()) > 1}
+    topics = {tid: replace(t, label=f"{t.name} ({areas[t.area].name})" if t.name in shared else t.name)
+              for tid, t in topics.items()}
     for old, (iid, path, line) in replaced.items():
         if old in items:
             errors.append(DataError(f"item '{iid}': replaces '{old}', which is still an action of the knowledge base",
@@ -289,7 +295,7 @@ def export(kb: KnowledgeBase) -> dict:
         "areas": [{"id": a.id, "name": a.name, "dimension": a.dimension, "topics": list(a.topics),
                    "source": a.source} for a in kb.areas.values()],
         "topics": [{"id": t.id, "name": t.name, "area": t.area, "dimension": t.dimension,
-                    "items": list(t.items), "source": t.source} for t in kb.topics.values()],
+                    "items": list(t.items), "source": t.source, "label": t.label} for t in kb.topics.values()],
         "items": [{"id": i.id, "dimension": i.dimension, "area": i.area, "topic": i.topic, "stage": i.stage,
                    "text": i.text, "source": i.source, "facets": list(i.facets)} for i in kb.items.values()],
         "facets": [{"id": f.id, "number": f.number, "name": f.name, "summary": f.summary,

@@ -90,7 +90,7 @@ def _layout(kb: KnowledgeBase, programme_name: str) -> _Layout:
     stages = kb.stage_ids
     stage_fields = {s.id: {"stage_name": s.name, "stage_label": f"stage {s.id} ({s.name})"} for s in kb.stages}
     cells = tuple((t.id, stage, rank, rank == len(stages), tuple(i.id for i in kb.items_of(t.id, stage)),
-                   {"name": t.name, "dimension": t.dimension, "area": t.area, **stage_fields[stage]})
+                   {"name": t.label, "dimension": t.dimension, "area": t.area, **stage_fields[stage]})
                   for t in kb.topics.values() for rank, stage in enumerate(stages, 1))
     units = [(a.id, "area", tuple(t.id for t in kb.topics.values() if t.area == a.id),
               {"name": a.name, "dimension": a.dimension}) for a in kb.areas.values()]

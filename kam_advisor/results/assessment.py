@@ -177,7 +177,7 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
         for h in stage.hallmarks:
             st = status.get((h["topic"], stage.id))
             key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
-            out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].name})
+            out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
         return out
 
     screening = run.findings.get("screening")
@@ -219,7 +219,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     topics_out = []
     for t in kb.topics.values():
         completion, cells = _cells(kb, run, t.id)
-        topics_out.append({"id": t.id, "name": t.name, "area": t.area, "dimension": t.dimension,
+        topics_out.append({"id": t.id, "name": t.name, "label": t.label, "area": t.area, "dimension": t.dimension,
                            **_state(run, t.id), "completion": completion, "cells": cells})
 
     facets = []
@@ -249,7 +249,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         recs.append({"id": f.id, "item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"],
                      "stage": f.fields["stage"], "status": status(iid), "priority": f.meta.get("priority"),
                      "rank": None, "rule": f.rule, "because": [f"{b}={status(b)}" if b == iid else b for b in f.because],
-                     "reason": f.text, "phase": f.meta.get("phase"), "topic_name": kb.topics[f.fields["topic"]].name})
+                     "reason": f.text, "phase": f.meta.get("phase"), "topic_name": kb.topics[f.fields["topic"]].label})
     recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
                              STATUS_ORDER.get(r["status"], 9), order[r["item"]]))
     for n, r in enumerate(recs, 1):
@@ -262,7 +262,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         steps.setdefault(f.fields["stage"], []).append(
             {"item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"], "status": status(iid),
              "rule": f.rule, "because": list(f.because), "phase": f.meta.get("phase"), "reason": f.text,
-             "topic_name": kb.topics[f.fields["topic"]].name})
+             "topic_name": kb.topics[f.fields["topic"]].label})
     roadmap = {"from": overall["achieved"],
                "to": None if overall["achieved"] == overall["current"] else overall["current"],
                "steps": [{"stage": s, "name": stage_name[s], "actions": steps[s]}
@@ -324,7 +324,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
         "perception_gaps": gaps,
         "view_gaps": [{**g, "text": kb.items[g["item"]].text, "topic": kb.items[g["item"]].topic,
-                       "topic_name": kb.topics[kb.items[g["item"]].topic].name}
+                       "topic_name": kb.topics[kb.items[g["item"]].topic].label}
                       for g in evidence.extra.get("view_gaps", [])],
         "method": method_text(base),
         "parameters": {name: base.params[name] for name in sorted(base.params)},
