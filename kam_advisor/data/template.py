@@ -60,13 +60,37 @@ def _format(got, fmt):
     return str(got)
 
 
+def _converter(fmt: str | None):
+    """The function that turns one placeholder's value into text, as ``_format(value, fmt)`` does,
+    with the format read once instead of at every fill."""
+    if not fmt:
+        return lambda got: "none" if got is None else ", ".join(str(x) for x in got) if isinstance(got, list) \
+            else str(got)
+    m = _PLURAL.match(fmt)
+    if m:
+        one, many = m.group(1), m.group(2)
+        return lambda got: "none" if got is None else f"{_number(got)} {one if got == 1 else many}"
+    if fmt == "and":
+        return lambda got: "none" if got is None else _special(got, fmt)
+
+    def formatted(got):
+        if got is None:
+            return "none"
+        try:
+            return format(got, fmt)
+        except (ValueError, TypeError):
+            return str(got)
+    return formatted
+
+
 class Template:
     """A text with {alias.field}, {alias.field:fmt}, {alias} (its id) and {each} placeholders,
     parsed once into str.format patterns with positional fields and the references to fill them:
     `pattern` applies the format specs itself (the fast path); `plain` takes values already
-    converted by `_format` (None as "none", lists joined, a spec that does not fit ignored)."""
+    converted by each placeholder's converter (None as "none", lists joined, a spec that does
+    not fit ignored)."""
 
-    __slots__ = ("pattern", "plain", "refs", "text", "slow")
+    __slots__ = ("pattern", "plain", "refs", "text", "slow", "converters")
 
     def __init__(self, text: str):
         slow = False
@@ -90,6 +114,7 @@ class Template:
         self.refs = tuple(refs)
         self.text = text
         self.slow = slow
+        self.converters = tuple(_converter(ref[2]) for ref in refs)
 
     def fill(self, frame: Mapping[str, Mapping[str, Any]], each=None) -> str:
         if not self.refs:
@@ -110,4 +135,4 @@ class Template:
                 return self.pattern.format(*values)
             except (ValueError, TypeError):
                 pass
-        return self.plain.format(*[_format(v, ref[2]) for v, ref in zip(values, self.refs)])
+        return self.plain.format(*[convert(v) for convert, v in zip(self.converters, values)])
