@@ -58,7 +58,8 @@ def _brief_action(a: Mapping[str, Any], topic_names: Mapping[str, str] | None = 
 
 
 def topic_names(*results: Mapping[str, Any]) -> dict[str, str]:
-    """Topic names as a client reads them; a name two topics share is prefixed with its area's."""
+    """Topic names as a client reads them: a result's topic ``label`` (a name two topics share
+    followed by its area's); results saved before labels get the same from their areas."""
     topics: dict[str, Mapping[str, Any]] = {}
     areas: dict[str, str] = {}
     for result in results:
@@ -68,8 +69,9 @@ def topic_names(*results: Mapping[str, Any]) -> dict[str, str]:
             areas.setdefault(a["id"], a.get("name") or a["id"])
     plain = {tid: t.get("name") or tid for tid, t in topics.items()}
     shared = {n for n in plain.values() if list(plain.values()).count(n) > 1}
-    return {tid: (f"{areas.get(topics[tid].get('area'), topics[tid].get('area'))} \u203a {name}" if name in shared
-                  else name) for tid, name in plain.items()}
+    return {tid: topics[tid].get("label") or (
+        f"{name} ({areas.get(topics[tid].get('area'), topics[tid].get('area'))})" if name in shared else name)
+        for tid, name in plain.items()}
 
 
 def _side(result: Mapping[str, Any], label: Mapping[str, Any] | None) -> dict:

@@ -278,3 +278,15 @@ def test_every_changed_action_is_reported_once_in_the_right_list(moves, data):
     reverse = compare(b, a)
     forward = {i for i, s0, s1 in zip(items, before, after) if s0 in LEVEL and s1 in LEVEL and LEVEL[s1] > LEVEL[s0]}
     assert {x["item"] for x in reverse["regressions"]["actions"]} == forward
+
+
+def test_topics_that_share_a_name_read_with_their_area_also_in_results_saved_before_labels(moves):
+    from kam_advisor.results.compare import topic_names
+    first = moves[0]
+    names = topic_names(first)
+    shared = sorted(t["id"] for t in first["topics"] if t["name"] == "Customers")
+    assert [names[t] for t in shared] == ["Customers (Planning & objectives)", "Customers (Research)"]
+    before_labels = copy.deepcopy(first)
+    for t in before_labels["topics"]:
+        del t["label"]
+    assert topic_names(before_labels) == names
