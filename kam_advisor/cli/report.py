@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from kam_advisor.cli.shared import GuardedCommand, answers_options, answers_paths, check_date, root_options
+from kam_advisor.cli.store import db_option, store_errors
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -27,6 +28,24 @@ def _assess(paths: list[str], kb_dir: str | None, rules_dir: str | None) -> dict
     if rules_dir:
         return assess_files(paths, kb_dir=kb_dir, rules_dir=rules_dir)
     return assess_files(paths, kb_dir=kb_dir)
+
+
+def _progress(result: dict, org: str | None, date: str | None, unit: str | None, db_url: str | None) -> dict | None:
+    """The earlier audits and target progress of the result's organisation, from the store; None
+    (with a warning) when the store keeps neither."""
+    from kam_advisor.store import open_store
+    from kam_advisor.store.progress import report_progress
+    organisation = org or result.get("organisation")
+    if not organisation:
+        raise DataError("--progress: the answers name no organisation; give --org NAME")
+    dated = {**result, "date": date or result.get("date")}
+    with open_store(db_url) as store:
+        history = report_progress(store, organisation, dated, unit)
+        if history is None:
+            scope = f"unit '{unit}' of '{organisation}'" if unit else f"'{organisation}'"
+            click.echo(f"kam-advisor: warning: no earlier audit and no target of {scope} in {store.url}: "
+                       "the report has no progress page", err=True)
+    return history
 
 
 def _use_colour(stream) -> bool:
@@ -52,11 +71,19 @@ def _use_colour(stream) -> bool:
 @click.option("--appendix", is_flag=True,
               help="Add the technical appendix (rules and the answers behind each conclusion) and every answer "
                    "with its evidence note.")
+@click.option("--progress", is_flag=True,
+              help="Add the organisation's earlier audits and its progress towards its target stage, from the "
+                   "history database (see 'save', 'target').")
+@click.option("--unit", help="With --progress: the unit's audits and target (default: the whole organisation's).")
+@db_option
 @click.pass_context
-def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix):
+@store_errors
+def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, progress, unit, db_url):
     """Assess the answers and write the diagnostic report (html, pdf, md, text or json).
 
-    pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium')."""
+    pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium'). --progress adds
+    a page on the audits kept in the history database before this one and on the way to the
+    organisation's target stage."""
     from kam_advisor.render import report as report_mod
     from kam_advisor.data.files import atomic_write, check_output
 
@@ -74,17 +101,20 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
         raise DataError("folder does not exist", Path(output).parent)
     if not to_stdout:
         check_output(Path(output), inputs=answers)
+    if unit and not progress:
+        raise DataError("--unit: only with --progress (the unit whose earlier audits and target to show)")
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
+    history = _progress(result, org, date, unit, db_url) if progress else None
     if fmt == "pdf":
         from kam_advisor.render.pdf import render_pdf
         atomic_write(Path(output), render_pdf(result, org=org, assessor=assessor, title=title, date=date,
-                                              appendix=appendix), inputs=answers)
+                                              appendix=appendix, progress=history), inputs=answers)
         click.echo(f"report written to {display_path(output)}", err=True)
         return
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
-                             appendix=appendix)
+                             appendix=appendix, progress=history)
     if to_stdout:
         click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
         return

@@ -134,7 +134,8 @@ class _Names:
         return self.stage_label(achieved), (self.stage_label(current) if current else "\u2013")
 
     def topic(self, tid: str | None) -> str:
-        return _get(self.topics.get(tid), "name", tid or "")
+        topic = self.topics.get(tid)
+        return _get(topic, "label") or _get(topic, "name", tid or "")
 
     def topic_path(self, tid: str | None) -> str:
         """``'Goals & strategy \u203a Positioning'``."""
@@ -416,6 +417,34 @@ def _appendix(result: Mapping[str, Any], names: _Names) -> list[dict]:
     return groups
 
 
+def _progress(progress: Mapping[str, Any] | None, names: _Names) -> dict | None:
+    """The organisation's earlier audits and its progress towards its target stage, in words."""
+    if not progress:
+        return None
+    earlier = [{"date": str(a.get("date") or ""), "unit": a.get("unit") or "", "assessor": a.get("assessor") or "",
+                "achieved_label": names.stage_label(a.get("achieved")),
+                "current_label": names.stage_label(a.get("current")) if a.get("current") else "\u2013"}
+               for a in _list(progress.get("earlier")) if isinstance(a, Mapping)]
+    view = {"unit": progress.get("unit") or "", "earlier": earlier, "target": None}
+    target = progress.get("target")
+    if isinstance(target, Mapping):
+        first = _get(target, "first", {})
+        phases = [{"stage_label": names.stage_label(p.get("stage")), "due": p.get("due") or "",
+                   "overdue": bool(p.get("overdue")),
+                   "actions": [{"text": a.get("text") or names.text(a.get("item")),
+                                "topic": a.get("topic_name") or names.topic(a.get("topic")),
+                                "status": _status_title(a.get("status"))} for a in _list(p.get("actions"))]}
+                  for p in _list(target.get("phases")) if isinstance(p, Mapping)]
+        view["target"] = {
+            "stage_label": names.stage_label(target.get("stage")), "by": target.get("by") or "",
+            "reached": bool(target.get("reached")), "percent": pct(target.get("percent_to_target")),
+            "since_first": pct(target.get("progress_since_first")) if target.get("progress_since_first") is not None
+            else "", "first_date": str(_get(first, "date") or ""), "first_percent": pct(_get(first, "percent_to_target")),
+            "behind": [b.get("name") for b in _list(target.get("topics_behind"))[:5] if isinstance(b, Mapping)],
+            "phases": phases, "open_actions": sum(len(p["actions"]) for p in phases)}
+    return view
+
+
 def _technical(view: dict) -> list[dict]:
     """One line per conclusion for the technical appendix: its name, rule and the facts behind it."""
     rows = [{"what": "Programme stage", "name": view["overall"]["achieved_label"], "rule": view["overall"]["rule"],
@@ -472,7 +501,8 @@ def _summary(result: Mapping[str, Any]) -> dict:
 
 
 def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
-               title: str | None = None, date: str | None = None, appendix: bool = False) -> dict:
+               title: str | None = None, date: str | None = None, appendix: bool = False,
+               progress: Mapping[str, Any] | None = None) -> dict:
     """Everything the templates show, computed from the result; missing optional keys are tolerated."""
     if not isinstance(result, Mapping):
         raise TypeError("the assessment result must be a mapping")
@@ -556,6 +586,7 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "show_appendix": appendix,
         "appendix": _appendix(result, names) if appendix else [],
         "method": [str(p) for p in _list(result.get("method"))],
+        "progress": _progress(progress, names),
     }
     view["technical"] = _technical(view)
     return view
@@ -677,8 +708,12 @@ def _ratio_style(threshold: float):
 
 def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
            title: str | None = None, date: str | None = None, color: bool = False, appendix: bool = False,
-           summary_only: bool = False) -> str:
+           summary_only: bool = False, progress: Mapping[str, Any] | None = None) -> str:
     """The report in ``fmt`` (html, md, text or json) as one string ending in a newline.
+
+    ``progress`` (:func:`kam_advisor.store.progress.report_progress`): the organisation's earlier
+    audits and its progress towards its target, shown after the executive summary (in JSON, as
+    ``progress`` beside the result's own fields).
 
     ``org``, ``assessor`` and ``date`` override the result's own; ``title`` replaces the default
     title; ``appendix`` adds every answer with its evidence note. ``summary_only`` (text) gives
@@ -694,8 +729,11 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
         for key, value in (("organisation", org), ("assessor", assessor), ("date", date)):
             if value:
                 data[key] = value
+        if progress is not None:
+            data["progress"] = progress
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    view = build_view(result, org=org, assessor=assessor, title=title, date=date, appendix=appendix)
+    view = build_view(result, org=org, assessor=assessor, title=title, date=date, appendix=appendix,
+                      progress=progress)
     if fmt == "html":
         template = _environment("html").get_template("report.html.j2")
         return template.render(v=view, charts=_charts(view))

@@ -1,0 +1,34 @@
+"""A new assessment against the organisation's history: its earlier audits and its target.
+
+What the diagnostic report shows with ``report --progress``: the audits of the organisation (or
+of one unit) saved before this assessment's date, and, when a target stage is recorded
+(``kam-advisor target``), progress towards it measured from the first of those audits to this
+assessment (:func:`kam_advisor.results.target.progress`). Plain data; rendering is the report's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from kam_advisor.results.target import progress
+from kam_advisor.store.audits import Store
+
+
+def report_progress(store: Store, organisation: str, result: Mapping[str, Any], unit: str | None = None) -> dict | None:
+    """``{organisation, unit, earlier[], target}`` for ``result``; None when the store holds
+    neither an earlier audit nor a target of that organisation (or unit).
+
+    Earlier audits are those dated before the assessment (one saved with the same date is this
+    assessment itself, saved with ``--save``); without a date, every stored audit is earlier."""
+    date = str(result["date"]) if result.get("date") else None
+    rows = [a for a in store.audits(organisation, unit or "", summaries=False) if date is None or a.date < date]
+    target = store.target(organisation, unit)
+    if not rows and target is None:
+        return None
+    earlier = [{"id": a.id, "date": a.date, "unit": a.unit, "assessor": a.assessor, "achieved": a.stage_achieved,
+                "current": a.stage_current, "coverage": a.coverage, "red_flags": a.red_flags} for a in rows]
+    towards = None
+    if target is not None:
+        first = store.results([rows[0].id])[rows[0].id] if rows else result
+        towards = progress(first, result, target["stage"], target["by"], rows[0].date if rows else date, date)
+    return {"organisation": organisation, "unit": unit, "earlier": earlier, "target": towards}
