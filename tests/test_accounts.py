@@ -293,10 +293,15 @@ def test_a_rerun_against_an_earlier_portfolio_says_what_moved(tmp_path):
     assert moved["Initech"] is None
     assert json.loads(out.stdout)["summary"]["moved"] == 2
     # the same earlier result laid out differently (re-saved by another tool) reads the same
-    (tmp_path / "q1-compact.json").write_text(json.dumps(json.loads((tmp_path / "q1.json").read_text())))
-    again = runner.invoke(main, ["accounts", "score", str(after), "--previous", str(tmp_path / "q1-compact.json"),
-                                 "--format", "json"])
-    assert again.stdout == out.stdout
+    earlier = json.loads((tmp_path / "q1.json").read_text())
+    (tmp_path / "q1-compact.json").write_text(json.dumps(earlier))
+    # ... or re-indented, each account over several lines (as `python -m json.tool` or `jq .` lay it out)
+    (tmp_path / "q1-indented.json").write_text(json.dumps(earlier, indent=2))
+    for name in ("q1-compact.json", "q1-indented.json"):
+        again = runner.invoke(main, ["accounts", "score", str(after), "--previous", str(tmp_path / name),
+                                     "--format", "json"])
+        assert again.exit_code == 0, again.stderr
+        assert again.stdout == out.stdout
 
 
 def test_weights_files_are_validated(tmp_path):

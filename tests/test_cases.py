@@ -19,8 +19,8 @@ from kam_advisor.results import assessment
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 RULES = rules_mod.load()
-# the account and plan rules judge accounts and plans, not a programme: tests/test_accounts.py and
-# tests/test_plans.py hold their cases
+# the account and plan rules judge accounts and plans, not a programme: their cases are in
+# tests/cases/accounts/ and tests/cases/plans/, with the same guarantees (tests/test_account_plan_cases.py)
 OWN_RESULT_FILES = ("accounts.yaml", "plans.yaml")
 PROGRAMME_RULES = [r for r, spec in RULES.rules.items() if Path(spec.file).name not in OWN_RESULT_FILES]
 FLAG_RULES = [r for r in PROGRAMME_RULES if RULES.rules[r].then["emit"] == "flag"]

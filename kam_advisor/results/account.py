@@ -395,18 +395,22 @@ def read_previous(path: str | Path) -> dict[str, str]:
         with open(p, encoding="utf-8") as handle:
             if handle.readline() == "{\n" and handle.readline() == '  "kind": "portfolio",\n':
                 inside = False
-                for line in handle:
-                    if not inside:
-                        inside = line.startswith('  "accounts": [')
-                        if line.rstrip() == '  "accounts": []':
+                try:
+                    for line in handle:
+                        if not inside:
+                            inside = line.startswith('  "accounts": [')
+                            if line.rstrip() == '  "accounts": []':
+                                break
+                            continue
+                        if line.startswith("    {"):
+                            keep(json.loads(line.rstrip().rstrip(",")))
+                        else:
                             break
-                        continue
-                    if line.startswith("    {"):
-                        keep(json.loads(line.rstrip().rstrip(",")))
-                    else:
-                        break
-                if inside or out:
-                    return out
+                except ValueError:  # accounts spread over several lines (e.g. re-indented): read it whole
+                    out.clear()
+                else:
+                    if inside or out:
+                        return out
             handle.seek(0)
             data = json.load(handle)
     except (ValueError, UnicodeDecodeError) as err:

@@ -146,9 +146,9 @@ def plan_fact_from_evidence(evidence: Evidence, as_of: dt.date | None) -> dict:
     if isinstance(x.get("plan_goal_measurable"), bool):
         f["goal_stated"] = True
         f["goal_measurable"] = x["plan_goal_measurable"]
-        if x["plan_goal_measurable"]:
-            f["goal_breakdown"] = sum(1 for k in ("plan_goal_by_product", "plan_goal_by_geography",
-                                                  "plan_goal_by_business_domain") if x.get(k) is True)
+        by = [x.get(k) for k in ("plan_goal_by_product", "plan_goal_by_geography", "plan_goal_by_business_domain")]
+        if x["plan_goal_measurable"] and any(isinstance(b, bool) for b in by):  # the breakdown question answered
+            f["goal_breakdown"] = sum(1 for b in by if b is True)
     for src, name in (("plan_csf_count", "csf_count"), ("plan_nc_count", "nc_count"),
                       ("plan_action_count", "action_count"), ("plan_pages", "pages"),
                       ("quick_review_months", "quick_months"), ("deep_review_months", "deep_months")):
