@@ -347,3 +347,13 @@ def test_any_valid_answers_of_several_respondents_combine_without_error(tmp_path
             assert min(values) <= 0 or max(values) >= evidence_mod.NUMBER_GAP_RATIO * min(values)
         else:
             assert gap["spread"] >= 2 or (question.type == "yes_no" and gap["spread"] == 1)
+
+
+@pytest.mark.parametrize("written", ["none", "None", "[]"])
+def test_nothing_ticked_may_be_written_none_as_the_question_says(tmp_path, written):
+    """ka-plan's goal breakdown: "Tick all that apply (or type none)" holds in a file too."""
+    ev = evidence(tmp_path, f"questionnaire: ka-plan\nanswers:\n  goal_measurable: yes\n  goal_breakdown: {written}\n")
+    assert ev.extra["answers"]["goal_breakdown"] == []
+    assert (ev.facts["plan_goal_by_product"], ev.facts["plan_goal_by_geography"]) == (False, False)
+    with pytest.raises(DataError, match="'nothing' is not a choice"):
+        evidence(tmp_path, "questionnaire: ka-plan\nanswers:\n  goal_measurable: yes\n  goal_breakdown: nothing\n")

@@ -69,6 +69,8 @@ def coerce_answer(question: Question, raw: Any, check_rules: bool = True) -> Any
         return value
     if kind == "multi_choice":
         items = raw if isinstance(raw, list) else [raw]
+        if isinstance(raw, str) and raw.strip().lower() == "none" and "none" not in question.choice_values:
+            items = []  # nothing ticked, written as the interview takes it (also `[]`)
         picked = []
         for item in items:
             value = _choice(question, item)
