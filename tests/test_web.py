@@ -283,3 +283,8 @@ def test_the_consultant_compares_with_the_last_audit_of_the_organisation(server)
     assert "Compare Ltd" in changes and store.audits("Compare Ltd")[0].date in changes
     newly_done = changes[changes.index("Actions newly done"):]
     assert "was not started" in newly_done
+    # the consultant's report shows the earlier audit too (not the engagement's own, once closed)
+    report = page(f"/admin/e/{second}/report.html")
+    progress = report[report.index('<section class="page" id="progress">'):report.index('id="plan"')]
+    assert store.audits("Compare Ltd")[0].date in progress and "This assessment" in progress
+    assert progress.count("<tr>") == 3   # header, the first engagement's audit, this assessment

@@ -14,14 +14,17 @@ from kam_advisor.results.target import progress
 from kam_advisor.store.audits import Store
 
 
-def report_progress(store: Store, organisation: str, result: Mapping[str, Any], unit: str | None = None) -> dict | None:
+def report_progress(store: Store, organisation: str, result: Mapping[str, Any], unit: str | None = None,
+                    this_audit: str | None = None, by_date: bool = True) -> dict | None:
     """``{organisation, unit, earlier[], target}`` for ``result``; None when the store holds
     neither an earlier audit nor a target of that organisation (or unit).
 
-    Earlier audits are those dated before the assessment (one saved with the same date is this
-    assessment itself, saved with ``--save``); without a date, every stored audit is earlier."""
+    Earlier audits are all but ``this_audit`` (the id this very assessment is saved under, if it
+    is) and, with ``by_date``, those dated before the assessment: an audit saved with the same
+    date is taken for this assessment itself (``report`` after ``assess --save``)."""
     date = str(result["date"]) if result.get("date") else None
-    rows = [a for a in store.audits(organisation, unit or "", summaries=False) if date is None or a.date < date]
+    rows = [a for a in store.audits(organisation, unit or "", summaries=False)
+            if a.id != this_audit and (not by_date or date is None or a.date < date)]
     target = store.target(organisation, unit)
     if not rows and target is None:
         return None

@@ -465,11 +465,15 @@ def create_app(settings: Settings) -> Starlette:
         if result is None:
             return _plain(409, "No report yet", problem or "Nobody has answered yet.")
         from kam_advisor.render import report
+        from kam_advisor.store.progress import report_progress
+        history = await run_in_threadpool(report_progress, settings.store, engagement.organisation, result,
+                                          None, engagement.audit_id, False)   # the engagement knows its own audit
         if fmt == "html":
-            return HTMLResponse(report.render(result, "html"), headers={"content-security-policy": REPORT_CSP})
+            return HTMLResponse(report.render(result, "html", progress=history),
+                                headers={"content-security-policy": REPORT_CSP})
         from kam_advisor.render.pdf import render_pdf
         try:
-            data = await run_in_threadpool(render_pdf, result)
+            data = await run_in_threadpool(lambda: render_pdf(result, progress=history))
         except DataError as err:
             return _plain(503, "No PDF", err.message)
         return Response(data, media_type="application/pdf",
