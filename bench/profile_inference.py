@@ -63,8 +63,8 @@ def main() -> None:
     engine._loads = _timer("JSON to/from the engine", engine._loads)
     for name in ("cell_facts", "facet_facts", "named_facts", "coverage_fact", "rollup_facts"):
         setattr(inference, name, _timer("base facts (Python counts)", getattr(inference, name)))
-    from kam_advisor.reasoning.compile import compile_rules
-    actions = compile_rules(base)._actions
+    from kam_advisor.reasoning.compile import compile_rules, rules_reached
+    actions = compile_rules(rules_reached(base, inference.BASE_TYPES))._actions
     for rule_id in list(actions):
         actions[rule_id] = _timer("rule actions (records, reasons)", actions[rule_id])
 

@@ -192,3 +192,19 @@ def test_the_engine_sees_only_tested_fields_and_actions_get_the_whole_fact():
     with rules.session(Sink()) as session:
         session.assert_facts(facts)
     assert seen == [facts[0]] and seen[0]["payload"] == ["a", "b"]
+
+
+def test_a_programme_session_carries_only_the_rules_its_facts_can_reach():
+    """Account and plan rules read facts a programme assessment never has: its session leaves
+    them out (and every rule it could fire is in)."""
+    from pathlib import Path
+    from kam_advisor.data import rules as rules_mod
+    from kam_advisor.reasoning.compile import rules_reached
+    from kam_advisor.reasoning.inference import BASE_TYPES
+    base = rules_mod.load()
+    reached = rules_reached(base, BASE_TYPES)
+    files = {Path(base.rules[r].file).name for r in reached.rules}
+    assert "accounts.yaml" not in files and "plans.yaml" not in files
+    assert set(reached.rules) == {r for r, spec in base.rules.items()
+                                  if Path(spec.file).name not in ("accounts.yaml", "plans.yaml")}
+    assert rules_reached(base, BASE_TYPES) is reached           # made once

@@ -6,6 +6,7 @@ Knows nothing about KAM: a rule says *when* (facts to join, each a pattern of fi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 from kam_advisor.data.rules import RuleBase, RuleSpec
@@ -14,6 +15,35 @@ from kam_advisor.reasoning.engine import CompiledRule, Ruleset
 
 _OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte", "ne": "$neq"}
 _RULESETS: dict[tuple[str, bool], Ruleset] = {}
+
+
+_REACHED: dict = {}
+
+
+def rules_reached(base: RuleBase, asserted: frozenset[str]) -> RuleBase:
+    """The rules that can fire in a session given facts of the ``asserted`` types: those whose
+    every condition reads a type asserted or derived by another such rule (conditions are joins
+    of facts that must exist, so no other rule can fire). A programme's session then carries none
+    of the account and plan rules, and the reverse. Made once per base and set of types."""
+    key = (id(base), asserted)
+    cached = _REACHED.get(key)
+    if cached is not None and cached[0] is base:
+        return cached[1]
+    types, chosen = set(asserted), set()
+    grown = True
+    while grown:
+        grown = False
+        for rid, spec in base.rules.items():
+            if rid not in chosen and all(str(pattern["type"]) in types for _, pattern in spec.when):
+                chosen.add(rid)
+                types.add(spec.then["emit"])
+                grown = True
+    rules = {rid: spec for rid, spec in base.rules.items() if rid in chosen}
+    consumed = frozenset(str(pattern["type"]) for spec in rules.values() for _, pattern in spec.when)
+    subset = dataclasses.replace(base, rules=rules, consumed_types=consumed,
+                                 fingerprint=f"{base.fingerprint}|{'+'.join(sorted(asserted))}")
+    _REACHED[key] = (base, subset)
+    return subset
 
 
 def compile_rules(base: RuleBase, bare: bool = False) -> Ruleset:

@@ -19,9 +19,10 @@ from kam_advisor.answers.files import Evidence
 from kam_advisor.data.knowledge import KnowledgeBase
 from kam_advisor.data.rules import RuleBase
 from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOWN, OPEN_ORDER, UNANSWERED
-from kam_advisor.reasoning.compile import compile_rules
+from kam_advisor.reasoning.compile import compile_rules, rules_reached
 
 PROGRAMME = "programme"
+BASE_TYPES = frozenset({"cell", "facet", "fact", "coverage", "rollup"})  # what Python asserts below
 _DRIVERS = 3  # how many done and not-started actions a facet's reason names
 
 
@@ -253,7 +254,7 @@ def infer(evidence: Evidence, kb: KnowledgeBase, rules: RuleBase, bare: bool = F
                     + named_facts(evidence) + [coverage_fact(kb, statuses, evidence.scope)], base)
     by_id = {fact["id"]: fact for fact, _ in cells}
     sink = Sink()
-    with compile_rules(rules, bare).session(sink) as session:
+    with compile_rules(rules_reached(rules, BASE_TYPES), bare).session(sink) as session:
         session.assert_facts(phase1)
         session.assert_facts(_split(rollup_facts(layout, statuses, sink, foundation, assessed, by_id), base))
     return Inference(facts=base, findings=sink.findings, statuses=statuses)
