@@ -126,6 +126,28 @@ def test_batch_removes_the_temporary_files_a_killed_earlier_batch_left_once_for_
     assert json.loads((out / "org.json").read_text())["overall"]["current"] == "B"
 
 
+def test_batch_results_reach_the_disk_before_the_summary_and_one_that_cannot_is_its_error(tmp_path, monkeypatch):
+    """Workers write without waiting for the disk; the batch syncs every result file before it
+    writes summary.csv, and a file that cannot be synced is that file's error row."""
+    from kam_advisor.results import batch
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(EXAMPLES / "northwind-early-b.yaml", src / f"{name}.yaml")
+    synced = []
+
+    def sync_file(path):
+        assert not (tmp_path / "out" / "summary.csv").exists(), "summary written before a result was synced"
+        if path.name == "b.json":
+            raise OSError(5, "Input/output error")
+        synced.append(path.name)
+    monkeypatch.setattr(batch, "sync_file", sync_file)
+    rows = batch.run(src, tmp_path / "out", jobs=1)
+    assert sorted(synced) == ["a.json", "c.json", "out"]          # every result file, then the folder
+    assert [(r["file"], r["status"]) for r in rows] == [("a.yaml", "ok"), ("b.yaml", "error"), ("c.yaml", "ok")]
+    assert rows[1]["error"].endswith("b.json: cannot write: Input/output error")
+
+
 def test_a_rule_whose_action_fails_makes_assess_fail_loudly(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(data_dir("rules"), rules)

@@ -96,11 +96,13 @@ def remove_leftovers(path: Path) -> int:
 
 
 def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLike] = (),
-                 leftovers: bool = True) -> None:
+                 leftovers: bool = True, sync: bool = True) -> None:
     """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder.
 
     ``leftovers=False``: the caller has removed killed saves' temporary files for the whole folder
-    already (``remove_leftovers(folder / "*")``, as a batch does once), instead of once per file."""
+    already (``remove_leftovers(folder / "*")``, as a batch does once), instead of once per file.
+    ``sync=False``: the caller makes the file durable later (:func:`sync_file`); a killed
+    process still leaves the whole file or none, only a power cut before that sync may not."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -119,7 +121,8 @@ def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLi
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
             # mkstemp creates 0600; give the file the mode a plain open() would (keep an existing one)
             mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
             os.chmod(tmp, mode)
@@ -130,6 +133,15 @@ def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLi
         except OSError:
             pass
         raise DataError(f"cannot write: {err.strerror}", path) from None
+
+
+def sync_file(path: Path) -> None:
+    """Flush a file (or a folder's entries) to disk; OSError when it cannot be."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ marked), its cells neutralised for spreadsheets (:func:`kam_advisor.data.neutral
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import csv
 import gc
 import io
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from kam_advisor.data.errors import DataError, RuleFailure, display_path
-from kam_advisor.data.files import atomic_write, remove_leftovers
+from kam_advisor.data.files import atomic_write, remove_leftovers, sync_file
 from kam_advisor.data.neutral import spreadsheet_cell
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
@@ -79,7 +80,8 @@ def assess_one(job: tuple[str, str]) -> tuple[str, str | None, dict | None, str 
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         result = assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir)
-        atomic_write(Path(output), dumps(result), leftovers=False)  # run() cleaned the folder once
+        # run() cleaned the folder once, and syncs the file while this worker goes on
+        atomic_write(Path(output), dumps(result), leftovers=False, sync=False)
         return path, None, summary_fields(result), None
     except DataError as err:
         return path, None, None, err.format().splitlines()[0]
@@ -119,6 +121,11 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
     names = output_names(files)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     results: dict[str, tuple[dict | None, str | None]] = {}
+    # The workers write their result files without waiting for the disk; a thread here makes each
+    # one durable meanwhile, and summary.csv is written only once all of them are: a summary on
+    # disk means every result it lists is too.
+    syncing = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    pending: dict[str, concurrent.futures.Future] = {}
     try:
         work = [(str(f), str(out_dir / names[f])) for f in files]
         for path, text, fields, error in isolated(work, assess, (kb_dir, rules_dir), jobs, timeout):
@@ -127,13 +134,34 @@ def run(folder: str | Path, out_dir: str | Path, kb_dir=None, rules_dir=None, jo
                     atomic_write(out_dir / names[Path(path)], text)
                 except DataError as err:
                     fields, error = None, err.format()
+            elif fields is not None:
+                pending[path] = syncing.submit(sync_file, out_dir / names[Path(path)])
             results[path] = (fields, error)
             if on_done:
                 on_done(path, error)
     except KeyboardInterrupt:
+        _synced(pending, results, out_dir, names)
         _write_summary(out_dir, files, names, results, missing="not assessed: the batch was interrupted")
         raise
+    finally:
+        syncing.shutdown(wait=True)
+    _synced(pending, results, out_dir, names)
     return _write_summary(out_dir, files, names, results, missing="not assessed")
+
+
+def _synced(pending: dict, results: dict, out_dir: Path, names: dict) -> None:
+    """Wait for the result files to reach the disk (and the folder's entries); a file that
+    cannot be synced is that file's error."""
+    for path, future in pending.items():
+        try:
+            future.result()
+        except OSError as err:
+            results[path] = (None, f"{display_path(out_dir / names[Path(path)])}: cannot write: {err.strerror}")
+    pending.clear()
+    try:
+        sync_file(out_dir)
+    except OSError:
+        pass  # a folder that cannot be opened for syncing: its files are synced already
 
 
 def _write_summary(out_dir: Path, files: list[Path], names: dict, results: dict, missing: str) -> list[dict]:
