@@ -137,13 +137,20 @@ def _merge_statuses(statuses: Sequence[str]) -> str:
     return "na" if "na" in statuses else "dont_know"
 
 
+_ITEM_TARGETS: dict[str, tuple[Target]] = {}  # a checklist question's one target: its own action
+
+
 def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) -> Evidence:
     several = len(respondents) > 1
     answers: dict[str, Any] = {}
-    for qid, question in q.questions.items():
-        values = [r.answers.get(qid) for r in respondents]
-        if any(v is not None for v in values):
-            answers[qid] = combine_values(question, values, [r.label for r in respondents])
+    if several:
+        for qid, question in q.questions.items():
+            values = [r.answers.get(qid) for r in respondents]
+            if any(v is not None for v in values):
+                answers[qid] = combine_values(question, values, [r.label for r in respondents])
+    else:  # one respondent's answers are the answers (what combine_values gives for one value)
+        own = respondents[0].answers
+        answers = {qid: own[qid] for qid in q.questions if own.get(qid) is not None}
     visible = visible_questions(q, answers)
     shown = [question for question in visible if question.id in answers]
 
@@ -162,7 +169,8 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
         answer = answers[question.id]
         targets = question.maps_to
         if q.keyed_by == "checklist":
-            targets = (Target(kind="items", ids=(question.id,)),)
+            targets = _ITEM_TARGETS.get(question.id) or _ITEM_TARGETS.setdefault(
+                question.id, (Target(kind="items", ids=(question.id,)),))
         for target in targets:
             if target.kind in ("items", "consideration"):
                 status = _status_of(question, target, answer)

@@ -75,13 +75,13 @@ def assess_one(job: tuple[str, str]) -> tuple[str, str | None, dict | None, str 
     """(path, None, its summary fields, error line) for one (answers file, result file); never
     raises. The worker writes the result file itself: the result document never goes between
     processes, and writing (with its fsync) runs in the workers, side by side."""
-    from kam_advisor.results.assessment import assess_files, dumps
+    from kam_advisor.results.assessment import assess_files, dumps_utf8
     path, output = job
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:
         result = assess_files([path], kb_dir=kb_dir, rules_dir=rules_dir)
         # run() cleaned the folder once, and syncs the file while this worker goes on
-        atomic_write(Path(output), dumps(result), leftovers=False, sync=False)
+        atomic_write(Path(output), dumps_utf8(result), leftovers=False, sync=False)
         return path, None, summary_fields(result), None
     except DataError as err:
         return path, None, None, err.format().splitlines()[0]
