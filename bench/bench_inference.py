@@ -34,6 +34,8 @@ from durable import engine as durable_engine
 
 from kam_advisor.results import assessment
 from kam_advisor.reasoning.engine import CompiledRule, Ruleset
+from kam_advisor.reasoning import inference
+from kam_advisor.reasoning.compile import rules_reached
 from kam_advisor.reasoning.inference import infer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +81,8 @@ def main() -> None:
     evidence, _ = assessment.evidence_from_files([ROOT / "examples" / "northwind-early-b.yaml"], kb, base.facts)
     run = infer(evidence, kb, base)
     print(f"full audit: {len(evidence.statuses)} answers -> {len(run.facts)} facts asserted, "
-          f"{len(run.findings)} records derived by {len(base.rules)} rules")
+          f"{len(run.findings)} records derived by the {len(rules_reached(base, inference.BASE_TYPES).rules)} rules its "
+          f"facts can reach (of {len(base.rules)})")
 
     for _ in range(50):
         assessment.assess_evidence(evidence, kb, base)
