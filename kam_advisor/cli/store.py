@@ -363,19 +363,8 @@ def kb_diff(old_dir, new_dir, fmt):
     if fmt == "json":
         click.echo(_dump_json(d), nl=False)
     else:
-        click.echo(f"knowledge base {d['from']} -> {d['to']}")
-        parts = [("added", d["added"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
-                 ("removed", d["removed"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
-                 ("renamed", d["renamed"], lambda a: f"{a['from']} -> {a['to']}: {a['text']}"),
-                 ("reworded", d["reworded"], lambda a: f"{a['id']}: '{a['from']}' -> '{a['to']}'"),
-                 ("moved to another topic", d["moved_topic"],
-                  lambda a: f"{a['id']}: {a['from_name']} -> {a['to_name']}"),
-                 ("moved to another stage", d["moved_stage"], lambda a: f"{a['id']}: {a['from']} -> {a['to']}")]
-        for title, rows, line in parts:
-            click.echo(f"{title} ({len(rows)})")
-            for row in rows:
-                click.echo(f"  {line(row)}")
-        click.echo(d["bump"]["verdict"])
+        from kam_advisor.render.history import kb_diff_text
+        click.echo(kb_diff_text(d), nl=False)
     if not d["bump"]["ok"]:
         raise SystemExit(2)
 
@@ -405,20 +394,8 @@ def reassess_cmd(ctx, audit_id, save, fmt, db_url):
         from kam_advisor.results.assessment import dumps
         click.echo(dumps(result), nl=False)
         return
-    r = result["reassessment"]
-    click.echo(f"audit {a.id} ({a.organisation}{' / ' + a.unit if a.unit else ''}, {a.date}) re-assessed: "
-               f"knowledge base {r['from_kb_version']} -> {r['to_kb_version']}")
-    o, before = result["overall"], found.result.get("overall") or {}
-    click.echo(f"programme: achieved {before.get('achieved') or 'none'} -> {o['achieved'] or 'none'}; "
-               f"working on {before.get('current')} -> {o['current']}")
-    click.echo(f"answers carried over renamed actions ({len(r['renamed'])})")
-    for x in r["renamed"]:
-        click.echo(f"  {x['from']} -> {x['to']} ({x['status']})")
-    click.echo(f"answers to actions no longer in the knowledge base, kept but not assessed ({len(r['removed_answers'])})")
-    for x in r["removed_answers"]:
-        click.echo(f"  {x['item']}: {x['text']} ({x['status']})" + (f" - note: {x['note']}" if x.get("note") else ""))
-    if r["removed_facts"]:
-        click.echo("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
+    from kam_advisor.render.history import reassess_text
+    click.echo(reassess_text(a.as_json(), found.result, result), nl=False)
 
 
 COMMANDS += [reassess_cmd]

@@ -257,3 +257,40 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
     if fmt == "html":
         return render_html(doc)
     raise ValueError(f"unknown format {fmt!r} (expected one of {', '.join(FORMATS)})")
+
+
+def kb_diff_text(d: Mapping[str, Any]) -> str:
+    """``kb diff`` as text: each kind of change with its actions, then the version-bump verdict."""
+    parts = [("added", d["added"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+             ("removed", d["removed"], lambda a: f"{a['id']} ({a['topic_name']}, stage {a['stage']}): {a['text']}"),
+             ("renamed", d["renamed"], lambda a: f"{a['from']} -> {a['to']}: {a['text']}"),
+             ("reworded", d["reworded"], lambda a: f"{a['id']}: '{a['from']}' -> '{a['to']}'"),
+             ("moved to another topic", d["moved_topic"], lambda a: f"{a['id']}: {a['from_name']} -> {a['to_name']}"),
+             ("moved to another stage", d["moved_stage"], lambda a: f"{a['id']}: {a['from']} -> {a['to']}")]
+    lines = [f"knowledge base {d['from']} -> {d['to']}"]
+    for title, rows, line in parts:
+        lines.append(f"{title} ({len(rows)})")
+        lines += [f"  {line(row)}" for row in rows]
+    lines.append(d["bump"]["verdict"])
+    return "\n".join(lines) + "\n"
+
+
+def reassess_text(audit: Mapping[str, Any], before: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """``reassess`` as text: the stored audit (its summary fields), its stages before and after,
+    the answers that followed renamed actions and those kept for actions no longer there."""
+    r = result["reassessment"]
+    o, was = result["overall"], before.get("overall") or {}
+    unit = f" / {audit['unit']}" if audit.get("unit") else ""
+    lines = [f"audit {audit['id']} ({audit['organisation']}{unit}, {audit['date']}) re-assessed: "
+             f"knowledge base {r['from_kb_version']} -> {r['to_kb_version']}",
+             f"programme: achieved {was.get('achieved') or 'none'} -> {o['achieved'] or 'none'}; "
+             f"working on {was.get('current')} -> {o['current']}",
+             f"answers carried over renamed actions ({len(r['renamed'])})"]
+    lines += [f"  {x['from']} -> {x['to']} ({x['status']})" for x in r["renamed"]]
+    lines.append(f"answers to actions no longer in the knowledge base, kept but not assessed "
+                 f"({len(r['removed_answers'])})")
+    lines += [f"  {x['item']}: {x['text']} ({x['status']})" + (f" - note: {x['note']}" if x.get("note") else "")
+              for x in r["removed_answers"]]
+    if r["removed_facts"]:
+        lines.append("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
+    return "\n".join(lines) + "\n"

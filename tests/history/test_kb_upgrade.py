@@ -114,6 +114,8 @@ def test_a_stored_audit_follows_renames_and_keeps_answers_to_removed_actions(kb_
     assert statuses["sp.goals.positioning.a6"] == "done" and "sp.goals.positioning.a5" not in statuses
     assert result["kb_version"] == "2.0.0"
     text = invoke("--kb", kb_v2, "reassess", audit_id, "--db", url).stdout
+    assert text.startswith(f"audit {audit_id} (Northwind Components Ltd, 2026-10-15) re-assessed: "
+                           "knowledge base 1.1.0 -> 2.0.0\nprogramme: achieved A -> ")
     assert "answers to actions no longer in the knowledge base, kept but not assessed (1)" in text
     assert "sp.goals.positioning.a3: Scope and create KAM strategy (done)" in text
     # the re-assessed audit is saved beside the original, which keeps every raw answer
