@@ -208,3 +208,8 @@ def test_a_programme_session_carries_only_the_rules_its_facts_can_reach():
     assert set(reached.rules) == {r for r, spec in base.rules.items()
                                   if Path(spec.file).name not in ("accounts.yaml", "plans.yaml")}
     assert rules_reached(base, BASE_TYPES) is reached           # made once
+    from kam_advisor.results.account import ACCOUNT_FACT_TYPES
+    from kam_advisor.results.plan import PLAN_FACT_TYPES
+    for types, own in ((ACCOUNT_FACT_TYPES, "accounts.yaml"), (PLAN_FACT_TYPES, "plans.yaml")):
+        assert {r for r in rules_reached(base, types).rules} == {
+            r for r, spec in base.rules.items() if Path(spec.file).name == own}

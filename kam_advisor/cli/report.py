@@ -73,7 +73,7 @@ def _use_colour(stream) -> bool:
                    "with its evidence note.")
 @click.option("--progress", is_flag=True,
               help="Add the organisation's earlier audits and its progress towards its target stage, from the "
-                   "history database (see 'save', 'target').")
+                   "history database (see 'assess --save', 'target').")
 @click.option("--unit", help="With --progress: the unit's audits and target (default: the whole organisation's).")
 @db_option
 @click.pass_context

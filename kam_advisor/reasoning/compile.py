@@ -24,7 +24,8 @@ def rules_reached(base: RuleBase, asserted: frozenset[str]) -> RuleBase:
     """The rules that can fire in a session given facts of the ``asserted`` types: those whose
     every condition reads a type asserted or derived by another such rule (conditions are joins
     of facts that must exist, so no other rule can fire). A programme's session then carries none
-    of the account and plan rules, and the reverse. Made once per base and set of types."""
+    of the account and plan rules, and a portfolio's none of the programme's. Made once per base
+    and set of types."""
     key = (id(base), asserted)
     cached = _REACHED.get(key)
     if cached is not None and cached[0] is base:

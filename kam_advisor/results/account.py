@@ -11,7 +11,6 @@ as one account, with memory bounded by the chunk. One account's result comes fro
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from functools import cached_property
@@ -27,30 +26,13 @@ from kam_advisor.data.rules import RuleBase
 from kam_advisor.data.suggest import did_you_mean
 from kam_advisor.data.vocab import SEVERITY_ORDER
 from kam_advisor.data.yamlio import LineDict, load_file
-from kam_advisor.reasoning.compile import compile_rules
+from kam_advisor.reasoning.compile import compile_rules, rules_reached
 from kam_advisor.reasoning.inference import Sink
 
-ACCOUNT_FACT_TYPES = frozenset({"account", "quadrant", "portfolio", "manager_load"})
+ACCOUNT_FACT_TYPES = frozenset({"account", "portfolio", "manager_load"})  # what this module asserts
 CHUNK = 500
 NOT_PLACED = "none"
 BOXES = ("mutual.key", "mutual.build", "mutual.maintenance", "mutual.minimal")
-
-
-_SUBSETS: dict[tuple[int, str], tuple[RuleBase, RuleBase]] = {}
-
-
-def rule_subset(base: RuleBase, types: frozenset[str], label: str) -> RuleBase:
-    """The rules whose first fact is of one of `types` (same params): a ruleset of their own,
-    so that a portfolio's sessions carry none of the programme's rules. Made once per base."""
-    cached = _SUBSETS.get((id(base), label))
-    if cached is not None and cached[0] is base:
-        return cached[1]
-    rules = {rid: r for rid, r in base.rules.items() if str(r.when[0][1]["type"]) in types}
-    consumed = frozenset(str(p["type"]) for r in rules.values() for _, p in r.when)
-    subset = dataclasses.replace(base, rules=rules, consumed_types=consumed,
-                                 fingerprint=f"{base.fingerprint}|{label}")
-    _SUBSETS[(id(base), label)] = (base, subset)
-    return subset
 
 
 def criteria(kb) -> list[tuple[str, str]]:
@@ -244,7 +226,7 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 def classify(accounts: Iterable[AccountInput], kb, base: RuleBase, sc: Scoring,
              previous: Mapping[str, str] | None = None, chunk: int = CHUNK) -> Iterator[dict]:
     """Each account's result, in input order: many accounts per engine session."""
-    ruleset = compile_rules(rule_subset(base, ACCOUNT_FACT_TYPES, "accounts"))
+    ruleset = compile_rules(rules_reached(base, ACCOUNT_FACT_TYPES))
     names = box_names(kb, base)
     for part in _chunks(accounts, chunk):
         built = [account_fact(a, sc, previous) for a in part]
@@ -348,7 +330,7 @@ def portfolio_findings(tally: Tally, base: RuleBase, sc: Scoring) -> tuple[list[
         facts.append({"t": "manager_load", "id": f"manager:{n}", "manager": name, "key_count": count,
                       "limit": sc.manager_max, "ratio": round(count / sc.manager_max, 6) if sc.manager_max else 0.0})
     sink = Sink()
-    with compile_rules(rule_subset(base, ACCOUNT_FACT_TYPES, "accounts")).session(sink) as session:
+    with compile_rules(rules_reached(base, ACCOUNT_FACT_TYPES)).session(sink) as session:
         session.assert_facts(facts)
     by_id = {f["id"]: f for f in facts}
     out = []

@@ -20,11 +20,10 @@ from kam_advisor.data.errors import DataError, DataErrors
 from kam_advisor.data.rules import RuleBase
 from kam_advisor.data.vocab import SEVERITY_ORDER
 from kam_advisor.data.yamlio import LineDict, load_file, plain
-from kam_advisor.reasoning.compile import compile_rules
+from kam_advisor.reasoning.compile import compile_rules, rules_reached
 from kam_advisor.reasoning.inference import Sink
-from kam_advisor.results.account import rule_subset
 
-PLAN_FACT_TYPES = frozenset({"plan"})
+PLAN_FACT_TYPES = frozenset({"plan"})  # what this module asserts
 # template fields (knowledge/ka-plan.yaml, kaplan.field.*) and how a plan file fills them
 TEMPLATE_FIELDS = (
     ("kaplan.field.customer", ("customer",)),
@@ -202,7 +201,7 @@ def check_fact(fact: dict, kb, base: RuleBase, source: Mapping[str, Any]) -> dic
     """Run the plan rules over one plan fact and shape the result."""
     fact = _ratios(fact, base)
     sink = Sink()
-    with compile_rules(rule_subset(base, PLAN_FACT_TYPES, "plans")).session(sink) as session:
+    with compile_rules(rules_reached(base, PLAN_FACT_TYPES)).session(sink) as session:
         session.assert_facts([fact])
     penalties = base.param("plan_penalties")
     findings = []
