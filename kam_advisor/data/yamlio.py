@@ -16,6 +16,7 @@ path, a cache) calls ``open_regular`` and ``check_limits`` the same way.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -261,14 +262,10 @@ def _scan(text: str, path=None, build: bool = True) -> Any:
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-_CONSTRUCTOR: list = []
-
-
+@functools.cache
 def _constructor():
     """One _LineLoader, for its scalar constructors (they read only the node they are given)."""
-    if not _CONSTRUCTOR:
-        _CONSTRUCTOR.append(_LineLoader(""))
-    return _CONSTRUCTOR[0]
+    return _LineLoader("")
 
 
 _NUMERIC = re.compile(r"^[-+]?[0-9_.]+(?:[eE][-+]?[0-9]+)?$|^[-+]?0x[0-9a-fA-F_]+$|^[-+]?0b[01_]+$")
