@@ -165,17 +165,16 @@ def test_figures_read_with_correct_plurals(kams, text):
     assert flags["flag.accounts-per-kam"]["message"].startswith(text)
 
 
-def test_priorities_spread_by_impact_for_an_early_stage_company():
+def test_priorities_follow_what_an_early_stage_programme_needs_now():
     case = yaml.safe_load((ROOT / "tests" / "cases" / "20-acorn-just-begun.yaml").read_text())
     result = assessment.assess_evidence(evidence_for(case, KB), KB, BASE)
     priorities = {r["priority"] for r in result["recommendations"]}
-    assert priorities == {"high", "medium", "low"}
+    assert priorities == {"high", "medium"}
     foundation = set(BASE.param("foundation_topics"))
-    topics = {t["id"]: t for t in result["topics"]}
     for r in result["recommendations"]:
         assert (r["priority"] == "high") == (r["topic"] in foundation), r["item"]
-        # low: topics with nothing to do at stage A, whose later work can wait for the programme
-        assert (r["priority"] == "low") == (topics[r["topic"]]["current"] != "A"), r["item"]
+        # a topic with nothing to do at stage A has achieved nothing: it is never "ahead" and never "can wait"
+        assert "ahead" not in r["reason"] and "can wait" not in r["reason"], r["reason"]
 
 
 # --------------------------------------------------------------------------- plain language

@@ -372,11 +372,15 @@ def evidence_of(docs: Sequence[tuple[AnswerFile, Any]], kb, fact_specs, question
         ranked = sorted(groups, key=lambda qid: (-len(questionnaire_scope(loaded[qid])), list(groups).index(qid)))
         main, others = ranked[0], ranked[1:]
         evidence, gaps = _load_group(groups[main], loaded[main], kb, fact_specs)
-        view_gaps = []
+        view_gaps, fact_gaps, views = [], [], []
         for qid in others:
             other, _ = _load_group(groups[qid], loaded[qid], kb, fact_specs)
             view_gaps += compare_views(evidence, other, loaded[qid])
-        extra = {**evidence.extra, "view_gaps": view_gaps, "compared_with": others}
+            fact_gaps += compare_view_facts(evidence, other, loaded[qid], fact_specs)
+            views.append({"questionnaire": qid, "questionnaire_title": loaded[qid].title,
+                          "respondents": list(other.respondents)})
+        extra = {**evidence.extra, "view_gaps": view_gaps, "compared_with": others, "view_fact_gaps": fact_gaps,
+                 "views": views}
         return replace(evidence, extra=extra), gaps
     first, first_data = docs[0]
     for af, data in docs[1:]:
@@ -428,4 +432,30 @@ def compare_views(main: Evidence, other: Evidence, other_q: Questionnaire) -> li
                     "respondents": list(other.respondents), "view": theirs, "audit": ours,
                     "spread": STATUS_LEVELS[theirs] - STATUS_LEVELS[ours],
                     "because": list(other.provenance.get(iid, ())) + list(main.provenance.get(iid, ()))})
+    return out
+
+
+def compare_view_facts(main: Evidence, other: Evidence, other_q: Questionnaire, fact_specs) -> list[dict]:
+    """Named facts (sponsor, owned by sales, numbers) where a screening and the audit disagree:
+    yes against no, or numbers far apart (:data:`NUMBER_GAP_RATIO`). ``rosier`` says whether the
+    screening's value is the one that raises no red flag while the audit's does (the fact's
+    declared ``caution``)."""
+    out = []
+    for name in sorted(set(main.facts) & set(other.facts)):
+        theirs, ours = other.facts[name], main.facts[name]
+        spec = fact_specs.get(name, {})
+        if isinstance(theirs, bool) or isinstance(ours, bool):
+            if theirs == ours or not (isinstance(theirs, bool) and isinstance(ours, bool)):
+                continue
+            caution = spec.get("caution")
+            rosier = isinstance(caution, bool) and ours == caution
+        elif _number_gap([theirs, ours]) is not None:
+            caution = spec.get("caution")
+            rosier = (caution == "high" and theirs < ours) or (caution == "low" and theirs > ours)
+        else:
+            continue
+        out.append({"fact": name, "text": spec.get("description") or name.replace("_", " "),
+                    "questionnaire": other.questionnaire, "questionnaire_title": other_q.title,
+                    "respondents": list(other.respondents), "view": theirs, "audit": ours, "rosier": bool(rosier),
+                    "because": list(other.provenance.get(name, ())) + list(main.provenance.get(name, ()))})
     return out

@@ -47,6 +47,7 @@ class Item:
     facets: tuple[str, ...]
     source: str
     replaces: tuple[str, ...] = ()     # ids this action had in earlier versions (renamed or moved)
+    label: str = ""                    # the text, with its stage where another action has the same text
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,11 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
     shared = {n for n in (t.name for t in topics.values()) if sum(t.name == n for t in topics.values()) > 1}
     topics = {tid: replace(t, label=f"{t.name} ({areas[t.area].name})" if t.name in shared else t.name)
               for tid, t in topics.items()}
+    counts: dict[str, int] = {}
+    for i in items.values():
+        counts[i.text] = counts.get(i.text, 0) + 1
+    items = {iid: replace(i, label=f"{i.text} (stage {i.stage})" if counts[i.text] > 1 else i.text)
+             for iid, i in items.items()}
     for old, (iid, path, line) in replaced.items():
         if old in items:
             errors.append(DataError(f"item '{iid}': replaces '{old}', which is still an action of the knowledge base",
@@ -297,7 +303,8 @@ def export(kb: KnowledgeBase) -> dict:
         "topics": [{"id": t.id, "name": t.name, "area": t.area, "dimension": t.dimension,
                     "items": list(t.items), "source": t.source, "label": t.label} for t in kb.topics.values()],
         "items": [{"id": i.id, "dimension": i.dimension, "area": i.area, "topic": i.topic, "stage": i.stage,
-                   "text": i.text, "source": i.source, "facets": list(i.facets)} for i in kb.items.values()],
+                   "text": i.text, "source": i.source, "facets": list(i.facets), "label": i.label}
+                  for i in kb.items.values()],
         "facets": [{"id": f.id, "number": f.number, "name": f.name, "summary": f.summary,
                     "considerations": [dict(c) for c in f.considerations], "items": list(f.items),
                     "source": f.source} for f in kb.facets.values()],

@@ -153,10 +153,11 @@ def _check_rule(spec: RuleSpec, params: Mapping[str, Any], kb) -> list[DataError
     def check_value(value, node, key):
         if isinstance(value, dict) and "param" in value and value["param"] not in params:
             errors.append(DataError(f"rule '{spec.id}': unknown param '{value['param']}'", spec.file, where(node, key)))
-        factor = value.get("mul") if isinstance(value, dict) else None
-        if isinstance(factor, dict) and factor.get("param") not in params:
-            errors.append(DataError(f"rule '{spec.id}': unknown param '{factor.get('param')}'", spec.file,
-                                    where(node, key)))
+        for op in ("mul", "add"):
+            factor = value.get(op) if isinstance(value, dict) else None
+            if isinstance(factor, dict) and factor.get("param") not in params:
+                errors.append(DataError(f"rule '{spec.id}': unknown param '{factor.get('param')}'", spec.file,
+                                        where(node, key)))
         if isinstance(value, dict) and "ref" in value:
             alias = value["ref"].split(".")[0]
             if alias not in seen and alias != "each":

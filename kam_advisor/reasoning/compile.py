@@ -71,7 +71,8 @@ def _value(value, params):
             factor = value["mul"]
             out = {"$mul": {"$l": out, "$r": params[factor["param"]] if isinstance(factor, dict) else factor}}
         if "add" in value:
-            out = {"$add": {"$l": out, "$r": value["add"]}}
+            term = value["add"]
+            out = {"$add": {"$l": out, "$r": params[term["param"]] if isinstance(term, dict) else term}}
         return out
     return value
 
@@ -122,6 +123,8 @@ def _getter(value, params):
     if isinstance(factor, dict):
         factor = params[factor["param"]]
     add = value.get("add")
+    if isinstance(add, dict):
+        add = params[add["param"]]
     if factor is None and add is None:
         if alias == "each":
             return lambda frame, each: each

@@ -103,7 +103,7 @@ def _layout(kb: KnowledgeBase, programme_name: str) -> _Layout:
         facets=tuple((f.id, f.name, tuple(i.id for i in kb.items.values() if f.id in i.facets))
                      for f in kb.facets.values()),
         units=tuple(units), stages=stages, stage_fields=stage_fields,
-        texts={i.id: i.text for i in kb.items.values()})
+        texts={i.id: i.label for i in kb.items.values()})
     _LAYOUTS[(id(kb), programme_name)] = (kb, layout)
     return layout
 

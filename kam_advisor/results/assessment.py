@@ -106,36 +106,94 @@ def _phases(base) -> list[dict]:
     return [dict(p) for p in base.param("phases")]
 
 
-def _plan(base, recs: list[dict], roadmap: dict, flags: list[dict]) -> dict:
+def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary: dict, units: dict) -> dict:
     """Every action in one sequenced plan: red-flag actions, recommendations, then the roadmap's
-    later actions, each in the phase its rule gave it (rules/plan.yaml names the phases)."""
+    later actions, each in the phase its rule gave it (rules/plan.yaml names the phases). Two
+    declared alignments follow (rules/plan.yaml): the lagging side of an unbalanced programme
+    comes first, and the checklist actions on a red flag's subject move with the flag. A
+    recommendation moved keeps the same phase, priority and reason in `recommendations`."""
     phases = _phases(base)
-    by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
+    index = {p["id"]: n for n, p in enumerate(phases)}
+    params = base.params
+    entries: list[dict] = []
     for f in flags:
         if f.get("action"):
-            by_phase.setdefault(f["phase"], []).append(
-                {"kind": "flag", "id": f["id"], "item": None, "text": f["action"], "topic": None, "stage": None,
-                 "status": None, "priority": f["severity"], "reason": f["message"], "rule": f["rule"],
-                 "because": f["because"]})
+            entries.append({"kind": "flag", "id": f["id"], "item": None, "text": f["action"], "topic": None,
+                            "stage": None, "status": None, "priority": f["severity"], "reason": f["message"],
+                            "rule": f["rule"], "because": f["because"], "phase": f["phase"]})
     planned = set()
+    recs_by_item = {r["item"]: r for r in recs}
     for r in recs:
         planned.add(r["item"])
-        by_phase.setdefault(r["phase"], []).append(
-            {"kind": "action", "id": r["id"], "item": r["item"], "text": r["text"], "topic": r["topic"],
-             "stage": r["stage"], "status": r["status"], "priority": r["priority"], "reason": r["reason"],
-             "rule": r["rule"], "because": r["because"]})
+        entries.append({"kind": "action", "id": r["id"], "item": r["item"], "text": r["text"], "topic": r["topic"],
+                        "stage": r["stage"], "status": r["status"], "priority": r["priority"], "reason": r["reason"],
+                        "rule": r["rule"], "because": r["because"], "phase": r["phase"]})
     for step in roadmap["steps"]:
         for a in step["actions"]:
             if a["item"] not in planned:
-                by_phase.setdefault(a["phase"], []).append(
-                    {"kind": "action", "id": f"roadmap.{a['item']}", "item": a["item"], "text": a["text"],
-                     "topic": a["topic"], "stage": step["stage"], "status": a["status"], "priority": "low",
-                     "reason": a["reason"], "rule": a["rule"], "because": a["because"]})
+                planned.add(a["item"])
+                entries.append({"kind": "action", "id": f"roadmap.{a['item']}", "item": a["item"], "text": a["text"],
+                                "topic": a["topic"], "stage": step["stage"], "status": a["status"], "priority": "low",
+                                "reason": a["reason"], "rule": a["rule"], "because": a["because"],
+                                "phase": a["phase"]})
+    stage_rank = {s: n for n, s in enumerate(kb.stage_ids, 1)}
+    first = phases[0]["id"] if phases else None
+
+    def touch(e: dict, phase: str | None, priority: str | None, why: str, because: str) -> None:
+        if phase is not None and index.get(e["phase"], 0) > index[phase]:
+            e["phase"] = phase
+        if priority is not None and PRIORITY_ORDER.get(e["priority"], 9) > PRIORITY_ORDER[priority]:
+            e["priority"] = priority
+        if why not in e["reason"]:
+            e["reason"] = f"{e['reason']}; {why}"
+        if because not in e["because"]:
+            e["because"] = list(e["because"]) + [because]
+
+    # the lagging side first: actions of a lagging unit's topics up to the stage that unit works on
+    lagging_side = set()
+    for lag in summary.get("lagging", []):
+        unit, current = lag["unit"], units.get(lag["unit"], {}).get("current")
+        topics = {t.id for t in kb.topics.values() if unit in (t.area, t.dimension)}
+        ahead = [a["name"] for a in lag.get("ahead", [])]
+        why = str(params.get("lagging_plan_reason", "{name} lags behind: its work comes first")).format(
+            name=lag["name"], ahead=_and(ahead) if ahead else "the programme")
+        for e in entries:
+            if e["kind"] == "action" and e["topic"] in topics and current and stage_rank[e["stage"]] <= stage_rank[current]:
+                lagging_side.add(e["item"])
+                touch(e, first, "high", why, f"lag:{unit}")
+    # a red flag and the checklist actions on its subject move together
+    subjects = params.get("flag_topics") or {}
+    gap = int(params.get("flag_phase_gap", 1))
+    for f in flags:
+        if not f.get("action") or f.get("phase") not in index:
+            continue
+        topics = set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
+        if f.get("topic"):
+            topics.add(f["topic"])
+        latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
+        why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
+        for e in entries:
+            if e["kind"] == "action" and e["topic"] in topics and (
+                    index[e["phase"]] > index[latest] or e["priority"] == "low"):
+                touch(e, latest, "medium", why, f["id"])
+    for e in entries:  # the recommendation says what the plan says
+        r = recs_by_item.get(e["item"]) if e["kind"] == "action" and e["id"] == f"rec.{e['item']}" else None
+        if r is not None:
+            r.update(phase=e["phase"], priority=e["priority"], reason=e["reason"], because=e["because"])
+    order = {id(e): n for n, e in enumerate(entries)}
+    by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
+    for e in sorted(entries, key=lambda e: (e["kind"] != "flag", e["item"] not in lagging_side, order[id(e)])):
+        phase = e.pop("phase")
+        by_phase.setdefault(phase, []).append(e)
     return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[dict], coverage: dict,
-             areas: list[dict], scope, min_share: float) -> dict:
+             areas: list[dict], scope, min_share: float, base_params=None, views=None) -> dict:
     """The executive summary's facts, in names: headline, what lags and why, stage skipping,
     the achieved and current stages' hallmarks, and what a screening did not cover."""
     head = run.findings.get("headline")
@@ -154,7 +212,8 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
                        else topic_area.get(g.fields["unit"]) == f.fields["unit"])]
         lagging.append({"unit": f.fields["unit"], "level": level, "name": f.fields["name"],
                         "achieved": f.fields.get("achieved"), "text": f.text, "held_back_by": holding,
-                        "rule": f.rule, "because": list(f.because)})
+                        "rule": f.rule, "because": list(f.because), "ahead": [], "risk": None})
+    _add_imbalance(kb, run, base_params, lagging, topic_lags)
     skipping = run.findings.get("stage-skipping")
     skip = None
     if skipping is not None:
@@ -178,6 +237,12 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
             st = status.get((h["topic"], stage.id))
             key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
             out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
+        # what the client has beyond the typical stage: hallmarks of later stages already in place
+        later = kb.stage_ids[kb.stage_ids.index(stage.id) + 1:]
+        out["beyond"] = [{"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label,
+                          "stage": s.id}
+                         for s in kb.stages if s.id in later for h in s.hallmarks
+                         if status.get((h["topic"], s.id)) == "met"]
         return out
 
     screening = run.findings.get("screening")
@@ -196,7 +261,73 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
                       "not_covered": uncovered, "rule": screening.rule,
                       "because": list(screening.because)} if screening else None,
         "not_assessed": [t["name"] for t in topics if t["id"] not in assessed],
+        "perception": _perception(views or {}, base_params),
     }
+
+
+def _add_imbalance(kb, run: Inference, params, lagging: list[dict], topic_lags) -> None:
+    """Dimensions and areas two stages or more behind another of their level (rules
+    `balance.*`): named with what runs ahead and why that is a risk (rules/summary.yaml's
+    `balance_risks`, by dimension). An area whose dimension is named already is left out."""
+    found = sorted((f for f in run.findings.values() if f.type == "imbalance"), key=lambda f: f.id)
+    if not found:
+        return
+    risks = (params or {}).get("balance_risks") or {}
+    by_unit: dict[str, list] = {}
+    for f in found:
+        by_unit.setdefault(f.fields["unit"], []).append(f)
+    lagging_dims = {f.fields["unit"] for f in found if f.fields["level"] == "dimension"}
+    entries = {e["unit"]: e for e in lagging}
+    topic_area = {t.id: t.area for t in kb.topics.values()}
+    for unit, fs in by_unit.items():
+        first = fs[0]
+        level = first.fields["level"]
+        if level == "area" and first.fields.get("dimension") in lagging_dims:
+            continue
+        ahead = [{"unit": f.fields["ahead"], "name": f.fields["ahead_name"], "achieved": f.fields["ahead_achieved"]}
+                 for f in sorted(fs, key=lambda f: (-(kb.stage_ids.index(f.fields["ahead_achieved"]) + 1),
+                                                    f.fields["ahead"]))]
+        risk = risks.get(unit) or risks.get(first.fields.get("dimension"))
+        entry = entries.get(unit)
+        if entry is None:
+            holding = [g.fields["name"] for g in topic_lags
+                       if (g.fields.get("dimension") == unit if level == "dimension"
+                           else topic_area.get(g.fields["unit"]) == unit)]
+            entry = {"unit": unit, "level": level, "name": first.fields["name"],
+                     "achieved": first.fields.get("achieved"), "text": first.text, "held_back_by": holding,
+                     "rule": first.rule, "because": [], "ahead": [], "risk": None}
+            lagging.append(entry)
+            entries[unit] = entry
+        entry["ahead"] = ahead
+        entry["risk"] = " ".join(str(risk).split()) if risk else None
+        entry["because"] = entry["because"] + [f.id for f in fs if f.id not in entry["because"]]
+    # dimensions before areas, then the furthest behind first
+    lagging.sort(key=lambda e: (e["level"] != "dimension", 0 if e["achieved"] is None
+                                else kb.stage_ids.index(e["achieved"]) + 1, e["unit"]))
+
+
+def _perception(views: dict, params) -> dict | None:
+    """A screening much rosier than the audit, as a governance finding for the summary: how many
+    actions it rates higher and lower, the largest gaps, and the facts where it raises no flag the
+    audit raises."""
+    gaps, facts = views.get("view_gaps") or [], views.get("view_fact_gaps") or []
+    if not gaps and not facts:
+        return None
+    params = params or {}
+    higher = [g for g in gaps if g["spread"] > 0]
+    lower = [g for g in gaps if g["spread"] < 0]
+    rosy_facts = [f for f in facts if f["rosier"]]
+    min_gaps = params.get("rosier_view_min_gaps", 5)
+    ratio = params.get("rosier_view_ratio", 2)
+    rosier = (len(higher) >= min_gaps and len(higher) >= ratio * len(lower)) or bool(rosy_facts)
+    largest = sorted(higher, key=lambda g: (-g["spread"], g["item"]))[:params.get("rosier_view_largest", 5)]
+    return {"rosier": rosier, "higher": len(higher), "lower": len(lower),
+            "largest": [{"item": g["item"], "text": g["text"], "topic_name": g["topic_name"], "view": g["view"],
+                         "audit": g["audit"], "questionnaire_title": g["questionnaire_title"]} for g in largest],
+            "facts": [{"fact": f["fact"], "text": f["text"], "view": f["view"], "audit": f["audit"],
+                       "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"]} for f in facts],
+            "rule": "summary.perception", "because": [f"view_gap:{g['item']}" for g in largest]
+            + [f"view_fact:{f['fact']}" for f in rosy_facts]}
 
 
 def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict]) -> dict:
@@ -246,7 +377,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         if f.type != "recommendation":
             continue
         iid = f.fields["item"]
-        recs.append({"id": f.id, "item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"],
+        recs.append({"id": f.id, "item": iid, "text": kb.items[iid].label, "topic": f.fields["topic"],
                      "stage": f.fields["stage"], "status": status(iid), "priority": f.meta.get("priority"),
                      "rank": None, "rule": f.rule, "because": [f"{b}={status(b)}" if b == iid else b for b in f.because],
                      "reason": f.text, "phase": f.meta.get("phase"), "topic_name": kb.topics[f.fields["topic"]].label})
@@ -260,7 +391,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
                     key=lambda f: (stage_rank[f.fields["stage"]], order[f.fields["item"]])):
         iid = f.fields["item"]
         steps.setdefault(f.fields["stage"], []).append(
-            {"item": iid, "text": kb.items[iid].text, "topic": f.fields["topic"], "status": status(iid),
+            {"item": iid, "text": kb.items[iid].label, "topic": f.fields["topic"], "status": status(iid),
              "rule": f.rule, "because": list(f.because), "phase": f.meta.get("phase"), "reason": f.text,
              "topic_name": kb.topics[f.fields["topic"]].label})
     roadmap = {"from": overall["achieved"],
@@ -297,6 +428,19 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
              for f in sorted(list(run.findings.values()) + list(run.facts.values()), key=lambda f: f.id)]
     glossary = kb.models.get("glossary", {}).get("terms", [])
 
+    view_gaps = [{**g, "text": kb.items[g["item"]].label, "topic": kb.items[g["item"]].topic,
+                  "topic_name": kb.topics[kb.items[g["item"]].topic].label}
+                 for g in evidence.extra.get("view_gaps", [])]
+    view_fact_gaps = list(evidence.extra.get("view_fact_gaps", []))
+    summary = _summary(kb, run, overall, topics_out, flags, coverage, areas, evidence.scope,
+                       base.param("rollup_min_assessed_share"), base.params,
+                       {"view_gaps": view_gaps, "view_fact_gaps": view_fact_gaps})
+    units_current = {u["id"]: u for u in dimensions + areas}
+    plan = _plan(base, kb, recs, roadmap, flags, summary, units_current)
+    recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
+                             STATUS_ORDER.get(r["status"], 9), order[r["item"]]))
+    for n, r in enumerate(recs, 1):
+        r["rank"] = n
     return {
         "kind": "programme",
         "tool": {"name": "kam-advisor", "version": __version__},
@@ -309,23 +453,22 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "respondents": list(evidence.respondents),
         "stages": [{"id": s.id, "name": s.name, "description": s.description} for s in kb.stages],
         "overall": overall,
-        "summary": _summary(kb, run, overall, topics_out, flags, coverage, areas, evidence.scope,
-                            base.param("rollup_min_assessed_share")),
+        "summary": summary,
         "dimensions": dimensions,
         "areas": areas,
         "topics": topics_out,
         "facets": facets,
         "recommendations": recs,
-        "plan": _plan(base, recs, roadmap, flags),
+        "plan": plan,
         "roadmap": roadmap,
         "red_flags": flags,
         "coverage": coverage,
         "answers": answers,
         "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
         "perception_gaps": gaps,
-        "view_gaps": [{**g, "text": kb.items[g["item"]].text, "topic": kb.items[g["item"]].topic,
-                       "topic_name": kb.topics[kb.items[g["item"]].topic].label}
-                      for g in evidence.extra.get("view_gaps", [])],
+        "view_gaps": view_gaps,
+        "view_fact_gaps": view_fact_gaps,
+        "views": list(evidence.extra.get("views", [])),
         "method": method_text(base),
         "parameters": {name: base.params[name] for name in sorted(base.params)},
         "glossary": [{"term": t["term"], "meaning": t["meaning"]} for t in glossary],
