@@ -328,7 +328,7 @@ def _roadmap(result: Mapping[str, Any], names: _Names) -> dict:
                       "label": names.stage_label(sid)})
     frm, to = _get(roadmap, "from"), _get(roadmap, "to")
     return {"from": frm, "to": to, "from_label": names.stage_label(frm), "to_label": names.stage_label(to),
-            "steps": steps, "count": sum(len(s["actions"]) for s in steps)}
+            "steps": steps, "count": sum(len(s["actions"]) for s in steps if to and s["stage"] <= to)}
 
 
 def _red_flags(result: Mapping[str, Any], phase_names: Mapping[str, str]) -> list[dict]:
@@ -472,19 +472,38 @@ def _summary(result: Mapping[str, Any]) -> dict:
     def stage_block(block):
         if not isinstance(block, Mapping):
             return None
-        return {"stage": block.get("stage"), "name": block.get("name") or "",
-                "description": block.get("description") or "",
-                "in_place": [h.get("text") for h in _list(block.get("in_place")) if isinstance(h, Mapping)],
-                "not_in_place": [h.get("text") for h in _list(block.get("not_in_place")) if isinstance(h, Mapping)],
-                "not_shown": [h.get("text") for h in _list(block.get("not_shown")) if isinstance(h, Mapping)]}
+        out = {"stage": block.get("stage"), "name": block.get("name") or "",
+               "description": block.get("description") or "",
+               "in_place": [h.get("text") for h in _list(block.get("in_place")) if isinstance(h, Mapping)],
+               "not_in_place": [h.get("text") for h in _list(block.get("not_in_place")) if isinstance(h, Mapping)],
+               "not_shown": [h.get("text") for h in _list(block.get("not_shown")) if isinstance(h, Mapping)],
+               "beyond": [f"{h.get('text')} (stage {h.get('stage')})" for h in _list(block.get("beyond"))
+                          if isinstance(h, Mapping)]}
+        todo = out["not_in_place"] + out["not_shown"]
+        out["todo"] = (f"still to do: {and_list(todo)}." if todo else
+                       "its hallmarks are in place in the topics that show them, but not yet across enough "
+                       "topics to achieve it: the plan lists the open actions.")
+        return out
 
     lagging = []
     for lag in _list(summary.get("lagging")):
         if isinstance(lag, Mapping):
             held = _list(lag.get("held_back_by"))
-            lagging.append({"text": lag.get("text") or "", "held_back_by": held,
-                            "sentence": (lag.get("text") or "") + (
-                                f", held back by {and_list(held)}" if held else "") + "."})
+            ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
+            if ahead:
+                where = (f"still at stage {lag.get('achieved')}" if lag.get("achieved")
+                         else "has no stage achieved yet")
+                runs = and_list([f"{a.get('name')} (stage {a.get('achieved')})" for a in ahead])
+                sentence = (f"{lag.get('name')} lags: it is {where} while {runs} "
+                            f"{'runs' if len(ahead) == 1 else 'run'} ahead of it"
+                            + (f", held back by {and_list(held)}" if held else "")
+                            + (f". The risk: {lag.get('risk')}" if lag.get("risk") else "") + ".")
+                sentence = sentence.replace("it is has no", "it has no")
+            else:
+                sentence = (lag.get("text") or "") + (f", held back by {and_list(held)}" if held else "") + "."
+            lagging.append({"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence,
+                            "name": lag.get("name") or "", "risk": lag.get("risk") or "",
+                            "ahead": [a.get("name") for a in ahead]})
     skip = summary.get("stage_skipping")
     screening = summary.get("screening")
     return {
@@ -497,7 +516,37 @@ def _summary(result: Mapping[str, Any]) -> dict:
         "screening": {"text": screening.get("text") or "", "not_covered": _list(screening.get("not_covered"))}
         if isinstance(screening, Mapping) else None,
         "not_assessed": _list(summary.get("not_assessed")),
+        "perception": _perception_view(summary.get("perception")),
     }
+
+
+def _perception_view(perception: Any) -> dict | None:
+    """A screening much rosier than the audit, in words for the executive summary."""
+    if not isinstance(perception, Mapping) or not perception.get("rosier"):
+        return None
+    largest = [g for g in _list(perception.get("largest")) if isinstance(g, Mapping)]
+    facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping) and f.get("rosier")]
+    title = next((g.get("questionnaire_title") for g in largest + facts if g.get("questionnaire_title")), "")
+    higher, lower = perception.get("higher") or 0, perception.get("lower") or 0
+    parts = [f"The {title or 'screening'} is rosier than the audit"]
+    if higher:
+        parts.append(f": it rates {plural(higher, 'action', 'actions')} higher than the audit found"
+                     + (f" and {plural(lower, 'action', 'actions')} lower" if lower else ""))
+    sentence = "".join(parts) + ". Leadership and the audit do not see the same programme: agree the facts " \
+        "before the plan."
+    return {"sentence": sentence,
+            "largest": [f"{g.get('text')}: the screening says {_status_title(g.get('view')).lower()}, "
+                        f"the audit {_status_title(g.get('audit')).lower()}" for g in largest],
+            "facts": [f"{f.get('text')}: the screening says {_show(f.get('view'))}, the audit {_show(f.get('audit'))}"
+                      for f in facts]}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
@@ -531,6 +580,10 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
               for s in names.stages.values()]
     achieved_label, current_label = names.unit_labels(overall)
     respondents = [str(r) for r in _list(result.get("respondents"))]
+    for view_of in _list(result.get("views")):  # a screening's respondents beside the audit's
+        if isinstance(view_of, Mapping):
+            respondents += [f"{r} ({view_of.get('questionnaire_title') or view_of.get('questionnaire')})"
+                            for r in _list(view_of.get("respondents")) if str(r) not in respondents]
     red_flags = _red_flags(result, phase_names)
     plan = _plan(result, names, recs, red_flags)
     summary = _summary(result)
@@ -570,6 +623,8 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "recommendations": recs,
         "orphan_recommendations": orphan_recs,
         "red_flags": red_flags,
+        # the executive summary's list: stage skipping is one finding there (the headline says it)
+        "summary_flags": [f for f in red_flags if not (summary["skipping"] and f["id"].startswith("flag.stage-skipping"))],
         "dimensions": tree,
         "areas": [a for d in tree for a in d["areas"] if a["id"]],
         "facets": facets,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -116,8 +117,9 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     index = {p["id"]: n for n, p in enumerate(phases)}
     params = base.params
     entries: list[dict] = []
+    skipping = [f for f in flags if f.get("topic") and f.get("action")]
     for f in flags:
-        if f.get("action"):
+        if f.get("action") and f not in skipping:
             entries.append({"kind": "flag", "id": f["id"], "item": None, "text": f["action"], "topic": None,
                             "stage": None, "status": None, "priority": f["severity"], "reason": f["message"],
                             "rule": f["rule"], "because": f["because"], "phase": f["phase"]})
@@ -176,6 +178,15 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             if e["kind"] == "action" and e["topic"] in topics and (
                     index[e["phase"]] > index[latest] or e["priority"] == "low"):
                 touch(e, latest, "medium", why, f["id"])
+    # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
+    for f in skipping:
+        late = max((b.rsplit(":", 1)[1] for b in f["because"] if b.startswith(f"cell:{f['topic']}:")),
+                   key=lambda st: stage_rank.get(st, 0), default=None)
+        why = str(params.get("skipping_plan_reason", "later-stage work already rests on it")).format(title=f["title"])
+        for e in entries:
+            if e["kind"] == "action" and e["topic"] == f["topic"] and late and \
+                    stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
+                touch(e, f["phase"], "medium", why, f["id"])
     for e in entries:  # the recommendation says what the plan says
         r = recs_by_item.get(e["item"]) if e["kind"] == "action" and e["id"] == f"rec.{e['item']}" else None
         if r is not None:
@@ -469,7 +480,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         "view_gaps": view_gaps,
         "view_fact_gaps": view_fact_gaps,
         "views": list(evidence.extra.get("views", [])),
-        "method": method_text(base),
+        "method": method_text(base, kb),
         "parameters": {name: base.params[name] for name in sorted(base.params)},
         "glossary": [{"term": t["term"], "meaning": t["meaning"]} for t in glossary],
         "sources": [{"id": k, "title": v} for k, v in kb.sources.items()],
@@ -477,9 +488,15 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     }
 
 
-def method_text(base) -> list[str]:
-    """The paragraphs of the report's Method page: the rules files' `method`, parameters filled."""
-    return list(base.method)
+def method_text(base, kb=None) -> list[str]:
+    """The paragraphs of the report's Method page: the rules files' `method`, parameters filled,
+    and any topic id a parameter holds (the foundation topics) given by its name: the Method page
+    is read by clients."""
+    if kb is None:
+        return list(base.method)
+    ids = sorted(kb.topics, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ids) + r")\b") if ids else None
+    return [pattern.sub(lambda m: kb.topics[m.group(0)].label, p) if pattern else p for p in base.method]
 
 
 def dumps(result: dict) -> str:
