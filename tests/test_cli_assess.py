@@ -194,7 +194,7 @@ def test_the_method_text_follows_the_rules_parameters(tmp_path):
     assert res.exit_code == 0, res.output
     method = json.loads(res.output)["method"]
     assert any("score at least 90%" in p for p in method)
-    assert any("(sp.goals.positioning, oc.senior.role" in p for p in method)
+    assert any("(Positioning, Senior management role" in p for p in method)  # in names: clients read it
     # a placeholder naming no parameter is caught on load, with file and line (a fresh folder:
     # loaded rules are cached per folder within a process)
     broken = tmp_path / "broken"

@@ -293,8 +293,8 @@ def _add_imbalance(kb, run: Inference, params, lagging: list[dict], topic_lags) 
     for unit, fs in by_unit.items():
         first = fs[0]
         level = first.fields["level"]
-        if level == "area" and first.fields.get("dimension") in lagging_dims:
-            continue
+        if level == "area" and first.fields.get("dimension") in lagging_dims and unit not in entries:
+            continue  # its dimension is named already, with what runs ahead of it
         ahead = [{"unit": f.fields["ahead"], "name": f.fields["ahead_name"], "achieved": f.fields["ahead_achieved"]}
                  for f in sorted(fs, key=lambda f: (-(kb.stage_ids.index(f.fields["ahead_achieved"]) + 1),
                                                     f.fields["ahead"]))]

@@ -1,0 +1,277 @@
+"""The report-consistency checker: principles every programme result and every rendered report
+must hold, whatever the client. Run any result (and its rendered formats) through
+:func:`check`; a broken principle raises :class:`ReportInconsistency` naming it.
+
+The checks read only the result (the `assess` JSON contract) and the rendered text, never the
+rules: they state what a consultant would sign, independently of how the rules reach it.
+"""
+
+from __future__ import annotations
+
+import html as html_mod
+import re
+from typing import Any, Mapping
+
+KNOWN_OPEN = ("partial", "not_started")
+# internal ids a client must never read: checklist ids, rule and finding ids, seed file names
+INTERNAL_ID = re.compile(r"\b(?:sp|oc|pr)\.[a-z]+\.[a-z]+(?:\.[a-d]\d+)?\b|\b(?:rec|flag|state|cell|met|reach|"
+                         r"rollup|band|headline|lag|gate|roadmap|imbalance)[.:][a-z]|\b\d{3}_[0-9a-f]{16}\.txt\b")
+# a count that disagrees with its noun: "1 actions", "3 action"
+BAD_PLURAL = re.compile(r"(?<![\d.,%])\b(?:1 (?:actions|topics|key accounts|red flags|months|pages|respondents)\b"
+                        r"|(?:[02-9]|\d{2,}) (?:action|topic|red flag|respondent)\b(?![-\w]))")
+
+
+class ReportInconsistency(ValueError):
+    """A result or report breaks one of the principles; the message names it."""
+
+
+def _fail(principle: str, detail: str) -> None:
+    raise ReportInconsistency(f"{principle}: {detail}")
+
+
+def _rank(result: Mapping[str, Any]) -> dict[str | None, int]:
+    return {None: 0, **{s["id"]: n for n, s in enumerate(result["stages"], 1)}}
+
+
+def _plan_actions(result: Mapping[str, Any]) -> list[tuple[int, dict]]:
+    return [(n, a) for n, p in enumerate(result["plan"]["phases"]) for a in p["actions"]]
+
+
+# --------------------------------------------------------------------------- the result
+
+
+def check_balance(result: Mapping[str, Any]) -> None:
+    """1. A dimension or area two stages or more behind another is named as lagging, with what
+    runs ahead and why that is a risk; its work comes first in the plan."""
+    if not result["overall"].get("assessed"):
+        return
+    rank = _rank(result)
+    gap = int(result["parameters"].get("balance_gap", 2))
+    lagging = {lag["unit"]: lag for lag in result["summary"]["lagging"]}
+    for level in ("dimensions", "areas"):
+        units = [u for u in result[level] if u.get("assessed")]
+        for u in units:
+            ahead = [v for v in units if rank[v["achieved"]] >= rank[u["achieved"]] + gap]
+            if not ahead:
+                continue
+            entry = lagging.get(u["id"]) or (lagging.get(u.get("dimension")) if level == "areas" else None)
+            if entry is None:
+                _fail("balance", f"{u['name']} runs {gap}+ stages behind {ahead[0]['name']} but the summary does "
+                                 "not name it as lagging")
+            if not entry.get("ahead") or not entry.get("risk"):
+                _fail("balance", f"{entry['name']} is named as lagging without what runs ahead and the risk")
+    order = {t["id"]: t for t in result["topics"]}
+    side = set()
+    for lag in result["summary"]["lagging"]:
+        unit = next((u for key in ("dimensions", "areas") for u in result[key] if u["id"] == lag["unit"]), None)
+        if unit is None or not unit.get("current"):
+            continue
+        for t in order.values():
+            if lag["unit"] in (t["area"], t["dimension"]):
+                side |= {(t["id"], s) for s in rank if s and rank[s] <= rank[unit["current"]]}
+    first_phase = result["plan"]["phases"][0]["id"] if result["plan"]["phases"] else None
+    for p in result["plan"]["phases"]:
+        seen_other = None
+        for a in p["actions"]:
+            if a["kind"] != "action":
+                continue
+            on_side = (a["topic"], a["stage"]) in side
+            if on_side and p["id"] != first_phase:
+                _fail("balance", f"'{a['text']}' is lagging-side work but sits in {p['name']}, not the first phase")
+            if on_side and seen_other:
+                _fail("balance", f"'{a['text']}' (lagging side) comes after '{seen_other}' in {p['name']}")
+            if not on_side:
+                seen_other = seen_other or a["text"]
+
+
+def check_ahead_needs_evidence(result: Mapping[str, Any]) -> None:
+    """2. A topic with nothing done or partly done is never "ahead of the programme"."""
+    shown = {a["topic"] for a in result["answers"] if a["status"] in ("done", "partial")}
+    for r in result["recommendations"]:
+        if "ahead of the programme" in r["reason"] and r["topic"] not in shown:
+            _fail("ahead needs evidence", f"{r['topic_name']} is called ahead with nothing done or partly done")
+        if r["priority"] == "low" and r["topic"] not in shown:
+            _fail("ahead needs evidence", f"'{r['text']}' is low priority in a topic with nothing done")
+
+
+def plan_horizon(result: Mapping[str, Any]) -> int:
+    """The last stage the plan must cover: the one after the stage the programme works on (every
+    stage while the programme's stage is not shown)."""
+    rank = _rank(result)
+    overall = result["overall"]
+    if not overall.get("assessed") or not overall.get("current"):
+        return len(result["stages"])
+    return min(rank[overall["current"]] + 1, len(result["stages"]))
+
+
+def check_nothing_drops_out(result: Mapping[str, Any]) -> None:
+    """3. Every open action (partly done or not started) of the stages up to the one after the
+    programme's current stage is in some phase of the plan."""
+    rank = _rank(result)
+    horizon = plan_horizon(result)
+    planned = {a["item"] for _, a in _plan_actions(result) if a["item"]}
+    for a in result["answers"]:
+        if a["status"] in KNOWN_OPEN and rank[a["stage"]] <= horizon and a["item"] not in planned:
+            _fail("nothing drops out of the plan", f"'{a['text']}' ({a['status']}, stage {a['stage']}) is in no phase")
+
+
+def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
+    """4. The checklist actions on a red flag's subject sit in the flag's phase or the next, never
+    at low priority."""
+    subjects = result["parameters"].get("flag_topics") or {}
+    gap = int(result["parameters"].get("flag_phase_gap", 1))
+    phases = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
+    for f in result["red_flags"]:
+        topics = set(subjects.get(f["rule"].removesuffix(".high"), [])) | ({f["topic"]} if f.get("topic") else set())
+        if f.get("topic") or f.get("phase") not in phases:
+            continue  # stage skipping: checked by check_skipping_carried
+        for n, a in _plan_actions(result):
+            if a["kind"] == "action" and a["topic"] in topics:
+                if n > phases[f["phase"]] + gap:
+                    _fail("flag and its subject move together",
+                          f"'{a['text']}' is {n - phases[f['phase']]} phases after the red flag '{f['title']}'")
+                if a["priority"] == "low":
+                    _fail("flag and its subject move together",
+                          f"'{a['text']}' is low priority beside the red flag '{f['title']}'")
+
+
+def check_recommendations_match_the_plan(result: Mapping[str, Any]) -> None:
+    """A recommendation says what the plan says: same phase, priority and reason."""
+    placed = {a["id"]: (p["id"], a) for p in result["plan"]["phases"] for a in p["actions"]}
+    for r in result["recommendations"]:
+        phase, a = placed.get(r["id"], (None, None))
+        if a is None:
+            _fail("nothing drops out of the plan", f"recommendation '{r['text']}' is in no phase")
+        if (phase, a["priority"], a["reason"]) != (r["phase"], r["priority"], r["reason"]):
+            _fail("no self-contradiction", f"'{r['text']}': the plan says {phase}/{a['priority']}, "
+                                           f"the recommendation {r['phase']}/{r['priority']}")
+
+
+def check_perception(result: Mapping[str, Any]) -> None:
+    """5. A screening beside an audit: its respondents are listed, a much rosier view is a
+    summary finding, and yes/no facts are compared too."""
+    perception = result["summary"].get("perception")
+    gaps = result.get("view_gaps") or []
+    facts = result.get("view_fact_gaps") or []
+    if (gaps or facts) and perception is None:
+        _fail("perception gaps", "view gaps exist but the summary has no perception record")
+    if perception and any(f["rosier"] for f in facts) and not perception["rosier"]:
+        _fail("perception gaps", "the screening sees no risk where the audit raises one, but the summary is silent")
+
+
+def check_identical_texts_told_apart(result: Mapping[str, Any]) -> None:
+    """7. Two actions with the same text at two stages never read the same in the plan."""
+    seen: dict[str, str] = {}
+    for _, a in _plan_actions(result):
+        if a["kind"] == "action":
+            if a["text"] in seen and seen[a["text"]] != a["item"]:
+                _fail("no self-contradiction", f"two plan actions read '{a['text']}'")
+            seen[a["text"]] = a["item"]
+
+
+def check_result(result: Mapping[str, Any]) -> None:
+    """Every principle that lives in the result itself."""
+    if result.get("kind", "programme") != "programme":
+        return
+    check_balance(result)
+    check_ahead_needs_evidence(result)
+    check_nothing_drops_out(result)
+    check_flags_move_their_subject(result)
+    check_recommendations_match_the_plan(result)
+    check_perception(result)
+    check_identical_texts_told_apart(result)
+
+
+# --------------------------------------------------------------------------- the rendered report
+
+
+def plain_text(rendered: str, fmt: str) -> str:
+    """A rendered report as plain words: tags dropped (HTML), markup kept out of the way."""
+    if fmt in ("html", "pdf"):
+        rendered = re.sub(r"<(style|script)\b.*?</\1>", " ", rendered, flags=re.S)
+        rendered = html_mod.unescape(re.sub(r"<[^>]+>", " ", rendered))
+    if fmt == "md":  # the escapes that keep values from becoming markup
+        rendered = re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~<&])", r"\1", rendered)
+    return " ".join(rendered.replace("*", "").split())
+
+
+def executive_summary(rendered: str, fmt: str) -> str:
+    """The executive summary of a rendered report, in plain words."""
+    text = plain_text(rendered, fmt)
+    start = text.lower().find("executive summary")
+    ends = [i for i in (text.find(" THE PLAN "), text.find(" The plan "), text.find(" Progress since earlier audits "),
+                        text.find(" PROGRESS SINCE EARLIER AUDITS ")) if i > start]
+    return text[start:min(ends)] if ends else text[start:]
+
+
+def client_pages(rendered: str, fmt: str) -> str:
+    """Everything a client reads: the whole report but the technical appendix."""
+    text = plain_text(rendered, fmt)
+    cut = [i for i in (text.find("Technical appendix"), text.find("TECHNICAL APPENDIX")) if i >= 0]
+    return text[:min(cut)] if cut else text
+
+
+def check_rendered(result: Mapping[str, Any], fmt: str, rendered: str) -> None:
+    """The principles a rendered report must hold (text, md, html; a PDF is printed from the HTML)."""
+    if fmt == "json" or result.get("kind", "programme") != "programme":
+        return
+    summary = executive_summary(rendered, fmt)
+    pages = client_pages(rendered, fmt)
+    flat = " ".join(str(x) for x in [summary]).lower()
+    # 1. balance: the lagging side, what runs ahead and the risk, in the executive summary
+    for lag in result["summary"]["lagging"]:
+        if lag["name"].lower() not in flat:
+            _fail("balance", f"{fmt}: the executive summary does not name {lag['name']} as lagging")
+        if lag.get("risk") and " ".join(lag["risk"].split()).lower() not in flat:
+            _fail("balance", f"{fmt}: the executive summary does not say why {lag['name']} lagging is a risk")
+    # 5. perception: a much rosier screening is said in the summary; the cover lists every respondent
+    perception = result["summary"].get("perception")
+    if perception and perception.get("rosier") and "rosier than the audit" not in flat:
+        _fail("perception gaps", f"{fmt}: a much rosier screening is not said in the executive summary")
+    for view in result.get("views") or []:
+        for who in view["respondents"]:
+            if who not in pages:
+                _fail("perception gaps", f"{fmt}: screening respondent {who!r} is not listed")
+    # 7. no self-contradiction
+    if "still to do: nothing" in pages.lower() or "still to do: ." in pages.lower():
+        _fail("no self-contradiction", f"{fmt}: 'still to do: nothing' for a stage not achieved")
+    # 8. stage skipping is one finding in the executive summary
+    skipping = result["summary"].get("stage_skipping")
+    if skipping:
+        title = next((f["title"] for f in result["red_flags"] if f["id"].startswith("flag.stage-skipping")), None)
+        if title and title.lower() in flat:
+            _fail("stage skipping is one finding", f"{fmt}: per-topic stage-skipping flags in the executive summary")
+        if flat.count(skipping["text"].lower()) != 1:
+            _fail("stage skipping is one finding", f"{fmt}: said {flat.count(skipping['text'].lower())} times")
+    # 10. language: no ids, plurals agree, Markdown renders as written
+    found = INTERNAL_ID.search(pages)
+    if found:
+        _fail("language", f"{fmt}: internal id {found.group(0)!r} in a client-facing page")
+    bad = BAD_PLURAL.search(pages)
+    if bad:
+        _fail("language", f"{fmt}: plural does not agree: {bad.group(0)!r}")
+    if fmt == "md":
+        check_markdown(rendered)
+
+
+def check_markdown(text: str) -> None:
+    """Markdown renders as written: a paragraph never follows a list item or a quote line
+    without a blank line (it would be glued onto it), and no quote line runs into the next."""
+    lines = text.splitlines()
+    list_item = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")
+    for prev, line in zip(lines, lines[1:]):
+        if not line.strip() or not prev.strip() or line.startswith(("#", "|")):
+            continue  # a heading or a table row interrupts a paragraph: never glued
+        if list_item.match(prev) and not (list_item.match(line) or line.startswith((" ", "\t"))):
+            _fail("language", f"Markdown: {line[:60]!r} is glued onto the list item before it")
+        if prev.startswith(">") and not line.startswith(">"):
+            _fail("language", f"Markdown: {line[:60]!r} is glued onto the quote before it")
+    if re.search(r"[.!?]> ", text):
+        _fail("language", "Markdown: a quote marker glued onto a sentence")
+
+
+def check(result: Mapping[str, Any], rendered: Mapping[str, str] | None = None) -> None:
+    """Run the result and each rendered format through every principle; raise on the first broken."""
+    check_result(result)
+    for fmt, text in (rendered or {}).items():
+        check_rendered(result, fmt, text)
