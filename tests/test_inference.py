@@ -182,8 +182,9 @@ def test_the_engine_sees_only_tested_fields_and_actions_get_the_whole_fact():
     rules = Ruleset([CompiledRule("test.keep", {"all": [{"m": {"$and": [{"t": "x"}, {"$gt": {"n": 1}}]}}]}, 1, keep)],
                     label="projtest")
     facts = [{"t": "x", "id": "x1", "n": 2, "payload": ["a", "b"]}, {"t": "x", "id": "x2", "n": 1, "payload": []}]
-    assert json.loads(rules.project(facts, "s0")) == [{"t": "x", "id": "x1", "n": 2, "sid": "s0"},
-                                                      {"t": "x", "id": "x2", "n": 1, "sid": "s0"}]
+    # the tested field, type, id, session and each fact's number in the session (the joins' guard)
+    assert json.loads(rules.project(facts, "s0", 5)) == [{"t": "x", "id": "x1", "n": 2, "sid": "s0", "_seq": 5},
+                                                         {"t": "x", "id": "x2", "n": 1, "sid": "s0", "_seq": 6}]
 
     class Sink:
         def add(self, *record):
@@ -213,3 +214,24 @@ def test_a_programme_session_carries_only_the_rules_its_facts_can_reach():
     for types, own in ((ACCOUNT_FACT_TYPES, "accounts.yaml"), (PLAN_FACT_TYPES, "plans.yaml")):
         assert {r for r in rules_reached(base, types).rules} == {
             r for r, spec in base.rules.items() if Path(spec.file).name == own}
+
+
+# --------------------------------------------------------------------------- durable-rules' join bug
+
+def test_every_join_ends_with_a_test_that_always_holds():
+    """durable-rules 2.0.28 reads past the end of a join's tests when the last one is false
+    (reduceExpressionSequence, jruizgit/rules#381): every pattern that refers to another fact
+    ends with `_seq` differs, true for two different facts."""
+    from kam_advisor.reasoning.compile import compile_pattern
+    from kam_advisor.reasoning.engine import SEQ
+    for spec in BASE.rules.values():
+        for alias, pattern in spec.when:
+            compiled = compile_pattern(pattern, BASE.params)
+            refers = "ref" in json.dumps(pattern)
+            last = compiled["$and"][-1] if "$and" in compiled else compiled
+            guard = last.get("$neq", {}).get(SEQ)
+            if refers:
+                assert isinstance(guard, dict) and list(guard.values()) == [SEQ], (spec.id, alias)
+            else:
+                assert guard is None, (spec.id, alias)  # a pattern on one fact alone needs no guard
+

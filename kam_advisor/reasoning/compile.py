@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from kam_advisor.data.rules import RuleBase, RuleSpec
 from kam_advisor.data.template import Template, fill_params
-from kam_advisor.reasoning.engine import CompiledRule, Ruleset
+from kam_advisor.reasoning.engine import SEQ, CompiledRule, Ruleset
 
 _OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte", "ne": "$neq"}
 _RULESETS: dict[tuple[str, bool], Ruleset] = {}
@@ -95,6 +95,17 @@ def _tests(fname: str, test, params) -> list[dict]:
     return out
 
 
+def _refs(node) -> list[str]:
+    """The aliases a pattern's tests refer to, in order."""
+    if isinstance(node, dict):
+        if "ref" in node:
+            return [str(node["ref"]).split(".")[0]]
+        return [a for v in node.values() for a in _refs(v)]
+    if isinstance(node, list):
+        return [a for v in node for a in _refs(v)]
+    return []
+
+
 def compile_pattern(pattern: Mapping[str, Any], params) -> dict:
     parts = [{"t": pattern["type"]}]
     for fname, test in pattern.items():
@@ -108,6 +119,13 @@ def compile_pattern(pattern: Mapping[str, Any], params) -> dict:
             parts.append({"$or": alternatives})
         else:
             parts.extend(_tests(fname, test, params))
+    refs = [a for fname, test in pattern.items() if fname != "type" for a in _refs(test) if a != "each"]
+    if refs:
+        # durable-rules 2.0.28 reads past the end of a join's tests when the last one is false
+        # (reduceExpressionSequence; jruizgit/rules#381, fixed upstream after the release): a
+        # crash whenever the memory after them holds no end marker. A last test that always
+        # holds (two matched facts are never the same fact) keeps it inside.
+        parts.append({"$neq": {SEQ: {refs[0]: SEQ}}})
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 

@@ -68,6 +68,11 @@ def live_sessions() -> int:
     return len(_LIVE)
 
 
+# Every fact's number in its session: a join's last test compares it (two matched facts are never
+# the same fact), which keeps durable-rules' reading of the join's tests inside them (compile.py).
+SEQ = "_seq"
+
+
 @dataclass
 class CompiledRule:
     """A rule ready for the engine: durable's condition JSON plus a Python action."""
@@ -134,13 +139,15 @@ class Ruleset:
     def session(self, sink: Any) -> "Session":
         return Session(self, sink)
 
-    def project(self, facts: list[dict], sid: str) -> str:
-        """The JSON the engine gets for `facts`: only the fields conditions test, plus the sid."""
+    def project(self, facts: list[dict], sid: str, first: int = 0) -> str:
+        """The JSON the engine gets for `facts`: only the fields conditions test, plus the sid and
+        each fact's number in the session (SEQ, from `first`)."""
         keys = self._keys
         out = []
-        for fact in facts:
+        for n, fact in enumerate(facts, first):
             slim = {k: v for k, v in fact.items() if k in keys}
             slim["sid"] = sid
+            slim[SEQ] = n
             out.append(slim)
         return _dumps(out)
 
@@ -170,13 +177,14 @@ class Session:
         self.run = Run(self.sid, sink)
         self._handle = ruleset.handle()
         self._started = False
+        self._seq = 1  # every fact's number in the session (the start fact is 0)
 
     def __enter__(self) -> "Session":
         _LOCK.acquire()
         try:
             _LIVE.add(self.sid)
             code, state = durable_rules_engine.assert_fact(
-                self._handle, _dumps({"sid": self.sid, "t": START_TYPE, "id": START_TYPE}))
+                self._handle, _dumps({"sid": self.sid, "t": START_TYPE, "id": START_TYPE, SEQ: 0}))
             self._started = True
             self._drain(code, state)
         except BaseException:
@@ -195,7 +203,9 @@ class Session:
                 raise RuleFailure(f"fact '{fact['id']}' was asserted twice")
             table[fact["id"]] = fact
         try:
-            code, state = durable_rules_engine.assert_facts(self._handle, self.ruleset.project(facts, self.sid))
+            code, state = durable_rules_engine.assert_facts(self._handle,
+                                                            self.ruleset.project(facts, self.sid, self._seq))
+            self._seq += len(facts)
         except durable_rules_engine.error as err:
             raise RuleFailure(f"the rules engine rejected the facts: {err}") from err
         self._drain(code, state)
@@ -222,6 +232,8 @@ class Session:
                         # projection (the "sid" key they gain is never read from the table)
                         for fact in batch:
                             fact["sid"] = self.sid
+                            fact[SEQ] = self._seq
+                            self._seq += 1
                         # code 1 (a fact no rule reads) is harmless here
                         durable_rules_engine.assert_facts(handle, _dumps(batch))
                 except Exception as err:  # noqa: BLE001 - the engine would swallow it

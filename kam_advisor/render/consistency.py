@@ -250,6 +250,8 @@ def check_rendered(result: Mapping[str, Any], fmt: str, rendered: str) -> None:
     bad = BAD_PLURAL.search(pages)
     if bad:
         _fail("language", f"{fmt}: plural does not agree: {bad.group(0)!r}")
+    if re.search(r"[?!]\.(?:\s|$)", pages):
+        _fail("language", f"{fmt}: double punctuation after a question")
     if fmt == "md":
         check_markdown(rendered)
 

@@ -477,10 +477,13 @@ def _summary(result: Mapping[str, Any]) -> dict:
                "in_place": [h.get("text") for h in _list(block.get("in_place")) if isinstance(h, Mapping)],
                "not_in_place": [h.get("text") for h in _list(block.get("not_in_place")) if isinstance(h, Mapping)],
                "not_shown": [h.get("text") for h in _list(block.get("not_shown")) if isinstance(h, Mapping)],
+               "under_way": [h.get("text") for h in _list(block.get("under_way")) if isinstance(h, Mapping)],
                "beyond": [f"{h.get('text')} (stage {h.get('stage')})" for h in _list(block.get("beyond"))
                           if isinstance(h, Mapping)]}
         todo = out["not_in_place"] + out["not_shown"]
-        out["todo"] = (f"still to do: {and_list(todo)}." if todo else
+        parts = ([f"under way: {and_list(out['under_way'])}"] if out["under_way"] else []) + (
+            [f"still to do: {and_list(todo)}"] if todo else [])
+        out["todo"] = ("; ".join(parts) + "." if parts else
                        "its hallmarks are in place in the topics that show them, but not yet across enough "
                        "topics to achieve it: the plan lists the open actions.")
         return out
@@ -612,8 +615,7 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
                     "achieved": _get(overall, "achieved"), "current": _get(overall, "current"),
                     "achieved_label": achieved_label, "current_label": current_label,
                     "indicative": bool(_get(overall, "indicative", False)),
-                    "headline": _headline(result, overall, names) + (
-                        " " + summary["skipping"]["sentence"] if summary["skipping"] else ""),
+                    "headline": _headline(result, overall, names),
                     "rule": _get(overall, "rule", ""), "because": _because(_get(overall, "because", [])),
                     "reason": _reason(overall), "ladder": _ladder(overall, names)},
         "summary": summary,
@@ -791,7 +793,7 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
                       progress=progress)
     if fmt == "html":
         template = _environment("html").get_template("report.html.j2")
-        return template.render(v=view, charts=_charts(view))
+        return _PUNCT.sub(r"\1", template.render(v=view, charts=_charts(view)))
     if fmt == "md":
         return _tidy(_environment("md").get_template("report.md.j2").render(v=view))
     threshold = _number(_get(_get(result, "parameters", {}), "cell_threshold")) or DEFAULT_THRESHOLD
@@ -801,9 +803,11 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
 
 
 _TRAILING = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
+# a sentence that ends in a question or exclamation mark (a seed's quoted question) takes no full stop after it
+_PUNCT = re.compile(r"([?!][\"'\u201d)]?)\\?\.(?=[\s<*]|$)", re.M)
 
 
 def _tidy(text: str) -> str:
     """No trailing spaces, at most one blank line in a row, exactly one final newline."""
-    text = "\n".join(_TRAILING.sub(r"\1", line) for line in text.splitlines())
+    text = "\n".join(_TRAILING.sub(r"\1", line) for line in _PUNCT.sub(r"\1", text).splitlines())
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
