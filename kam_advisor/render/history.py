@@ -54,7 +54,10 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
                 for s in reg["stages"]]},
             {"title": "Actions gone backwards", "rows": [
                 {"text": f"{a['topic_name']}: {a['text']}", "note": f"{_status(a['from'])} \u2192 {_status(a['to'])}"}
-                for a in reg["actions"]]}]})
+                for a in reg["actions"]]},
+            {"title": "Red flags raised", "rows": [
+                {"text": f["title"] or f["message"], "note": f"{f['severity']} severity"}
+                for f in c["red_flags"]["raised"]]}]})
         ups = [s for s in c["stage_changes"] if s["direction"] != "down"]
         out.append({"title": "Stage changes", "kind": "up", "empty": "No stage moved forward.", "groups": [
             {"title": None, "rows": [
@@ -64,12 +67,9 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
         out.append({"title": "Actions newly done", "kind": "done", "empty": "No action newly done.", "groups": [
             {"title": None, "rows": [{"text": f"{a['topic_name']}: {a['text']}", "note": f"was {_status(a['from'])}"}
                                      for a in c["actions_done"]]}]})
-        flags = c["red_flags"]
-        out.append({"title": "Red flags", "kind": "flags", "empty": "No red flag raised or cleared.", "groups": [
-            {"title": "Raised", "rows": [{"text": f["title"] or f["message"], "note": f"{f['severity']} severity"}
-                                         for f in flags["raised"]]},
-            {"title": "Cleared", "rows": [{"text": f["title"] or f["message"], "note": None}
-                                          for f in flags["cleared"]]}]})
+        out.append({"title": "Red flags cleared", "kind": "flags", "empty": "No red flag cleared.", "groups": [
+            {"title": None, "rows": [{"text": f["title"] or f["message"], "note": None}
+                                     for f in c["red_flags"]["cleared"]]}]})
         out.append({"title": "Recommendations completed since last time", "kind": "done",
                     "empty": "None of the earlier recommendations is done yet.", "groups": [
                         {"title": None, "rows": [{"text": f"{r['topic_name']}: {r['text']}",
@@ -129,6 +129,11 @@ def _headline(doc: Mapping[str, Any]) -> list[str]:
         lines.append(f"Programme: {_stage(c['from']['achieved'], c['from']['current'])} \u2192 "
                      f"{_stage(c['to']['achieved'], c['to']['current'])}; coverage {_pct(c['from']['coverage'])} "
                      f"\u2192 {_pct(c['to']['coverage'])}")
+        done = c.get("checklist_done")
+        if done and done["from"]["share"] is not None and done["to"]["share"] is not None:
+            lines.append(f"Checklist done: {_pct(done['from']['share'])} ({done['from']['done']} of "
+                         f"{done['from']['applicable']} applicable actions) \u2192 {_pct(done['to']['share'])} "
+                         f"({done['to']['done']} of {done['to']['applicable']})")
     return lines
 
 
@@ -294,3 +299,36 @@ def reassess_text(audit: Mapping[str, Any], before: Mapping[str, Any], result: M
     if r["removed_facts"]:
         lines.append("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
     return "\n".join(lines) + "\n"
+
+
+def _listing_stage(achieved, current) -> str:
+    if achieved and achieved == current:
+        return achieved
+    return f"{achieved or '-'} -> {current or '-'}"
+
+
+def _movement(a: Mapping[str, Any]) -> str:
+    """The movement since the unit's audit before: the stage, else the actions done."""
+    m = a.get("since_previous")
+    if not m:
+        return "first"
+    done = m["actions_done"]
+    n = abs(done)
+    actions = f"{'+' if done > 0 else '-' if done < 0 else ''}{n} done" if done else "no action newly done"
+    stage = {"up": "stage up; ", "down": "stage down; ", "same": ""}[m["stage"]]
+    return stage + actions
+
+
+def history_text(doc: Mapping[str, Any]) -> str:
+    """``history``'s table: one line per audit, oldest first, with the share of the applicable
+    checklist done and the movement since the same unit's audit before it."""
+    from kam_advisor.render import textfmt
+    rows = doc["audits"]
+    table = [[a["id"], a["date"], a["unit"] or "(whole)", _listing_stage(a["achieved"], a["current"]),
+              "-" if a.get("checklist_done") is None else f"{a['checklist_done']:.0%} ({a['actions_done']})",
+              _movement(a), "-" if a["coverage"] is None else f"{a['coverage']:.0%}", a["confidence"] or "-",
+              a["red_flags"], a["assessor"] or ""] for a in rows]
+    head = f"{doc['organisation']}: {len(rows)} audit{'s' if len(rows) != 1 else ''}"
+    return head + "\n" + textfmt.table(
+        ["audit", "date", "unit", "stage", "done", "since before", "coverage", "confidence", "flags", "assessor"],
+        table, "llllrlrlrl") + "\n"
