@@ -96,7 +96,7 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
         groups = [{"title": head, "rows": []}]
         for n, p in enumerate(t["phases"], 1):
             due = f", by {p['due']}" if p.get("due") else ""
-            groups.append({"title": f"Phase {n}: stage {p['stage']}{due} ({len(p['actions'])} actions)", "rows": [
+            groups.append({"title": f"Phase {n}: stage {p['stage']}{due} ({_count(len(p['actions']), 'action', 'actions')})", "rows": [
                 {"text": f"{a['topic_name']}: {a['text']}", "note": _status(a["status"])} for a in p["actions"]]})
         out.append({"title": "Progress towards the target", "kind": "target", "empty": "", "groups": groups})
     u = doc.get("units")
@@ -104,16 +104,37 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
         org = u["organisation"]
         groups = [{"title": f"Organisation: {_stage(org['achieved'], org['current'])} ({org['reason']})", "rows": [
             {"text": f"{x['unit']}: {_stage(x['achieved'], x['current'])}", "note": x["date"]} for x in u["units"]]}]
+        flags = u.get("red_flags") or []
+        if flags:
+            groups.append({"title": f"High-severity red flags in the units ({len(flags)})", "rows": [
+                {"text": f["text"], "note": None} for f in flags]})
         groups.append({"title": "Units holding the organisation back", "rows": [
             {"text": h["unit"], "note": f"achieved {h['achieved'] or 'none'}"
                                         + (f"; behind in {', '.join(h['dimensions'])}" if h["dimensions"] else "")}
             for h in u["holding_back"]]})
-        groups.append({"title": "Tensions to expect", "rows": [
-            {"text": f"{x['name']}: {x['question']}",
-             "note": f"ahead: {', '.join(x['units_ahead'])}; behind: {', '.join(x['units_behind'])}"}
-            for x in u["tensions"]]})
+        for status, title in (("present", "Tensions present"), ("to_expect", "Tensions to expect")):
+            if not any(x.get("status", "present") == status for x in u["tensions"]):
+                continue
+            groups.append({"title": title, "rows": [
+                {"text": f"{x['name']}: {_tension_text(x)}",
+                 "note": f"{ILLUSTRATION}: \u201c{x['illustration']}\u201d" if x.get("illustration") else None}
+                for x in u["tensions"] if x.get("status", "present") == status]})
         out.append({"title": "Units", "kind": "units", "empty": "", "groups": groups})
     return out
+
+
+ILLUSTRATION = "the source's illustration, not your organisation"
+
+
+def _tension_text(t: Mapping[str, Any]) -> str:
+    """A tension in this organisation's terms (documents saved before ``text`` name the units)."""
+    if t.get("text"):
+        return t["text"]
+    return f"ahead: {', '.join(t['units_ahead'])}; behind: {', '.join(t['units_behind'])}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _score(value) -> str:

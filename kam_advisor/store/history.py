@@ -40,15 +40,16 @@ def _rollup(store, every, rules_dir, kb_dir):
     from kam_advisor.results.bases import load_bases
     from kam_advisor.results.units import rollup
     kb, base = load_bases(kb_dir, rules_dir)
-    conflicts = [dict(r.data) for r in kb.records.values() if r.kind == "conflict"]
+    conflicts = [{**r.data, "item_texts": {i: kb.items[i].text for i in r.data.get("items") or [] if i in kb.items}}
+                 for r in kb.records.values() if r.kind == "conflict"]
     units = []
     summaries = store.summaries(a.id for a in latest.values())
-    older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s]
-    results = store.results(older) if older else {}    # summaries saved before they held statuses
+    older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s or "red_flags" not in s]
+    results = store.results(older) if older else {}    # summaries saved before they held statuses, flags
     for name, a in sorted(latest.items()):
         s = summaries[a.id]
         view = results.get(a.id) or {
-            "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"],
+            "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"], "red_flags": s["red_flags"],
             "answers": [{"item": i, "status": st} for i, st in s["statuses"].items()]}
         units.append({"unit": name, "id": a.id, "date": a.date, "result": view})
     return rollup(units, base.params, conflicts)
