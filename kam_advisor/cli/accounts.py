@@ -85,10 +85,6 @@ def _write(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _count_rows(path: Path) -> int | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return None

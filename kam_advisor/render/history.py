@@ -141,12 +141,15 @@ def _score(value) -> str:
     return "\u2013" if value is None else str(value)
 
 
-def _headline(doc: Mapping[str, Any]) -> list[str]:
+def _headline(doc: Mapping[str, Any], ids: bool = True) -> list[str]:
+    """The title lines; ``ids`` (the terminal's text, where a consultant picks ``--from``) names
+    each audit's id beside its date; a client's page (Markdown, HTML) speaks in dates only."""
     name = doc["organisation"] + (f" \u2014 {doc['unit']}" if doc.get("unit") else "")
     c = doc.get("comparison")
     lines = [name]
     if c:
-        lines.append(f"Audit of {_side_label(c['from'])} compared with {_side_label(c['to'])}")
+        label = _side_label if ids else (lambda side: side.get("date") or "undated")
+        lines.append(f"Audit of {label(c['from'])} compared with {label(c['to'])}")
         lines.append(f"Programme: {_stage(c['from']['achieved'], c['from']['current'])} \u2192 "
                      f"{_stage(c['to']['achieved'], c['to']['current'])}; coverage {_pct(c['from']['coverage'])} "
                      f"\u2192 {_pct(c['to']['coverage'])}")
@@ -182,7 +185,7 @@ def _md(text: Any) -> str:
 
 
 def render_md(doc: Mapping[str, Any]) -> str:
-    head = _headline(doc)
+    head = _headline(doc, ids=False)
     out = [f"# {_md(head[0])}", ""] + [f"{_md(line)}  " for line in head[1:]]
     for s in sections(doc):
         rows = sum(len(g["rows"]) for g in s["groups"])
@@ -268,7 +271,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
     if doc.get("trend") and doc["trend"].get("audits"):
         chart = trend_chart(doc["trend"], stages, title="Stage achieved at each audit: programme and dimensions")
     template = _environment("html").get_template("history.html.j2")
-    head = _headline(doc)
+    head = _headline(doc, ids=False)
     return template.render(doc=doc, title=head[0], lines=head[1:], sections=sections(doc), chart=chart)
 
 
