@@ -69,6 +69,7 @@ def plain(fmt: str, text: str) -> str:
         for level, mark in ((1, "#"), (2, "##"), (3, "###"), (4, "###")):
             body = re.sub(rf"(?is)<h{level}\b[^>]*>(.*?)</h{level}>", lambda m, k=mark: f"\n{k} {m.group(1)}\n", body)
         body = re.sub(r"(?i)<li\b[^>]*>", "\n- ", body)
+        body = re.sub(r"(?i)</?t[dh]\b[^>]*>", " \t ", body)
         body = _BLOCK_TAGS.sub("\n", body)
         body = re.sub(r"<[^>]+>", "", body)
         return _html.unescape(body)
@@ -89,6 +90,11 @@ def plain(fmt: str, text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+def _bare(text: str) -> str:
+    """Text without whitespace and without list and emphasis marks: the words in their order."""
+    return re.sub(r"[\s*#\-\u2022]", "", text)
 
 
 def squeeze(text: str) -> str:
@@ -286,8 +292,8 @@ def check_progress(result_json: Any, rendered: Mapping[str, str], earlier: Mappi
 
     When ``progress.change`` is there (an earlier audit is kept), the executive summary opens
     with it in every format: its sentence first, then every item of what went backwards, then
-    every item of what improved, all before the rest of the summary (its first steps) and in
-    names only; the JSON is checked by :func:`check_change`."""
+    every item of what improved, before anything else the summary says, in names only, plurals
+    agreeing, Markdown lists closed by a blank line; the JSON is checked by :func:`check_change`."""
     doc = _doc(result_json)
     progress = doc.get("progress") or {}
     change = progress.get("change")
@@ -305,27 +311,31 @@ def check_progress(result_json: Any, rendered: Mapping[str, str], earlier: Mappi
         head = find(summary, change["text"])
         if head < 0:
             _fail(P6, f"the executive summary does not say '{change['text']}'", fmt)
-        first = squeeze(summary)
-        if first.find(squeeze(change["text"])) != 0 and not first.startswith("**" + squeeze(change["text"])):
-            _fail(P6, "the change is not at the top of the executive summary", fmt)
-        at = head
-        for side in ("regressed", "improved"):
-            for item in change[side]:
-                pos = find(summary, item["text"], at)
+        expected = [change["text"]]
+        for side, label in (("regressed", "What went backwards:"), ("improved", "What improved:")):
+            if change[side]:
+                expected += [label] + [i["text"] for i in change[side]]
+        bare = _bare(summary)
+        if not bare.startswith(_bare(" ".join(expected))):
+            at, missing = 0, None
+            for part in expected:
+                pos = bare.find(_bare(part), at)
                 if pos < 0:
-                    _fail(P6, f"{side} item missing or out of order: '{item['text']}'", fmt)
+                    missing = part
+                    break
                 at = pos
-        steps = find(summary, "First steps")
-        if 0 <= steps < at:
-            _fail(P6, "the change does not come before the summary's first steps", fmt)
-        block = summary[:summary.lower().find("first steps")] if "first steps" in summary.lower() else summary
+            _fail(P6, f"the executive summary does not open with the change, regressions first"
+                      + (f" (missing or out of order: '{missing}')" if missing else ""), fmt)
+        block = "\n".join(expected)         # as rendered: the summary opens with exactly these words
         check_plurals(block, fmt, P6)
         check_no_ids(block, fmt, P6, [change["since"].get("id") or ""])
-    if "md" in rendered:
+    if "md" in rendered:       # the change block: from the summary's heading to the paragraph after its lists
         md = rendered["md"]
         start = md.find("## Executive summary")
-        end = md.find("### First steps", start)
-        check_markdown_lists(md[start:end if end > 0 else None], P6)
+        last = max(md.find("What went backwards:", start), md.find("What improved:", start),
+                   md.find("**", start))
+        end = md.find("\n\n", md.find("\n\n", last) + 2)
+        check_markdown_lists(md[start:end + 2 if end > 0 else None] + ("\n" if end > 0 else ""), P6)
 
 
 def check_compare(doc: Any, rendered: Mapping[str, str]) -> None:
@@ -354,7 +364,8 @@ def check_compare(doc: Any, rendered: Mapping[str, str]) -> None:
                 _fail(P6, f"'{later}' missing or before the regressions", fmt)
         cleared = section(seen, "Red flags cleared", fmt, P6)
         for f in raised:
-            name = f.get("title") or f.get("message")
+            name = f"{f['title']} \u2014 {f['message']}" if f.get("title") and f.get("message") else \
+                f.get("title") or f.get("message")
             if find(regressions, name) < 0:
                 _fail(P6, f"red flag raised not with the regressions: '{name}'", fmt)
             if find(cleared, name) >= 0:

@@ -56,8 +56,7 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
                 {"text": f"{a['topic_name']}: {a['text']}", "note": f"{_status(a['from'])} \u2192 {_status(a['to'])}"}
                 for a in reg["actions"]]},
             {"title": "Red flags raised", "rows": [
-                {"text": f["title"] or f["message"], "note": f"{f['severity']} severity"}
-                for f in c["red_flags"]["raised"]]}]})
+                {"text": flag_text(f), "note": f"{f['severity']} severity"} for f in c["red_flags"]["raised"]]}]})
         ups = [s for s in c["stage_changes"] if s["direction"] != "down"]
         out.append({"title": "Stage changes", "kind": "up", "empty": "No stage moved forward.", "groups": [
             {"title": None, "rows": [
@@ -68,8 +67,7 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
             {"title": None, "rows": [{"text": f"{a['topic_name']}: {a['text']}", "note": f"was {_status(a['from'])}"}
                                      for a in c["actions_done"]]}]})
         out.append({"title": "Red flags cleared", "kind": "flags", "empty": "No red flag cleared.", "groups": [
-            {"title": None, "rows": [{"text": f["title"] or f["message"], "note": None}
-                                     for f in c["red_flags"]["cleared"]]}]})
+            {"title": None, "rows": [{"text": flag_text(f), "note": None} for f in c["red_flags"]["cleared"]]}]})
         out.append({"title": "Recommendations completed since last time", "kind": "done",
                     "empty": "None of the earlier recommendations is done yet.", "groups": [
                         {"title": None, "rows": [{"text": f"{r['topic_name']}: {r['text']}",
@@ -124,6 +122,14 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
 
 
 ILLUSTRATION = "the source's illustration, not your organisation"
+
+
+def flag_text(f: Mapping[str, Any]) -> str:
+    """A red flag by its title and what it says of this audit (several flags share a title:
+    stage skipping, one per topic)."""
+    if f.get("title") and f.get("message"):
+        return f"{f['title']} \u2014 {f['message']}"
+    return f.get("title") or f.get("message") or ""
 
 
 def _tension_text(t: Mapping[str, Any]) -> str:

@@ -231,6 +231,13 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
 
+def _flag_words(f: Mapping[str, Any]) -> str:
+    """A red flag by its title and what it says (stage-skipping flags share a title, one per topic)."""
+    if f.get("title") and f.get("message"):
+        return f"{f['title']} \u2014 {f['message']}"
+    return f.get("title") or f.get("message") or f.get("id")
+
+
 def checklist_done(statuses: Mapping[str, Any]) -> dict:
     """How much of the checklist is done: ``{done, applicable, share}`` over the actions a result
     holds (``na`` left out of the denominator, as everywhere; unknown counts as not done)."""
@@ -328,8 +335,7 @@ def change_summary(comparison: Mapping[str, Any], old: Mapping[str, Any], new: M
 
     for f in comparison["red_flags"]["raised"]:
         regressed.append({"kind": "red_flag_raised", "id": f["id"], "severity": f.get("severity"),
-                          "text": f"A red flag is raised ({f.get('severity')} severity): "
-                                  f"{f.get('title') or f.get('message')}",
+                          "text": f"A red flag is raised ({f.get('severity')} severity): {_flag_words(f)}",
                           "rule": "compare.red_flag.raised", "because": [f"{now}: {f['id']} raised"]})
 
     areas_lost = [c for c in lost if c["level"] == "area"]
@@ -365,7 +371,7 @@ def change_summary(comparison: Mapping[str, Any], old: Mapping[str, Any], new: M
     improved = [unit_item(c, False) for c in gained if c["level"] in ("programme", "dimension")]
     for f in comparison["red_flags"]["cleared"]:
         improved.append({"kind": "red_flag_cleared", "id": f["id"], "severity": f.get("severity"),
-                         "text": f"A red flag is cleared: {f.get('title') or f.get('message')}",
+                         "text": f"A red flag is cleared: {_flag_words(f)}",
                          "rule": "compare.red_flag.cleared", "because": [f"{now}: {f['id']} no longer raised"]})
     for level in ("area", "topic"):
         group = [c for c in gained if c["level"] == level]

@@ -41,10 +41,16 @@ def _rolled(ranks: Sequence[int], stages: Sequence[str], share: float) -> tuple[
 
 
 def _reason(ranks: Mapping[str, int], stages: Sequence[str], achieved: str | None, share: float) -> str:
+    n = len(ranks)
+    units = f"{n} unit{'' if n == 1 else 's'}"
+    if not n:
+        return "no unit's programme is assessed"
     if achieved is None:
-        return f"fewer than {share:.0%} of the {len(ranks)} units have achieved stage {stages[0]}"
+        if n == 1:
+            return f"its one assessed unit has not achieved stage {stages[0]}"
+        return f"fewer than {share:.0%} of the {units} have achieved stage {stages[0]}"
     reach = sum(1 for r in ranks.values() if r >= stage_rank(stages, achieved))
-    return f"{reach} of {len(ranks)} units have achieved stage {achieved}; at least {share:.0%} must"
+    return f"{reach} of {units} {'has' if reach == 1 else 'have'} achieved stage {achieved}; at least {share:.0%} must"
 
 
 def _assessed(unit: Mapping[str, Any]) -> bool:
