@@ -100,7 +100,7 @@ def test_a_reaudit_lists_everything_that_went_backwards_and_nothing_that_did_not
     assert json.dumps(change) == json.dumps(_change(old, new))       # same audits, same words
 
 
-@settings(max_examples=100, **PROPERTY)
+@settings(max_examples=80, **PROPERTY)
 @given(p=gen.profile, c=gen.change)
 def test_every_format_opens_the_summary_with_the_change_and_compare_puts_raised_flags_with_regressions(bases, p, c):
     kb, base = bases
@@ -229,7 +229,7 @@ def test_history_shows_the_movement_within_a_stage_of_any_audits(bases, history_
 UNIT_NAMES = ["Austria", "Germany", "France", "Nord & Süd", "APAC <East>", "Salzburg", "R&D_2*", "Iberia"]
 
 
-@settings(max_examples=120, **PROPERTY)
+@settings(max_examples=100, **PROPERTY)
 @given(profiles=st.lists(gen.profile, min_size=2, max_size=4), names=st.permutations(UNIT_NAMES))
 def test_the_organisation_view_carries_each_units_high_flags_and_phrases_tensions_for_the_client(
         bases, conflicts, profiles, names):
