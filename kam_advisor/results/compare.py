@@ -241,9 +241,12 @@ def _flag_words(f: Mapping[str, Any]) -> str:
 def checklist_done(statuses: Mapping[str, Any]) -> dict:
     """How much of the checklist is done: ``{done, applicable, share}`` over the actions a result
     holds (``na`` left out of the denominator, as everywhere; unknown counts as not done)."""
-    values = [s.get("status") if isinstance(s, Mapping) else s for s in statuses.values()]
-    done = sum(1 for s in values if s == DONE)
-    applicable = sum(1 for s in values if s != NA)
+    from collections import Counter
+    try:
+        counts = Counter(statuses.values())             # statuses by item (a stored summary)
+    except TypeError:                                   # answers by item
+        counts = Counter(s.get("status") for s in statuses.values())
+    done, applicable = counts[DONE], len(statuses) - counts[NA]
     return {"done": done, "applicable": applicable, "share": round(done / applicable, 4) if applicable else None}
 
 
