@@ -136,12 +136,13 @@ def write_accounts(path: Path, rows: list[dict], criteria: list[str]) -> Path:
 
 def account_rules_in(result: dict) -> set[str]:
     """The rules behind a portfolio result: each account's quadrant, move, move since the earlier
-    portfolio and flags, and the portfolio's findings."""
+    portfolio, flags and reviews, and the portfolio's findings."""
     fired = set()
     for a in result["accounts"]:
         fired.add(a["quadrant"]["rule"])
         fired.update(a[key]["rule"] for key in ("move", "moved") if a[key])
         fired.update(f["rule"] for f in a["flags"])
+        fired.update(r["rule"] for r in a["reviews"])
     fired.update(f["rule"] for f in result["findings"])
     return fired
 

@@ -85,10 +85,6 @@ def _write(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _count_rows(path: Path) -> int | None:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return None
@@ -151,10 +147,7 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
         click.echo(f"kam-advisor: skipped {s['error']}", err=True)
     if len(skipped) > ERRORS_SHOWN:
         click.echo(f"kam-advisor: ... and {len(skipped) - ERRORS_SHOWN} more rows skipped", err=True)
-    s = tail["summary"]
-    click.echo(f"{_n(s['accounts'], 'account')} scored, {_n(len(skipped), 'row')} skipped; "
-               f"{s['key_accounts_proposed']} with mutual attraction, {s['move_in']} to move onto and "
-               f"{s['move_out']} off the key-account list; {_n(len(tail['findings']), 'portfolio finding')}"
+    click.echo(render.summary_text(tail["summary"], len(skipped), len(tail["findings"]))
                + (f"; written to {display_path(output)}" if not to_stdout else ""), err=True)
     if skipped:
         ctx.exit(2)

@@ -61,12 +61,6 @@ def _echo_out(text: str, output: str | None) -> None:
     atomic_write(Path(output), text)
 
 
-def _stage(achieved, current) -> str:
-    if achieved and achieved == current:
-        return achieved
-    return f"{achieved or '-'} -> {current or '-'}"
-
-
 # --- assess --save ---------------------------------------------------------------------------
 
 def save_options(func):
@@ -124,26 +118,16 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
 @guard
 @store_errors
 def history(organisation, unit, fmt, db_url):
-    """An organisation's audits, oldest first: date, unit, stage, coverage, confidence, red flags."""
+    """An organisation's audits, oldest first: date, unit, stage, how much of the checklist is done
+    and the movement since the unit's audit before, coverage, confidence, red flags."""
+    from kam_advisor.store.history import history_listing
     with _open(db_url) as store:
-        rows = store.audits(organisation, unit, summaries=False)
-        if not rows:
-            from kam_advisor.data.suggest import did_you_mean
-            units = sorted({a.unit for a in store.audits(organisation, summaries=False) if a.unit})
-            if unit is not None and (units or store.audits(organisation, "", summaries=False)):
-                raise DataError(f"no audits of unit '{unit}' of '{organisation}' (units: {', '.join(units) or 'none'})")
-            known = [name for name, _ in store.organisations()]
-            raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+        doc = history_listing(store, organisation, unit)
     if fmt == "json":
-        click.echo(_dump_json({"organisation": organisation, "audits": [r.as_json() for r in rows]}), nl=False)
+        click.echo(_dump_json(doc), nl=False)
         return
-    from kam_advisor.render import textfmt
-    table = [[r.id, r.date, r.unit or "(whole)", _stage(r.stage_achieved, r.stage_current),
-              "-" if r.coverage is None else f"{r.coverage:.0%}", r.confidence or "-", r.red_flags, r.assessor or ""]
-             for r in rows]
-    click.echo(f"{organisation}: {len(rows)} audit{'s' if len(rows) != 1 else ''}")
-    click.echo(textfmt.table(["audit", "date", "unit", "stage", "coverage", "confidence", "flags", "assessor"],
-                             table, "llllrlrl"))
+    from kam_advisor.render.history import history_text
+    click.echo(history_text(doc), nl=False)
 
 
 @click.command("show")

@@ -22,7 +22,9 @@ from kam_advisor.data.cells import spreadsheet_safe
 from kam_advisor.render.charts import ACCENT, INK, MUTED, num
 
 CSV_COLUMNS = ["row", "id", "name", "manager", "key_account", "revenue", "potential", "customer_attractiveness",
-               "supplier_attractiveness", "quadrant", "advice", "move", "moved_from", "flags", "reason"]
+               "supplier_attractiveness", "quadrant", "advice", "move", "moved_from", "flags", "reason",
+               "key_list", "review"]
+KEY_LIST_WORDS = {"keep": "kept", "off": "moved off", "review": "to review", "on": "moved on", None: ""}
 BOX_COLOURS = {"mutual.key": "#2e7d32", "mutual.build": "#f2a900", "mutual.maintenance": "#1d4e89",
                "mutual.minimal": "#c62828", "none": "#9aa3ad"}
 CHART_MAX = 400   # bubbles drawn: the largest accounts by revenue
@@ -42,7 +44,8 @@ def csv_row(a: Mapping[str, Any]) -> list:
               "" if a["potential"] is None else num_text(a["potential"]),
               "" if cs is None else cs, "" if ss is None else ss, a["quadrant"]["name"], a["advice"]["title"],
               a["move"]["direction"] if a["move"] else "", a["moved"]["from_name"] if a["moved"] else "",
-              "; ".join(f["id"] for f in a["flags"]), safe(a["quadrant"]["reason"])]
+              "; ".join(f["id"] for f in a["flags"]), safe(a["quadrant"]["reason"]),
+              KEY_LIST_WORDS[a.get("key_list")], safe(" ".join(r["reason"] for r in a.get("reviews") or []))]
 
 
 def num_text(x: float) -> str:
@@ -99,6 +102,7 @@ def write_xlsx(path, run) -> dict:
     for f in tail["findings"]:
         findings.append([spreadsheet_safe(v or "") for v in (f["severity"], f["title"], f["manager"], f["message"],
                                                               f["advice"])])
+    summary_sheet(book.create_sheet("Summary"), tail["summary"])
     quadrants = book.create_sheet("Quadrants")
     quadrants.append(["quadrant", "accounts", "revenue"])
     for q in tail["summary"]["quadrants"]:
@@ -112,6 +116,38 @@ def write_xlsx(path, run) -> dict:
     return tail
 
 
+def summary_lines(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The key-account list from today's to the proposed one, as (label, value) rows: the
+    arithmetic (today - moved off + moved on = proposed) and the groups of accounts to review."""
+    arith = summary["arithmetic"]
+    rows: list[tuple[str, Any]] = [("Key accounts today", arith["today"]), ("Moved off", arith["moved_off"]),
+                                   ("Moved on", arith["moved_on"]), ("Proposed key accounts", arith["proposed"]),
+                                   ("Kept as they are", summary["key_accounts_kept"]),
+                                   ("To review (on the proposed list until reviewed)", arith["review"]),
+                                   ("In words", arith["text"])]
+    rows += [("To review", spreadsheet_safe(g["text"][:1].upper() + g["text"][1:])) for g in summary["review"]]
+    return rows
+
+
+def summary_sheet(sheet, summary: Mapping[str, Any]) -> None:
+    sheet.append(["", "accounts"])
+    for label, value in summary_lines(summary):
+        sheet.append([label, value])
+
+
+def summary_text(summary: Mapping[str, Any], skipped: int, findings: int) -> str:
+    """The one-paragraph summary ``accounts score`` prints: accounts scored, the key-account list's
+    arithmetic and what to review, in words with plurals agreeing."""
+    def n(k, one, many):
+        return f"{k} {one if k == 1 else many}"
+    parts = [f"{n(summary['accounts'], 'account', 'accounts')} scored, {n(skipped, 'row', 'rows')} skipped",
+             summary["arithmetic"]["text"].rstrip(".")]
+    if summary["review"]:
+        parts.append("to review: " + "; ".join(g["text"] for g in summary["review"]))
+    parts.append(n(findings, "portfolio finding", "portfolio findings"))
+    return "; ".join(parts)
+
+
 # --- HTML --------------------------------------------------------------------------------------
 
 def _compact(a: Mapping[str, Any]) -> dict:
@@ -120,7 +156,8 @@ def _compact(a: Mapping[str, Any]) -> dict:
             "box": a["quadrant"]["id"], "box_name": a["quadrant"]["name"], "reason": a["quadrant"]["reason"],
             "advice": a["advice"]["title"], "move": a["move"]["direction"] if a["move"] else None,
             "moved": a["moved"]["reason"] if a["moved"] else None,
-            "flags": [f["message"] for f in a["flags"]]}
+            "flags": [f["message"] for f in a["flags"]], "key_list": a.get("key_list"),
+            "reviews": [r["reason"] for r in a.get("reviews") or []]}
 
 
 class _Largest:
@@ -146,9 +183,12 @@ def render_portfolio_html(run, title: str | None = None) -> tuple[str, dict]:
     head = run.header()
     chart, boxes = _Largest(CHART_MAX), {b: _Largest(LIST_MAX) for b in BOX_COLOURS}
     deselect, move_in, moved = _Largest(LIST_MAX), _Largest(LIST_MAX), _Largest(LIST_MAX)
+    review = _Largest(LIST_MAX)
     for seq, full in enumerate(run.accounts()):
         a = _compact(full)
         boxes[a["box"]].add(seq, a)
+        if a["key_list"] == "review":
+            review.add(seq, a)
         if a["cs"] is not None and a["ss"] is not None:
             chart.add(seq, a)
         if a["move"]:
@@ -162,6 +202,7 @@ def render_portfolio_html(run, title: str | None = None) -> tuple[str, dict]:
         title=title or "Key-account selection", head=head, tail=tail, quadrants=quadrants,
         deselect=deselect.best(), deselect_total=deselect.total, move_in=move_in.best(),
         move_in_total=move_in.total, moved=moved.best(), moved_total=moved.total, list_max=LIST_MAX,
+        review=review.best(), review_total=review.total,
         chart=matrix_chart(chart.best(), head["scoring"]), chart_max=CHART_MAX, colours=BOX_COLOURS)
     return text, tail
 
@@ -262,6 +303,8 @@ def render_account(result: Mapping[str, Any], fmt: str) -> str:
     lines.append(f"- Our attractiveness to the customer: {_score(ss['score'])} of 100 ({ss['reason']})")
     if result["move"]:
         lines.append(f"- Key-account list: {result['move']['reason']}")
+    for r in result.get("reviews") or []:
+        lines.append(f"- Key-account list, to review: {r['reason']}")
     if result["flags"]:
         lines += ["", h("Doubtful key account")]
         for f in result["flags"]:

@@ -54,7 +54,9 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
                 for s in reg["stages"]]},
             {"title": "Actions gone backwards", "rows": [
                 {"text": f"{a['topic_name']}: {a['text']}", "note": f"{_status(a['from'])} \u2192 {_status(a['to'])}"}
-                for a in reg["actions"]]}]})
+                for a in reg["actions"]]},
+            {"title": "Red flags raised", "rows": [
+                {"text": flag_text(f), "note": f"{f['severity']} severity"} for f in c["red_flags"]["raised"]]}]})
         ups = [s for s in c["stage_changes"] if s["direction"] != "down"]
         out.append({"title": "Stage changes", "kind": "up", "empty": "No stage moved forward.", "groups": [
             {"title": None, "rows": [
@@ -64,12 +66,8 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
         out.append({"title": "Actions newly done", "kind": "done", "empty": "No action newly done.", "groups": [
             {"title": None, "rows": [{"text": f"{a['topic_name']}: {a['text']}", "note": f"was {_status(a['from'])}"}
                                      for a in c["actions_done"]]}]})
-        flags = c["red_flags"]
-        out.append({"title": "Red flags", "kind": "flags", "empty": "No red flag raised or cleared.", "groups": [
-            {"title": "Raised", "rows": [{"text": f["title"] or f["message"], "note": f"{f['severity']} severity"}
-                                         for f in flags["raised"]]},
-            {"title": "Cleared", "rows": [{"text": f["title"] or f["message"], "note": None}
-                                          for f in flags["cleared"]]}]})
+        out.append({"title": "Red flags cleared", "kind": "flags", "empty": "No red flag cleared.", "groups": [
+            {"title": None, "rows": [{"text": flag_text(f), "note": None} for f in c["red_flags"]["cleared"]]}]})
         out.append({"title": "Recommendations completed since last time", "kind": "done",
                     "empty": "None of the earlier recommendations is done yet.", "groups": [
                         {"title": None, "rows": [{"text": f"{r['topic_name']}: {r['text']}",
@@ -96,7 +94,7 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
         groups = [{"title": head, "rows": []}]
         for n, p in enumerate(t["phases"], 1):
             due = f", by {p['due']}" if p.get("due") else ""
-            groups.append({"title": f"Phase {n}: stage {p['stage']}{due} ({len(p['actions'])} actions)", "rows": [
+            groups.append({"title": f"Phase {n}: stage {p['stage']}{due} ({_count(len(p['actions']), 'action', 'actions')})", "rows": [
                 {"text": f"{a['topic_name']}: {a['text']}", "note": _status(a["status"])} for a in p["actions"]]})
         out.append({"title": "Progress towards the target", "kind": "target", "empty": "", "groups": groups})
     u = doc.get("units")
@@ -104,31 +102,68 @@ def sections(doc: Mapping[str, Any]) -> list[dict]:
         org = u["organisation"]
         groups = [{"title": f"Organisation: {_stage(org['achieved'], org['current'])} ({org['reason']})", "rows": [
             {"text": f"{x['unit']}: {_stage(x['achieved'], x['current'])}", "note": x["date"]} for x in u["units"]]}]
+        flags = u.get("red_flags") or []
+        if flags:
+            groups.append({"title": f"High-severity red flags in the units ({len(flags)})", "rows": [
+                {"text": f["text"], "note": None} for f in flags]})
         groups.append({"title": "Units holding the organisation back", "rows": [
             {"text": h["unit"], "note": f"achieved {h['achieved'] or 'none'}"
                                         + (f"; behind in {', '.join(h['dimensions'])}" if h["dimensions"] else "")}
             for h in u["holding_back"]]})
-        groups.append({"title": "Tensions to expect", "rows": [
-            {"text": f"{x['name']}: {x['question']}",
-             "note": f"ahead: {', '.join(x['units_ahead'])}; behind: {', '.join(x['units_behind'])}"}
-            for x in u["tensions"]]})
+        for status, title in (("present", "Tensions present"), ("to_expect", "Tensions to expect")):
+            if not any(x.get("status", "present") == status for x in u["tensions"]):
+                continue
+            groups.append({"title": title, "rows": [
+                {"text": f"{x['name']}: {_tension_text(x)}",
+                 "note": f"{ILLUSTRATION}: \u201c{x['illustration']}\u201d" if x.get("illustration") else None}
+                for x in u["tensions"] if x.get("status", "present") == status]})
         out.append({"title": "Units", "kind": "units", "empty": "", "groups": groups})
     return out
+
+
+ILLUSTRATION = "the source's illustration, not your organisation"
+
+
+def flag_text(f: Mapping[str, Any]) -> str:
+    """A red flag by its title and what it says of this audit (several flags share a title:
+    stage skipping, one per topic)."""
+    if f.get("title") and f.get("message"):
+        return f"{f['title']} \u2014 {f['message']}"
+    return f.get("title") or f.get("message") or ""
+
+
+def _tension_text(t: Mapping[str, Any]) -> str:
+    """A tension in this organisation's terms (documents saved before ``text`` name the units)."""
+    if t.get("text"):
+        return t["text"]
+    return f"ahead: {', '.join(t['units_ahead'])}; behind: {', '.join(t['units_behind'])}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _score(value) -> str:
     return "\u2013" if value is None else str(value)
 
 
-def _headline(doc: Mapping[str, Any]) -> list[str]:
+def _headline(doc: Mapping[str, Any], ids: bool = True) -> list[str]:
+    """The title lines; ``ids`` (the terminal's text, where a consultant picks ``--from``) names
+    each audit's id beside its date; a client's page (Markdown, HTML) speaks in dates only."""
     name = doc["organisation"] + (f" \u2014 {doc['unit']}" if doc.get("unit") else "")
     c = doc.get("comparison")
     lines = [name]
     if c:
-        lines.append(f"Audit of {_side_label(c['from'])} compared with {_side_label(c['to'])}")
+        label = _side_label if ids else (lambda side: side.get("date") or "undated")
+        lines.append(f"Audit of {label(c['from'])} compared with {label(c['to'])}")
         lines.append(f"Programme: {_stage(c['from']['achieved'], c['from']['current'])} \u2192 "
                      f"{_stage(c['to']['achieved'], c['to']['current'])}; coverage {_pct(c['from']['coverage'])} "
                      f"\u2192 {_pct(c['to']['coverage'])}")
+        done = c.get("checklist_done")
+        if done and done["from"]["share"] is not None and done["to"]["share"] is not None:
+            lines.append(f"Checklist done: {_pct(done['from']['share'])} ({done['from']['done']} of "
+                         f"{done['from']['applicable']} applicable actions) \u2192 {_pct(done['to']['share'])} "
+                         f"({done['to']['done']} of {done['to']['applicable']})")
     return lines
 
 
@@ -156,7 +191,7 @@ def _md(text: Any) -> str:
 
 
 def render_md(doc: Mapping[str, Any]) -> str:
-    head = _headline(doc)
+    head = _headline(doc, ids=False)
     out = [f"# {_md(head[0])}", ""] + [f"{_md(line)}  " for line in head[1:]]
     for s in sections(doc):
         rows = sum(len(g["rows"]) for g in s["groups"])
@@ -242,7 +277,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
     if doc.get("trend") and doc["trend"].get("audits"):
         chart = trend_chart(doc["trend"], stages, title="Stage achieved at each audit: programme and dimensions")
     template = _environment("html").get_template("history.html.j2")
-    head = _headline(doc)
+    head = _headline(doc, ids=False)
     return template.render(doc=doc, title=head[0], lines=head[1:], sections=sections(doc), chart=chart)
 
 
@@ -294,3 +329,36 @@ def reassess_text(audit: Mapping[str, Any], before: Mapping[str, Any], result: M
     if r["removed_facts"]:
         lines.append("facts the rules no longer read: " + ", ".join(sorted(r["removed_facts"])))
     return "\n".join(lines) + "\n"
+
+
+def _listing_stage(achieved, current) -> str:
+    if achieved and achieved == current:
+        return achieved
+    return f"{achieved or '-'} -> {current or '-'}"
+
+
+def _movement(a: Mapping[str, Any]) -> str:
+    """The movement since the unit's audit before: the stage, else the actions done."""
+    m = a.get("since_previous")
+    if not m:
+        return "first"
+    done = m["actions_done"]
+    n = abs(done)
+    actions = f"{'+' if done > 0 else '-' if done < 0 else ''}{n} done" if done else "no action newly done"
+    stage = {"up": "stage up; ", "down": "stage down; ", "same": ""}[m["stage"]]
+    return stage + actions
+
+
+def history_text(doc: Mapping[str, Any]) -> str:
+    """``history``'s table: one line per audit, oldest first, with the share of the applicable
+    checklist done and the movement since the same unit's audit before it."""
+    from kam_advisor.render import textfmt
+    rows = doc["audits"]
+    table = [[a["id"], a["date"], a["unit"] or "(whole)", _listing_stage(a["achieved"], a["current"]),
+              "-" if a.get("checklist_done") is None else f"{a['checklist_done']:.0%} ({a['actions_done']})",
+              _movement(a), "-" if a["coverage"] is None else f"{a['coverage']:.0%}", a["confidence"] or "-",
+              a["red_flags"], a["assessor"] or ""] for a in rows]
+    head = f"{doc['organisation']}: {len(rows)} audit{'s' if len(rows) != 1 else ''}"
+    return head + "\n" + textfmt.table(
+        ["audit", "date", "unit", "stage", "done", "since before", "coverage", "confidence", "flags", "assessor"],
+        table, "llllrlrlrl") + "\n"

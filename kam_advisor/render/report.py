@@ -425,7 +425,8 @@ def _progress(progress: Mapping[str, Any] | None, names: _Names) -> dict | None:
                 "achieved_label": names.stage_label(a.get("achieved")),
                 "current_label": names.stage_label(a.get("current")) if a.get("current") else "\u2013"}
                for a in _list(progress.get("earlier")) if isinstance(a, Mapping)]
-    view = {"unit": progress.get("unit") or "", "earlier": earlier, "target": None}
+    view = {"unit": progress.get("unit") or "", "earlier": earlier, "target": None,
+            "change": progress.get("change") if isinstance(progress.get("change"), Mapping) else None}  # issue 19
     target = progress.get("target")
     if isinstance(target, Mapping):
         first = _get(target, "first", {})

@@ -234,8 +234,12 @@ def classify(accounts: Iterable[AccountInput], kb, base: RuleBase, sc: Scoring,
         with ruleset.session(sink) as session:
             session.assert_facts([f for f, _ in built])
         found = sink.findings
+        reviews: dict[str, list] = {}
+        order = {rid: n for n, rid in enumerate(base.rules)}
+        for f in sorted((f for f in found.values() if f.type == "review"), key=lambda f: (order[f.rule], f.id)):
+            reviews.setdefault(f.fields.get("account"), []).append(f)
         for acc, (fact, reasons) in zip(part, built):
-            yield _shape(acc, fact, reasons, found, base, names, sc)
+            yield _shape(acc, fact, reasons, found, base, names, sc, reviews.get(fact["id"], ()))
 
 
 def _flag(f, base) -> dict:
@@ -245,7 +249,8 @@ def _flag(f, base) -> dict:
             "rule": f.rule}
 
 
-def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: RuleBase, names, sc: Scoring) -> dict:
+def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: RuleBase, names, sc: Scoring,
+           reviews: Iterable = ()) -> dict:
     fid = fact["id"]
     q = found.get(f"quadrant:{fid}")
     if q is None:
@@ -280,7 +285,21 @@ def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: R
                                   f"to {names[mv.fields['to']]}."}
     flags = [found[k] for k in (f"flag.account-commodity:{fid}", f"flag.account-price-only:{fid}") if k in found]
     out["flags"] = sorted((_flag(f, base) for f in flags), key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["id"]))
+    out["reviews"] = [{"id": f.id.split(":", 1)[0], "rule": f.rule, "reason": f.text,
+                       "because": [f"quadrant={box}"] + [f"{k}={fact[k]}" for k in ("is_key", "buysell", "price_only")
+                                                          if k in fact]} for f in reviews]
+    out["key_list"] = key_list(out)
     return out
+
+
+def key_list(a: Mapping[str, Any]) -> str | None:
+    """Where an account stands on the key-account list: a key account today is ``keep`` (kept as
+    it is), ``off`` (to move off) or ``review`` (listed for review, on the proposed list until
+    the review decides); another account is ``on`` (to move onto it) or None."""
+    move = (a.get("move") or {}).get("direction")
+    if a.get("key_account") is True:
+        return "off" if move == "out" else "review" if a.get("reviews") else "keep"
+    return "on" if move == "in" else None
 
 
 # --- the portfolio --------------------------------------------------------------------------
@@ -288,7 +307,8 @@ def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: R
 class Tally:
     """Running counts over the accounts (never the accounts themselves)."""
 
-    def __init__(self) -> None:
+    def __init__(self, phrases: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.phrases = dict(phrases or {})    # review rule -> {one, many}: the group in words
         self.accounts = 0
         self.boxes = dict.fromkeys(BOXES + (NOT_PLACED,), 0)
         self.key_today = 0
@@ -296,6 +316,8 @@ class Tally:
         self.proposed = 0
         self.moves = {"in": 0, "out": 0}
         self.moved = 0
+        self.lists = {"keep": 0, "off": 0, "review": 0, "on": 0}
+        self.review_groups: dict[str, dict] = {}   # review rule -> {rule, one, many, accounts}
         self.managers: dict[str, list[int]] = {}  # name -> [key today, proposed]
         self.revenue_by_box = dict.fromkeys(BOXES + (NOT_PLACED,), 0.0)
 
@@ -307,8 +329,16 @@ class Tally:
         if a["key_account"] is not None:
             self.key_known += 1
             self.key_today += a["key_account"] is True
-        proposed = box == "mutual.key"
+        place = a["key_list"]
+        if place is not None:
+            self.lists[place] += 1
+        proposed = place in ("keep", "review", "on")   # today - moved off + moved on
         self.proposed += proposed
+        for r in a["reviews"][:1]:     # each account in the group of its first reason (the rules' order)
+            words = self.phrases.get(r["rule"]) or {}
+            group = self.review_groups.setdefault(r["rule"], {"rule": r["rule"], "one": words.get("one") or r["reason"],
+                                                              "many": words.get("many") or r["reason"], "accounts": 0})
+            group["accounts"] += 1
         if a["move"]:
             self.moves[a["move"]["direction"]] += 1
         if a["moved"]:
@@ -346,7 +376,38 @@ def portfolio_findings(tally: Tally, base: RuleBase, sc: Scoring) -> tuple[list[
     return out, {"counted": counted, "key_count": key_count}
 
 
+def review_phrases(base: RuleBase) -> dict[str, dict]:
+    """The review rules' group phrases (their ``one`` and ``many`` fields), by rule."""
+    return {rid: {"one": spec.then.get("fields", {}).get("one"), "many": spec.then.get("fields", {}).get("many")}
+            for rid, spec in base.rules.items() if spec.then.get("emit") == "review"}
+
+
+def count_text(n: int, one: str, many: str) -> str:
+    """``1 key account``, ``2 key accounts``."""
+    return f"{n} {one if n == 1 else many}"
+
+
+def review_text(group: Mapping[str, Any]) -> str:
+    """A review group in words, singular or plural (the rule's ``one`` / ``many``)."""
+    n = group["accounts"]
+    return (group["one"] if n == 1 else group["many"] or "").replace("{n}", str(n))
+
+
+def arithmetic(today: int, off: int, on: int, review: int, proposed: int, today_known: bool = True) -> dict:
+    """The key-account list from today's to the proposed one: today - moved off + moved on =
+    proposed (the accounts to review stay on it until the review decides)."""
+    text = (f"{count_text(today, 'key account', 'key accounts')} today \u2212 {off} moved off + {on} moved on = "
+            f"{proposed} proposed")
+    if review:
+        text += f", {review} of them to review" if proposed > 1 else ", to review"
+    if not today_known:
+        text = "No account is marked as a key account today: " + text
+    return {"today": today, "moved_off": off, "moved_on": on, "review": review, "proposed": proposed,
+            "today_known": today_known, "holds": today - off + on == proposed, "text": text + "."}
+
+
 def summary(tally: Tally, names: Mapping[str, str], counted: dict, skipped: int) -> dict:
+    groups = [{**g, "text": review_text(g)} for g in tally.review_groups.values()]
     return {"accounts": tally.accounts, "skipped_rows": skipped,
             "quadrants": [{"id": b, "name": names[b], "accounts": tally.boxes[b],
                            "revenue": tally.revenue_by_box[b]} for b in BOXES + (NOT_PLACED,)],
@@ -354,7 +415,11 @@ def summary(tally: Tally, names: Mapping[str, str], counted: dict, skipped: int)
             "key_accounts_proposed": tally.proposed, "move_in": tally.moves["in"], "move_out": tally.moves["out"],
             "moved": tally.moved, "key_accounts_counted": counted["counted"],
             "managers": [{"name": m, "key_accounts_today": t, "key_accounts_proposed": p}
-                         for m, (t, p) in sorted(tally.managers.items())]}
+                         for m, (t, p) in sorted(tally.managers.items())],
+            "key_accounts_kept": tally.lists["keep"], "key_accounts_review": tally.lists["review"],
+            "review": [{k: g[k] for k in ("rule", "accounts", "text")} for g in groups],
+            "arithmetic": arithmetic(tally.key_today, tally.moves["out"], tally.moves["in"], tally.lists["review"],
+                                     tally.proposed, bool(tally.key_known))}
 
 
 def read_previous(path: str | Path) -> dict[str, str]:
@@ -415,7 +480,7 @@ class PortfolioRun:
     previous: Mapping[str, str] | None = None
 
     def __post_init__(self):
-        self.tally = Tally()
+        self.tally = Tally(review_phrases(self.base))
         self.errors: list[RowError] = []
 
     def header(self) -> dict:
@@ -508,6 +573,8 @@ def _trace(a: dict, evidence: Evidence) -> list[dict]:
     if a["move"]:
         rows.append({"id": "move", "type": "move", "rule": a["move"]["rule"], "because": ["quadrant"],
                      "text": a["move"]["reason"]})
+    for r in a.get("reviews") or []:
+        rows.append({"id": r["id"], "type": "review", "rule": r["rule"], "because": ["quadrant"], "text": r["reason"]})
     for f in a["flags"]:
         rows.append({"id": f["id"], "type": "flag", "rule": f["rule"], "text": f["message"],
                      "because": [b for n in ("account_buysell_level", "account_price_only", "account_is_key")

@@ -2,8 +2,8 @@
 
 Pure: two result documents in (oldest first), one comparison document out (plain data, the
 `compare --format json` contract). Regressions come first: actions that went backwards
-(done -> partly done or not started, partly done -> not started) and stages lost by a topic,
-area, dimension or the programme. Then every stage change, the actions newly done, red flags
+(done -> partly done or not started, partly done -> not started), stages lost by a topic,
+area, dimension or the programme, and red flags newly raised. Then every stage change, the actions newly done, red flags
 raised and cleared, recommendations of the earlier audit completed since, facet score changes
 and coverage. When the two audits were assessed under different knowledge-base versions, the
 changes that come from the knowledge base (actions added or removed) are named, and stage
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from kam_advisor.data.vocab import DONE, LEVELS, SEVERITY_ORDER
+from kam_advisor.data.vocab import DONE, LABELS, LEVELS, NA, SEVERITY_ORDER
 
 LEVEL_ORDER = ("programme", "dimension", "area", "topic")
 DEFAULT_STAGES = ("A", "B", "C", "D")
@@ -181,7 +181,7 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_label: Mapping[s
     return {
         "from": _side(old, old_label),
         "to": _side(new, new_label),
-        "regressions": {"stages": lost, "actions": went_back},
+        "regressions": {"stages": lost, "actions": went_back, "red_flags": raised},
         "stage_changes": stage_changes,
         "actions_done": newly_done,
         "actions_changed": other_moves,
@@ -194,6 +194,7 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], old_label: Mapping[s
                            "actions_removed": [_brief_action(old_answers[i], names) for i in removed],
                            "actions_added": [_brief_action(new_answers[i], names) for i in added],
                            "actions_renamed": [{"from": o, "to": n} for o, n in renamed]},
+        "checklist_done": {"from": checklist_done(old_answers), "to": checklist_done(new_answers)},
     }
 
 
@@ -214,3 +215,185 @@ def trend(points: Sequence[Mapping[str, Any]]) -> dict:
                                     "score": u.get("score"), "assessed": u.get("assessed", True) is not False})
     return {"audits": [{"id": p.get("id"), "date": p.get("date"), "unit": p.get("unit")} for p in points],
             "series": list(series.values())}
+
+
+# --- what changed, in words: the executive summary of a re-audit -------------------------------
+
+LEVEL_WORDS = {"programme": "", "dimension": "dimension ", "area": "area ", "topic": "topic "}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+def _flag_words(f: Mapping[str, Any]) -> str:
+    """A red flag by its title and what it says (stage-skipping flags share a title, one per topic)."""
+    if f.get("title") and f.get("message"):
+        return f"{f['title']} \u2014 {f['message']}"
+    return f.get("title") or f.get("message") or f.get("id")
+
+
+def checklist_done(statuses: Mapping[str, Any]) -> dict:
+    """How much of the checklist is done: ``{done, applicable, share}`` over the actions a result
+    holds (``na`` left out of the denominator, as everywhere; unknown counts as not done)."""
+    from collections import Counter
+    try:
+        counts = Counter(statuses.values())             # statuses by item (a stored summary)
+    except TypeError:                                   # answers by item
+        counts = Counter(s.get("status") for s in statuses.values())
+    done, applicable = counts[DONE], len(statuses) - counts[NA]
+    return {"done": done, "applicable": applicable, "share": round(done / applicable, 4) if applicable else None}
+
+
+def _pct_text(share) -> str:
+    return "\u2013" if share is None else f"{round(share * 100)}%"
+
+
+def change_summary(comparison: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]) -> dict:
+    """What a re-audit's executive summary says first: what went backwards since the earlier
+    audit, then what improved, each item a sentence in names with the rule and the facts it rests on.
+
+    ``comparison`` is :func:`compare` of ``old`` and ``new``. Went backwards, in this order: the
+    programme's and each dimension's stage lost, each foundation topic that fell back (lost a
+    stage or had actions go backwards), red flags newly raised (most severe first), the areas and
+    the other topics that lost a stage (one sentence each), a smaller share of the checklist done,
+    and the actions of other topics gone backwards. Improved: the programme's and dimensions'
+    stages gained, red flags cleared, areas and topics that gained a stage, actions newly done and
+    a larger share of the checklist done (movement within a stage). Foundation topics are the
+    rules' ``foundation_topics`` parameter as the new result records it.
+    """
+    stages = {s["id"]: s.get("name") or "" for s in new.get("stages") or []}
+    foundation = set((new.get("parameters") or {}).get("foundation_topics") or [])
+    since = comparison.get("from") or {}
+    when = since.get("date") or "the earlier audit"
+    now = (comparison.get("to") or {}).get("date") or "this audit"
+
+    def label(stage):
+        return f"stage {stage} {stages.get(stage, '')}".rstrip() if stage else "no stage achieved"
+
+    def short(stage):
+        return stage or "none"
+
+    def facts(change):
+        return [f"{when}: {change.get('id')} achieved={short(change['from']['achieved'])}",
+                f"{now}: {change.get('id')} achieved={short(change['to']['achieved'])}"]
+
+    def moved(change):
+        return {"level": change["level"], "id": change.get("id"), "name": change.get("name"),
+                "from": change["from"]["achieved"], "to": change["to"]["achieved"]}
+
+    def unit_item(change, lost):
+        name = change.get("name") or change.get("id")
+        who = f"The {name}" if change["level"] == "programme" else f"Dimension {name}"
+        verb = "fell back" if lost else "moved up"
+        return {"kind": "stage_lost" if lost else "stage_gained", **moved(change),
+                "text": f"{who} {verb} from {label(change['from']['achieved'])} to {label(change['to']['achieved'])}",
+                "rule": f"compare.stage.{'lost' if lost else 'gained'}", "because": facts(change)}
+
+    def group_item(changes, level, lost):
+        words = {"area": ("area", "areas"), "topic": ("topic", "topics")}[level]
+        parts = [f"{c.get('name') or c.get('id')} ({short(c['from']['achieved'])} \u2192 {short(c['to']['achieved'])})"
+                 for c in changes]
+        return {"kind": f"{level}s_{'lost' if lost else 'gained'}", "units": [moved(c) for c in changes],
+                "text": f"{_count(len(changes), *words)} {'fell back' if lost else 'moved up'} a stage: {_and(parts)}",
+                "rule": f"compare.stage.{'lost' if lost else 'gained'}",
+                "because": [b for c in changes for b in facts(c)]}
+
+    lost = comparison["regressions"]["stages"]
+    gained = [c for c in comparison["stage_changes"] if c["direction"] == "up"]
+    back = comparison["regressions"]["actions"]
+
+    regressed: list[dict] = [unit_item(c, True) for c in lost if c["level"] in ("programme", "dimension")]
+    lost_topics = {c.get("id"): c for c in lost if c["level"] == "topic"}
+    back_by_topic: dict[str, list] = {}
+    for a in back:
+        back_by_topic.setdefault(a.get("topic"), []).append(a)
+    topic_names_ = {t["id"]: t.get("label") or t.get("name") or t["id"] for t in new.get("topics") or []}
+    foundation_back = [t for t in (new.get("parameters") or {}).get("foundation_topics") or []
+                       if t in lost_topics or t in back_by_topic]
+    for topic in foundation_back:
+        name = topic_names_.get(topic, topic)
+        actions = back_by_topic.get(topic, [])
+        parts = []
+        stage = lost_topics.get(topic)
+        if stage is not None:
+            parts.append(f"from {label(stage['from']['achieved'])} to {label(stage['to']['achieved'])}")
+        if actions:
+            parts.append(f"{_count(len(actions), 'action', 'actions')} went backwards ("
+                         + "; ".join(f"{a.get('text')}: {LABELS.get(a['from'], a['from'])} \u2192 "
+                                     f"{LABELS.get(a['to'], a['to'])}" for a in actions) + ")")
+        regressed.append({
+            "kind": "foundation_fell_back", "level": "topic", "id": topic, "name": name,
+            "from": stage["from"]["achieved"] if stage else None, "to": stage["to"]["achieved"] if stage else None,
+            "actions": [a["item"] for a in actions],
+            "text": f"{name}, a foundation of the programme, fell back " + "; ".join(parts) if stage is not None
+                    else f"{name}, a foundation of the programme, fell back: " + "; ".join(parts),
+            "rule": "compare.regression.foundation",
+            "because": (facts(stage) if stage else []) + [f"{a['item']}={a['from']}\u2192{a['to']}" for a in actions]})
+
+    for f in comparison["red_flags"]["raised"]:
+        regressed.append({"kind": "red_flag_raised", "id": f["id"], "severity": f.get("severity"),
+                          "text": f"A red flag is raised ({f.get('severity')} severity): {_flag_words(f)}",
+                          "rule": "compare.red_flag.raised", "because": [f"{now}: {f['id']} raised"]})
+
+    areas_lost = [c for c in lost if c["level"] == "area"]
+    if areas_lost:
+        regressed.append(group_item(areas_lost, "area", True))
+    topics_lost = [c for c in lost if c["level"] == "topic" and c.get("id") not in foundation]
+    if topics_lost:
+        regressed.append(group_item(topics_lost, "topic", True))
+
+    before, after = checklist_done(_answers(old)), checklist_done(_answers(new))
+    checklist = None
+    if before["share"] is not None and after["share"] is not None and before["share"] != after["share"]:
+        up = after["share"] > before["share"]
+        checklist = {"kind": "checklist", "from": before, "to": after,
+                     "text": f"{_pct_text(after['share'])} of the applicable checklist actions done "
+                             f"({after['done']} of {after['applicable']}), {'up' if up else 'down'} from "
+                             f"{_pct_text(before['share'])} ({before['done']} of {before['applicable']})",
+                     "rule": "compare.checklist",
+                     "because": [f"{when}: done={before['done']}/{before['applicable']}",
+                                 f"{now}: done={after['done']}/{after['applicable']}"]}
+        if not up:
+            regressed.append(checklist)
+
+    others = [a for a in back if a.get("topic") not in foundation]
+    if others:
+        topics = sorted({a.get("topic_name") or a.get("topic") for a in others})
+        regressed.append({"kind": "actions_back", "actions": [a["item"] for a in others],
+                          "text": f"{_count(len(others), 'action', 'actions')} of "
+                                  f"{_count(len(topics), 'topic', 'topics')} went backwards: {_and(topics)}",
+                          "rule": "compare.regression.actions",
+                          "because": [f"{a['item']}={a['from']}\u2192{a['to']}" for a in others]})
+
+    improved = [unit_item(c, False) for c in gained if c["level"] in ("programme", "dimension")]
+    for f in comparison["red_flags"]["cleared"]:
+        improved.append({"kind": "red_flag_cleared", "id": f["id"], "severity": f.get("severity"),
+                         "text": f"A red flag is cleared: {_flag_words(f)}",
+                         "rule": "compare.red_flag.cleared", "because": [f"{now}: {f['id']} no longer raised"]})
+    for level in ("area", "topic"):
+        group = [c for c in gained if c["level"] == level]
+        if group:
+            improved.append(group_item(group, level, False))
+    done = comparison["actions_done"]
+    if done:
+        improved.append({"kind": "actions_done", "actions": [a["item"] for a in done],
+                         "text": f"{_count(len(done), 'action', 'actions')} newly done",
+                         "rule": "compare.actions_done",
+                         "because": [f"{a['item']}={a['from']}\u2192done" for a in done]})
+    if checklist is not None and checklist is not (regressed[-1] if regressed else None) and \
+            checklist["to"]["share"] > checklist["from"]["share"]:
+        improved.append(checklist)
+
+    text = (f"Since the audit of {when}, "
+            + (f"{_count(len(regressed), 'thing went', 'things went')} backwards" if regressed
+               else "nothing went backwards")
+            + (f" and {len(improved)} improved." if improved else " and nothing improved."))
+    return {"since": {k: since.get(k) for k in ("id", "date", "unit", "assessor", "achieved", "current")},
+            "regressed": regressed, "improved": improved, "checklist": {"from": before, "to": after},
+            "text": text}

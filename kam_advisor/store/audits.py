@@ -122,7 +122,8 @@ def questionnaire_version(questionnaire_id: str | None) -> str | None:
 
 def summarise(result: Mapping[str, Any]) -> dict:
     """What ``history``, the trend chart and the units roll-up read without parsing the result:
-    the stages, stages and scores of the programme and dimensions, facet scores, action statuses."""
+    the stages, stages and scores of the programme and dimensions, facet scores, action statuses
+    and the red flags (id, severity, title, message)."""
     def unit(u: Mapping[str, Any]) -> dict:
         out = {"id": u.get("id"), "name": u.get("name"), "achieved": u.get("achieved"),
                "current": u.get("current"), "score": u.get("score")}
@@ -135,7 +136,9 @@ def summarise(result: Mapping[str, Any]) -> dict:
             "dimensions": [unit(d) for d in result.get("dimensions") or []],
             "facets": [{"id": f.get("id"), "name": f.get("name"), "score": f.get("score")}
                        for f in result.get("facets") or []],
-            "statuses": {a["item"]: a.get("status") for a in result.get("answers") or []}}
+            "statuses": {a["item"]: a.get("status") for a in result.get("answers") or []},
+            "red_flags": [{"id": f.get("id"), "severity": f.get("severity"), "title": f.get("title"),
+                           "message": f.get("message")} for f in result.get("red_flags") or []]}
 
 
 def check_name(value: str | None, what: str, required: bool = False) -> str | None:

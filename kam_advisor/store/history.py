@@ -1,13 +1,14 @@
 """An organisation's history as one plain document: two audits compared, the trend over all of
 them, progress towards its target stage and the roll-up of its units (what ``compare`` and
-``target`` render). Reads the store; the comparison, trend, target and unit measures are the
+``target`` render), and the listing ``history`` prints, with the movement within a stage from
+one audit to the next. Reads the store; the comparison, trend, target and unit measures are the
 results layer's.
 """
 
 from __future__ import annotations
 
 from kam_advisor.data.errors import DataError
-from kam_advisor.results.compare import compare, trend
+from kam_advisor.results.compare import checklist_done, compare, stage_rank, trend
 from kam_advisor.results.target import progress
 from kam_advisor.store.audits import Store
 
@@ -39,15 +40,16 @@ def _rollup(store, every, rules_dir, kb_dir):
     from kam_advisor.results.bases import load_bases
     from kam_advisor.results.units import rollup
     kb, base = load_bases(kb_dir, rules_dir)
-    conflicts = [dict(r.data) for r in kb.records.values() if r.kind == "conflict"]
+    conflicts = [{**r.data, "item_texts": {i: kb.items[i].text for i in r.data.get("items") or [] if i in kb.items}}
+                 for r in kb.records.values() if r.kind == "conflict"]
     units = []
     summaries = store.summaries(a.id for a in latest.values())
-    older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s]
-    results = store.results(older) if older else {}    # summaries saved before they held statuses
+    older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s or "red_flags" not in s]
+    results = store.results(older) if older else {}    # summaries saved before they held statuses, flags
     for name, a in sorted(latest.items()):
         s = summaries[a.id]
         view = results.get(a.id) or {
-            "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"],
+            "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"], "red_flags": s["red_flags"],
             "answers": [{"item": i, "status": st} for i, st in s["statuses"].items()]}
         units.append({"unit": name, "id": a.id, "date": a.date, "result": view})
     return rollup(units, base.params, conflicts)
@@ -124,3 +126,42 @@ def set_target(store: Store, organisation: str, stage: str, by_date: str | None 
             "comparison": None, "trend": None, "units": None,
             "target": progress(results[rows[0].id], results[rows[-1].id], stage, by_date, rows[0].date,
                                rows[-1].date)}
+
+
+def history_listing(store: Store, organisation: str, unit: str | None = None) -> dict:
+    """``history``'s document: ``{organisation, audits[]}``, oldest first, each audit the stored
+    summary (:meth:`AuditSummary.as_json`) with how much of the checklist it found done
+    (``actions_done``, ``actions_applicable``, ``checklist_done``: done over applicable) and, from
+    the audit before it of the same unit, ``since_previous {id, date, stage (up, down or same),
+    actions_done, checklist_done}``: the movement within a stage, so that two audits at one stage
+    a year apart do not read the same."""
+    rows = store.audits(organisation, unit)
+    if not rows:
+        from kam_advisor.data.suggest import did_you_mean
+        units = sorted({a.unit for a in store.audits(organisation, summaries=False) if a.unit})
+        if unit is not None and (units or store.audits(organisation, "", summaries=False)):
+            raise DataError(f"no audits of unit '{unit}' of '{organisation}' (units: {', '.join(units) or 'none'})")
+        known = [name for name, _ in store.organisations()]
+        raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+    older = [a.id for a in rows if "statuses" not in a.summary]
+    results = store.results(older) if older else {}      # summaries saved before they held statuses
+    audits, previous = [], {}
+    for a in rows:
+        statuses = a.summary.get("statuses")
+        if statuses is None:
+            statuses = {x["item"]: x.get("status") for x in results[a.id].get("answers") or []}
+        counts = checklist_done(statuses)
+        stages = [s.get("id") for s in a.summary.get("stages") or []] or ["A", "B", "C", "D"]
+        entry = {**a.as_json(), "actions_done": counts["done"], "actions_applicable": counts["applicable"],
+                 "checklist_done": counts["share"], "since_previous": None}
+        before = previous.get(a.unit)
+        if before is not None:
+            r0, r1 = stage_rank(stages, before["achieved"]), stage_rank(stages, entry["achieved"])
+            entry["since_previous"] = {
+                "id": before["id"], "date": before["date"], "stage": "up" if r1 > r0 else "down" if r1 < r0 else "same",
+                "actions_done": entry["actions_done"] - before["actions_done"],
+                "checklist_done": None if entry["checklist_done"] is None or before["checklist_done"] is None
+                else round(entry["checklist_done"] - before["checklist_done"], 4)}
+        previous[a.unit] = entry
+        audits.append(entry)
+    return {"organisation": organisation, "audits": audits}

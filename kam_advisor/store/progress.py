@@ -3,20 +3,23 @@
 What the diagnostic report shows with ``report --progress``: the audits of the organisation (or
 of one unit) saved before this assessment's date, and, when a target stage is recorded
 (``kam-advisor target``), progress towards it measured from the first of those audits to this
-assessment (:func:`kam_advisor.results.target.progress`). Plain data; rendering is the report's.
+assessment (:func:`kam_advisor.results.target.progress`), and what changed since the latest of
+them, regressions first (:func:`kam_advisor.results.compare.change_summary`: the executive
+summary of a re-audit opens with it). Plain data; rendering is the report's.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from kam_advisor.results.compare import change_summary, compare
 from kam_advisor.results.target import progress
 from kam_advisor.store.audits import Store
 
 
 def report_progress(store: Store, organisation: str, result: Mapping[str, Any], unit: str | None = None,
                     this_audit: str | None = None, by_date: bool = True) -> dict | None:
-    """``{organisation, unit, earlier[], target}`` for ``result``; None when the store holds
+    """``{organisation, unit, earlier[], target, change}`` for ``result``; None when the store holds
     neither an earlier audit nor a target of that organisation (or unit).
 
     Earlier audits are all but ``this_audit`` (the id this very assessment is saved under, if it
@@ -30,8 +33,21 @@ def report_progress(store: Store, organisation: str, result: Mapping[str, Any], 
         return None
     earlier = [{"id": a.id, "date": a.date, "unit": a.unit, "assessor": a.assessor, "achieved": a.stage_achieved,
                 "current": a.stage_current, "coverage": a.coverage, "red_flags": a.red_flags} for a in rows]
+    wanted = {rows[0].id, rows[-1].id} if rows else set()
+    results = store.results(wanted) if wanted else {}
     towards = None
     if target is not None:
-        first = store.results([rows[0].id])[rows[0].id] if rows else result
+        first = results[rows[0].id] if rows else result
         towards = progress(first, result, target["stage"], target["by"], rows[0].date if rows else date, date)
-    return {"organisation": organisation, "unit": unit, "earlier": earlier, "target": towards}
+    change = None
+    if rows:
+        last = rows[-1]
+        old = results[last.id]
+        aliases = None
+        if old.get("kb_version") != result.get("kb_version"):     # answers follow renamed actions
+            from kam_advisor.data import knowledge
+            aliases = knowledge.load_cached(None).aliases
+        label = {"id": last.id, "date": last.date, "unit": last.unit, "assessor": last.assessor}
+        change = change_summary(compare(old, result, label, {"id": this_audit, "date": date, "unit": unit}, aliases),
+                                old, result)
+    return {"organisation": organisation, "unit": unit, "earlier": earlier, "target": towards, "change": change}

@@ -96,7 +96,7 @@ def test_facet_changes_are_the_difference_of_scores(moves):
 def test_comparing_an_audit_with_itself_finds_no_move(moves):
     old, _, _ = moves
     c = compare(old, old)
-    assert c["regressions"] == {"stages": [], "actions": []}
+    assert c["regressions"] == {"stages": [], "actions": [], "red_flags": []}
     assert c["stage_changes"] == c["actions_done"] == c["actions_changed"] == []
     assert c["red_flags"] == {"raised": [], "cleared": []}
 
