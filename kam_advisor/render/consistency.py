@@ -1,6 +1,9 @@
 """The report-consistency checker: principles every programme result and every rendered report
 must hold, whatever the client. Run any result (and its rendered formats) through
-:func:`check`; a broken principle raises :class:`ReportInconsistency` naming it.
+:func:`check`; a broken principle raises :class:`ReportInconsistency` naming it. Re-audits,
+compare, history, group views and portfolios have their checks in ``consistency_change``,
+re-exported here (`check_progress`, `check_compare`, `check_history`, `check_units`,
+`check_portfolio`).
 
 The checks read only the result (the `assess` JSON contract) and the rendered text, never the
 rules: they state what a consultant would sign, independently of how the rules reach it.
@@ -12,6 +15,10 @@ import html as html_mod
 import re
 from typing import Any, Mapping
 
+# one exception for every principle; the re-audit, group and portfolio checks live in consistency_change
+from kam_advisor.render.consistency_change import (
+    ReportInconsistency, check_compare, check_history, check_portfolio, check_progress, check_units)
+
 KNOWN_OPEN = ("partial", "not_started")
 # internal ids a client must never read: checklist ids, rule and finding ids, seed file names
 INTERNAL_ID = re.compile(r"\b(?:sp|oc|pr)\.[a-z]+\.[a-z]+(?:\.[a-d]\d+)?\b|\b(?:rec|flag|state|cell|met|reach|"
@@ -21,12 +28,13 @@ BAD_PLURAL = re.compile(r"(?<![\d.,%])\b(?:1 (?:actions|topics|key accounts|red 
                         r"|(?:[02-9]|\d{2,}) (?:action|topic|red flag|respondent)\b(?![-\w]))")
 
 
-class ReportInconsistency(ValueError):
-    """A result or report breaks one of the principles; the message names it."""
+
+__all__ = ["ReportInconsistency", "check", "check_result", "check_rendered", "check_progress", "check_compare",
+           "check_history", "check_units", "check_portfolio"]
 
 
 def _fail(principle: str, detail: str) -> None:
-    raise ReportInconsistency(f"{principle}: {detail}")
+    raise ReportInconsistency(principle, detail)
 
 
 def _rank(result: Mapping[str, Any]) -> dict[str | None, int]:
