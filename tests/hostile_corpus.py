@@ -135,3 +135,45 @@ def crash_or_hang(job: tuple[str, str]):
     if name == "hang.yaml":
         time.sleep(3600)
     return assess_one(job)
+
+
+# ------------------------------------------------------------------------------- valid input
+
+QUESTIONNAIRES = ("readiness", "full-audit", "facets", "account", "ka-plan")
+USER_TEXT = "Globex <b>&amp; Co"  # markup a report must show as text
+
+
+def valid_answers(folder: Path) -> dict[str, Path]:
+    """One valid, fully answered file per built-in questionnaire: ``{questionnaire id: path}``.
+
+    Every question gets an answer its type allows (choices and levels rotate, numbers just above
+    their minimum, text holds markup) so every kind of result and every template is exercised."""
+    import yaml
+
+    from kam_advisor.answers import loader
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for qid in QUESTIONNAIRES:
+        answers = {}
+        for n, (key, q) in enumerate(loader.load_cached(qid).questions.items()):
+            if q.type == "status":
+                value = ("done", "partial", "not_started")[n % 3]
+            elif q.type == "single_choice":
+                value = q.choice_values[n % len(q.choice_values)]
+            elif q.type == "multi_choice":
+                value = [q.choice_values[0]]
+            elif q.type == "yes_no":
+                value = ("yes", "no")[n % 2]
+            elif q.type == "scale":
+                value = q.scale_min + n % (q.scale_max - q.scale_min + 1)
+            elif q.type == "number":
+                low, high = q.validation.get("minimum", 0), q.validation.get("maximum", 10**6)
+                value = int(low + 1) if low + 1 <= high else low
+            else:
+                value = USER_TEXT
+            answers[key] = value
+        path = folder / f"valid-{qid}.yaml"
+        path.write_text(yaml.safe_dump({"questionnaire": qid, "organisation": USER_TEXT, "date": "2026-01-15",
+                                        "respondent": "Jo Doe", "answers": answers}, sort_keys=False), encoding="utf-8")
+        out[qid] = path
+    return out

@@ -145,6 +145,42 @@ def test_a_questionnaire_path_on_the_command_line_that_is_not_a_questionnaire_is
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
 
 
+# ------------------------------------------------------------------------------- valid input, every kind
+
+@pytest.fixture(scope="module")
+def valid(tmp_path_factory):
+    return hostile_corpus.valid_answers(tmp_path_factory.mktemp("valid"))
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "html", "json"])
+@pytest.mark.parametrize("qid", hostile_corpus.QUESTIONNAIRES)
+def test_every_kind_of_valid_answers_file_reports_in_every_format(qid, fmt, valid, tmp_path):
+    """Issue 21: a valid ka-plan file crashed the HTML (and so the PDF) report in the template."""
+    out = tmp_path / f"report.{fmt}"
+    result = invoke("report", "--answers", valid[qid], "--format", fmt, "--output", out)
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert result.stderr.startswith("report written to ") and result.stderr.endswith(f"{out.name}\n"), result.stderr
+    text = out.read_text(encoding="utf-8")
+    kind = {"account": "account", "ka-plan": "plan"}.get(qid, "programme")
+    if fmt == "json":
+        assert json.loads(text).get("kind", "programme") == kind
+    elif fmt == "html":
+        assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+        assert "Globex &lt;b&gt;&amp;amp; Co" in text and "<b>&amp" not in text  # user markup is text
+    else:
+        assert "Globex" in text
+
+
+@pytest.mark.parametrize("qid", ["readiness", "account", "ka-plan"])  # one per HTML template
+def test_every_html_template_prints_to_pdf(qid, valid, tmp_path, chromium_path):
+    out = tmp_path / "report.pdf"
+    result = invoke("report", "--answers", valid[qid], "--format", "pdf", "--output", out)
+    assert result.exit_code == 0, (result.output, result.exception)
+    from pypdf import PdfReader
+    text = "".join(page.extract_text() for page in PdfReader(out).pages)
+    assert "Globex" in text or "Acme" in text
+
+
 # ------------------------------------------------------------------------------- the limits
 
 @pytest.mark.parametrize("make, limit_name", [
