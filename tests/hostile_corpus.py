@@ -177,3 +177,188 @@ def valid_answers(folder: Path) -> dict[str, Path]:
                                         "respondent": "Jo Doe", "answers": answers}, sort_keys=False), encoding="utf-8")
         out[qid] = path
     return out
+
+
+# ------------------------------------------------------------------------------- workbooks (issue 21)
+
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+LAUGHS_DTD = ('<!DOCTYPE worksheet [<!ENTITY a0 "lol">'
+              + "".join(f'<!ENTITY a{n} "{("&a" + str(n - 1) + ";") * 10}">' for n in range(1, 10)) + "]>")
+EXTERNAL_DTD = '<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+
+
+def _cell(ref: str, value) -> str:
+    if isinstance(value, Raw):
+        return f'<c r="{ref}"{value.attrs}><v>{value.text}</v></c>' if value.text is not None else value.attrs
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    from xml.sax.saxutils import escape
+    return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+
+class Raw:
+    """A cell written as given: ``Raw("abc", ' t="n"')`` is ``<c r=".." t="n"><v>abc</v></c>``."""
+
+    def __init__(self, text, attrs: str = ""):
+        self.text, self.attrs = text, attrs
+
+
+def sheet_xml(rows, dimension: str | None = None, doctype: str = "", tail: str = "") -> bytes:
+    """A worksheet part holding ``rows`` (lists of values; None leaves a cell out)."""
+    from openpyxl.utils import get_column_letter
+    body = []
+    for r, row in enumerate(rows, start=1):
+        cells = "".join(_cell(f"{get_column_letter(c)}{r}", v) for c, v in enumerate(row, start=1) if v is not None)
+        body.append(f'<row r="{r}">{cells}</row>')
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?>{doctype}<worksheet {_NS}>{dim}<sheetData>'
+            + "".join(body) + tail + "</sheetData></worksheet>").encode()
+
+
+def replace_parts(xlsx: bytes, parts: dict[str, bytes]) -> bytes:
+    """The workbook with some of its zip parts replaced (or added)."""
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename not in parts:
+                dst.writestr(info.filename, src.read(info.filename))
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+def with_shared_strings(xlsx: bytes, sst: bytes) -> bytes:
+    """The workbook with a shared-strings part (listed in its relations and content types)."""
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src:
+        rels = src.read("xl/_rels/workbook.xml.rels").decode()
+        types = src.read("[Content_Types].xml").decode()
+    rels = rels.replace("</Relationships>", '<Relationship Type="http://schemas.openxmlformats.org/officeDocument/'
+                        '2006/relationships/sharedStrings" Target="sharedStrings.xml" Id="rId99"/></Relationships>')
+    types = types.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                          'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    return replace_parts(xlsx, {"xl/_rels/workbook.xml.rels": rels.encode(), "[Content_Types].xml": types.encode(),
+                                "xl/sharedStrings.xml": sst})
+
+
+def _plain_book(sheet_names) -> tuple[bytes, dict[str, str]]:
+    """An openpyxl workbook with empty sheets of these names; its bytes and {title: part}."""
+    import io
+
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.title = sheet_names[0]
+    for name in sheet_names[1:]:
+        book.create_sheet(name)
+    for ws in book.worksheets:
+        ws["A1"] = "x"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), {name: f"xl/worksheets/sheet{n}.xml" for n, name in enumerate(sheet_names, start=1)}
+
+
+PORTFOLIO_HEAD = ["id", "name", "key_account", "revenue", "stability", "cross_sell", "financial", "ease"]
+PORTFOLIO_ROWS = [["A1", "Acme", "yes", 1200000, 4, 5, 4, 3], ["B2", "Globex", "no", 300000, 2, 2, 3, 2]]
+
+
+def _answers_rows(answers):
+    head = [["Id", "Section", "Question", "Answer", "Notes", "Help", "Allowed answers"]]
+    return head + [[qid, "s", "q", value] for qid, value in answers]
+
+
+def _bomb_sheet(megabytes: int) -> bytes:
+    """A sheet part of ``megabytes`` MiB of blanks after a valid start (compresses to ~50 KB per MiB)."""
+    return sheet_xml([PORTFOLIO_HEAD])[:-len("</sheetData></worksheet>")] + b" " * (megabytes * 1024 * 1024)
+
+
+def workbook_corpus(folder: Path) -> dict[str, tuple[str, Path]]:
+    """Hostile workbooks for both readers: ``{case: (reader, path)}``, reader ``answers`` (an
+    answers workbook of the readiness questionnaire) or ``portfolio`` (accounts score). Each must
+    end in one line naming the file, exit code 2, within seconds and 300 MB."""
+    folder.mkdir(parents=True, exist_ok=True)
+    answers_sheets = ["Instructions", "Answers"]
+    answers_base, answers_parts = _plain_book(answers_sheets)
+    instructions = answers_parts["Instructions"], sheet_xml([["Questionnaire", "readiness"]])
+    portfolio_base, portfolio_parts = _plain_book(["Accounts"])
+    good_answers = [("driver", "done"), ("strategy", "partial")]
+
+    def answers_book(answers_sheet: bytes, extra: dict[str, bytes] | None = None) -> bytes:
+        return replace_parts(answers_base, {instructions[0]: instructions[1], answers_parts["Answers"]: answers_sheet,
+                                            **(extra or {})})
+
+    def portfolio_book(sheet: bytes, extra: dict[str, bytes] | None = None) -> bytes:
+        return replace_parts(portfolio_base, {portfolio_parts["Accounts"]: sheet, **(extra or {})})
+
+    def both(case: str, rows_answers, rows_portfolio, **kw) -> None:
+        books[f"answers-{case}"] = ("answers", answers_book(sheet_xml(_answers_rows(rows_answers), **kw)))
+        books[f"portfolio-{case}"] = ("portfolio", portfolio_book(sheet_xml([PORTFOLIO_HEAD] + rows_portfolio, **kw)))
+
+    books: dict[str, tuple[str, bytes]] = {}
+    a_row, p_row = list(good_answers), [list(r) for r in PORTFOLIO_ROWS]
+    both("billion-laughs", [("driver", Raw("&a9;", ' t="inlineStr"'))], p_row, doctype=LAUGHS_DTD)
+    both("external-entity", [("driver", Raw("&e;", ' t="str"'))], p_row, doctype=EXTERNAL_DTD)
+    both("shared-string-out-of-range", [("driver", Raw("999999", ' t="s"'))],
+         [["A1", Raw("999999", ' t="s"'), "yes", 5]])
+    both("number-nan", [("driver", Raw("NaN"))], [["A1", "Acme", "yes", Raw("NaN")]])
+    both("number-inf", [("driver", Raw("1e999"))], [["A1", "Acme", "yes", Raw("1e999")]])
+    both("number-text", [("driver", Raw("abc", ' t="n"'))], [["A1", "Acme", "yes", Raw("abc", ' t="n"')]])
+    both("number-5000-digits", [("driver", Raw("7" * 5000))], [["A1", "Acme", "yes", Raw("7" * 5000)]])
+    both("row-number-4-billion", a_row, p_row, tail='<row r="4000000000"><c r="A4000000000"><v>1</v></c></row>')
+    both("row-3-million-cells", a_row, p_row, tail='<row>' + "<c><v>1</v></c>" * 3_000_000 + "</row>")
+    both("8-million-elements", a_row, p_row, tail="<foo/>" * 8_000_000)
+    both("2-million-empty-rows", a_row, p_row, tail="<row/>" * 2_000_000)
+    truncated = sheet_xml([PORTFOLIO_HEAD] + p_row)
+    books["portfolio-truncated-xml"] = ("portfolio", portfolio_book(truncated[: len(truncated) - 60]))
+    truncated = sheet_xml(_answers_rows(a_row))
+    books["answers-truncated-xml"] = ("answers", answers_book(truncated[: len(truncated) - 60]))
+    laughs_strings = (f'<?xml version="1.0"?>{LAUGHS_DTD.replace("worksheet", "sst")}<sst {_NS}><si><t>&a9;</t></si>'
+                      "</sst>").encode()
+    books["portfolio-billion-laughs-shared-strings"] = ("portfolio", with_shared_strings(
+        portfolio_book(sheet_xml([PORTFOLIO_HEAD] + p_row)), laughs_strings))
+    books["answers-billion-laughs-shared-strings"] = ("answers", with_shared_strings(
+        answers_book(sheet_xml(_answers_rows(a_row))), laughs_strings))
+    books["portfolio-sheet-unpacks-to-60-mb"] = ("portfolio", portfolio_book(_bomb_sheet(60)))
+    books["answers-sheet-unpacks-to-60-mb"] = ("answers", answers_book(_bomb_sheet(60)))
+    books["portfolio-shared-strings-30-mb"] = ("portfolio", with_shared_strings(
+        portfolio_book(sheet_xml([PORTFOLIO_HEAD] + p_row)), b" " * (30 * 1024 * 1024)))
+    books["answers-shared-strings-30-mb"] = ("answers", with_shared_strings(
+        answers_book(sheet_xml(_answers_rows(a_row))), b" " * (30 * 1024 * 1024)))
+
+    out = {}
+    for case, (reader, data) in books.items():
+        path = folder / f"{case}.xlsx"
+        path.write_bytes(data)
+        out[case] = (reader, path)
+    for reader in ("answers", "portfolio"):
+        fifo = folder / f"{reader}-fifo.xlsx"
+        os.mkfifo(fifo)
+        out[f"{reader}-fifo"] = (reader, fifo)
+        link = folder / f"{reader}-dev-zero.xlsx"
+        link.symlink_to("/dev/zero")
+        out[f"{reader}-dev-zero"] = (reader, link)
+        sparse = folder / f"{reader}-sparse-11-mb.xlsx"
+        with sparse.open("wb") as handle:
+            handle.truncate(11 * 1024 * 1024)
+        out[f"{reader}-sparse-11-mb"] = (reader, sparse)
+    return out
+
+
+def workbook_below_its_declared_size(folder: Path) -> dict[str, Path]:
+    """Valid workbooks whose sheets declare a size (``<dimension>``) smaller than the rows they
+    hold: the rows below must be read like the others."""
+    folder.mkdir(parents=True, exist_ok=True)
+    answers_base, answers_parts = _plain_book(["Instructions", "Answers"])
+    portfolio_base, portfolio_parts = _plain_book(["Accounts"])
+    rows = _answers_rows([("driver", "done"), ("strategy", "partial"), ("champion", "done")])
+    answers = replace_parts(answers_base, {
+        answers_parts["Instructions"]: sheet_xml([["Questionnaire", "readiness"]], dimension="A1:B1"),
+        answers_parts["Answers"]: sheet_xml(rows, dimension="A1:G2")})
+    portfolio = replace_parts(portfolio_base, {
+        portfolio_parts["Accounts"]: sheet_xml([PORTFOLIO_HEAD] + PORTFOLIO_ROWS + [["C3", "Initech", "no", 50, 3, 3, 3, 3]],
+                                               dimension="A1:H2")})
+    (folder / "answers-below-dimension.xlsx").write_bytes(answers)
+    (folder / "portfolio-below-dimension.xlsx").write_bytes(portfolio)
+    return {"answers": folder / "answers-below-dimension.xlsx", "portfolio": folder / "portfolio-below-dimension.xlsx"}
