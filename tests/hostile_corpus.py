@@ -362,3 +362,69 @@ def workbook_below_its_declared_size(folder: Path) -> dict[str, Path]:
     (folder / "answers-below-dimension.xlsx").write_bytes(answers)
     (folder / "portfolio-below-dimension.xlsx").write_bytes(portfolio)
     return {"answers": folder / "answers-below-dimension.xlsx", "portfolio": folder / "portfolio-below-dimension.xlsx"}
+
+
+# ------------------------------------------------------------------------------- history exports (issue 21)
+
+def _deep(depth: int):
+    node: list = []
+    for _ in range(depth - 1):
+        node = [node]
+    return node
+
+
+def export_corpus(folder: Path, valid: dict) -> dict[str, tuple[str, Path]]:
+    """Hostile `import` files made from a valid export document: ``{case: (expected, path)}``,
+    ``expected`` a piece of the one line `import` must print. Nothing may reach the store."""
+    import copy
+    import json
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def changed(change) -> dict:
+        doc = copy.deepcopy(valid)
+        change(doc)
+        return doc
+
+    docs: dict[str, tuple[str, object]] = {
+        "no-organisation": ("missing required field 'organisation'", changed(lambda d: d.pop("organisation"))),
+        "organisation-a-number": ("organisation: must be text (got 5)", changed(lambda d: d.update(organisation=5))),
+        "date-a-number": ("audits[0].date: must be text", changed(lambda d: d["audits"][0].update(date=20260101))),
+        "date-feb-30": ("no such date '2026-02-30'", changed(lambda d: d["audits"][0].update(date="2026-02-30"))),
+        "responses-text": ("audits[0].responses: must be a list",
+                           changed(lambda d: d["audits"][0].update(responses="x"))),
+        "stage-script": ("audits[0].result.overall.achieved: must be one of A, B, C, D",
+                         changed(lambda d: d["audits"][0]["result"]["overall"].update(achieved="<script>Z"))),
+        "target-stage-script": ("targets[0].stage: must be one of A, B, C, D", changed(lambda d: d.update(
+            targets=[{"unit": None, "stage": "<script>Z", "by": None, "set_at": "2026-01-01T00:00:00+00:00"}]))),
+        "target-by-feb-30": ("targets[0].by", changed(lambda d: d.update(
+            targets=[{"unit": None, "stage": "C", "by": "2026-02-30", "set_at": "2026-01-01T00:00:00+00:00"}]))),
+        "nested-900": ("nested more than 64 levels deep",
+                       changed(lambda d: d["audits"][0]["result"].update(deep=_deep(900)))),
+        "id-not-hex": ("audits[0].id: must be 12 hexadecimal characters",
+                       changed(lambda d: d["audits"][0].update(id="<script>"))),
+    }
+    out = {}
+    for case, (expected, doc) in docs.items():
+        path = folder / f"export-{case}.json"
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        out[case] = (expected, path)
+    raw = {
+        "utf-16": ("not UTF-8 text (it looks like UTF-16)", json.dumps(valid).encode("utf-16")),
+        "nested-100000": ("nested more than 64 levels deep", b"[" * 100_000 + b"]" * 100_000),
+        "number-5000-digits": ("not JSON this tool reads", b'{"format": "kam-advisor-history", "version": '
+                               + b"7" * 5000 + b"}"),
+        "values-3-million": ("values, over the 3,000,000", b"[" + b"0," * 3_000_001 + b"0]"),
+        "not-json": ("not JSON: Expecting value", b"format: kam-advisor-history\n"),
+        "a-list": ("format: expected a kam-advisor history export", b"[1, 2]"),
+    }
+    for case, (expected, data) in raw.items():
+        path = folder / f"export-{case}.json"
+        path.write_bytes(data)
+        out[case] = (expected, path)
+    fifo = folder / "export-fifo.json"
+    os.mkfifo(fifo)
+    out["fifo"] = ("not a regular file", fifo)
+    zero = folder / "export-dev-zero.json"
+    zero.symlink_to("/dev/zero")
+    out["dev-zero"] = ("not a regular file", zero)
+    return out

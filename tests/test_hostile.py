@@ -244,6 +244,132 @@ def test_rows_below_a_sheets_declared_size_are_read(tmp_path):
         assert [r["name"] for r in csv.DictReader(handle)] == ["Acme", "Globex", "Initech"]
 
 
+# ------------------------------------------------------------------------------- the history store (issue 21)
+
+ORG = "Northwind Components Ltd"
+
+
+@pytest.fixture(scope="module")
+def saved_db(tmp_path_factory):
+    """A SQLite history holding one audit of Northwind, and its export document."""
+    folder = tmp_path_factory.mktemp("store")
+    url = f"sqlite:///{folder / 'history.db'}"
+    assert invoke("assess", "--example", "northwind-early-b", "--save", "--db", url).exit_code == 0
+    doc = json.loads(invoke("export", ORG, "--db", url).stdout)
+    return url, doc
+
+
+@pytest.fixture(scope="module")
+def exports(saved_db, tmp_path_factory):
+    return hostile_corpus.export_corpus(tmp_path_factory.mktemp("exports"), saved_db[1])
+
+
+@pytest.mark.parametrize("case", ["no-organisation", "organisation-a-number", "date-a-number", "date-feb-30",
+                                  "responses-text", "stage-script", "target-stage-script", "target-by-feb-30",
+                                  "nested-900", "id-not-hex", "utf-16", "nested-100000", "number-5000-digits",
+                                  "values-3-million", "not-json", "a-list", "fifo", "dev-zero"])
+def test_a_hostile_export_is_refused_whole_before_the_store_is_touched(case, exports, tmp_path):
+    expected, path = exports[case]
+    db = tmp_path / "new.db"
+    line = assert_one_line(invoke("import", path, "--db", f"sqlite:///{db}"), path)
+    assert expected in line, line
+    assert len(line) < 300, line
+    assert not db.exists()  # checked whole before the database was even opened
+
+
+def test_a_valid_export_still_imports_and_round_trips(saved_db, tmp_path):
+    url, doc = saved_db
+    path = tmp_path / "org.json"
+    path.write_text(json.dumps(doc))
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    result = invoke("import", path, "--db", other)
+    assert result.exit_code == 0 and "imported 1 audit of 'Northwind Components Ltd'" in result.stderr
+    assert json.loads(invoke("export", ORG, "--db", other).stdout) == doc
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("sqlite://", "an in-memory database keeps nothing"),
+    ("sqlite:///:memory:", "an in-memory database keeps nothing"),
+    ("sqlite:////dev/null", "not a regular file"),
+    ("postgresql+psycopg2://u@localhost/db", "unsupported database 'postgresql+psycopg2'"),
+    ("mysql://u@localhost/db", "unsupported database 'mysql'"),
+    ("not a url", "not a database URL"),
+])
+@pytest.mark.parametrize("command", [["history", ORG], ["assess", "--example", "northwind-early-b", "--save"],
+                                     ["db", "upgrade"], ["db", "info"]])
+def test_a_database_url_the_store_cannot_use_is_one_line_at_once(url, expected, command):
+    """In a real process with a timeout: an in-memory database used to spin at 100 % CPU."""
+    journal_before = os.path.exists("/dev/null-journal")
+    proc = subprocess.run(KAM + command + ["--db", url], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+    assert os.path.exists("/dev/null-journal") == journal_before  # SQLite never touched /dev/null
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+READING_COMMANDS = [["history", ORG], ["show", "abcd"], ["export", ORG], ["compare", ORG, "--format", "json"],
+                    ["reassess", "abcd"]]
+
+
+def _foreign_db(path: Path) -> bytes:
+    import sqlite3
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)")
+    conn.execute("INSERT INTO invoices (amount) VALUES (12.5)")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS + [["db", "info"]])
+def test_a_reading_command_never_creates_or_migrates_a_database(command, tmp_path):
+    foreign = tmp_path / "crm.db"
+    before = _foreign_db(foreign)
+    result = invoke(*command, "--db", f"sqlite:///{foreign}")
+    if command[0] == "db":  # info reports, changes nothing
+        assert result.exit_code == 0 and "schema:        none" in result.stdout
+    else:
+        line = assert_one_line(result)
+        assert "holds no kam-advisor history" in line and "kam-advisor db upgrade" in line and "assess --save" in line
+    assert foreign.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["crm.db"]
+    missing = tmp_path / "none.db"
+    result = invoke(*command, "--db", f"sqlite:///{missing}")
+    assert not missing.exists()
+    if command[0] != "db":
+        assert "no history database there yet" in assert_one_line(result)
+
+
+def test_report_progress_on_a_foreign_database_warns_and_leaves_it_untouched(tmp_path):
+    foreign = tmp_path / "crm.db"
+    before = _foreign_db(foreign)
+    result = invoke("report", "--example", "northwind-early-b", "--progress", "--format", "md",
+                    "--db", f"sqlite:///{foreign}")
+    assert result.exit_code == 0 and "holds no kam-advisor history" in result.stderr
+    assert "the report has no progress page" in result.stderr
+    assert foreign.read_bytes() == before
+
+
+def test_one_bad_stored_target_never_breaks_compare_or_the_report(saved_db, tmp_path):
+    """A target stored by an older version (its import did not check the stage) is left out."""
+    import sqlite3
+    db = tmp_path / "history.db"
+    shutil.copy(saved_db[0].removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    assert invoke("assess", "--example", "northwind-early-b", "--save", "--db", url, "--date", "2026-12-01").exit_code == 0
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO targets (organisation, unit, stage, by_date, set_at) VALUES (?, '', ?, NULL, ?)",
+                 (ORG, "<script>Z", "2026-01-01T00:00:00+00:00"))
+    conn.commit()
+    conn.close()
+    result = invoke("compare", ORG, "--format", "json", "--db", url)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["target"] is None
+    result = invoke("report", "--example", "northwind-early-b", "--progress", "--format", "md", "--db", url,
+                    "--date", "2027-01-01")
+    assert result.exit_code == 0 and "<script>" not in result.stdout
+
+
 # ------------------------------------------------------------------------------- the limits
 
 @pytest.mark.parametrize("make, limit_name", [

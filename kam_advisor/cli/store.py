@@ -42,9 +42,10 @@ def db_option(func):
                              "(default: KAM_ADVISOR_DB, else a file in your user data folder).")(func)
 
 
-def _open(db_url):
+def _open(db_url, write: bool = False):
+    """The store; ``write=False`` (every command that only reads) never creates or migrates it."""
     from kam_advisor.store import open_store
-    return open_store(db_url)
+    return open_store(db_url, write=write)
 
 
 def _dump_json(data) -> str:
@@ -107,7 +108,7 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
         return
     from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
     sources = sources_from_files([p for p in paths if p != "-"])
-    with _open(db_url) as store:
+    with _open(db_url, write=True) as store:
         audit_id = save_assessment(store, result, sources, organisation=org, unit=unit, date=audit_date,
                                    assessor=assessor, questionnaire_version=questionnaire_version(
                                        result.get("questionnaire")))
@@ -190,19 +191,17 @@ def export(organisation, output, db_url):
 @store_errors
 def import_(file, db_url):
     """Add the audits of an export FILE ('-' = stdin); audits already present are left as they are."""
+    from kam_advisor.data.neutral import quoted
+    from kam_advisor.data.yamlio import open_regular
+    from kam_advisor.store.audits import MAX_EXPORT_BYTES, parse_export
     if file == "-":
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read(MAX_EXPORT_BYTES + 1)
     else:
-        if not Path(file).is_file():
-            raise DataError("file not found", file)
-        text = Path(file).read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(f"not JSON: {err.msg} (column {err.colno})", file, err.lineno) from None
-    with _open(db_url) as store:
+        data = open_regular(file, MAX_EXPORT_BYTES)  # a regular file: never a FIFO or device
+    doc = parse_export(data, "<stdin>" if file == "-" else file)  # checked whole before the store is opened
+    with _open(db_url, write=True) as store:
         added, present = store.import_document(doc, file)
-        click.echo(f"imported {added} audit{'s' if added != 1 else ''} of '{doc['organisation']}' into {store.url}"
+        click.echo(f"imported {added} audit{'s' if added != 1 else ''} of {quoted(doc['organisation'])} into {store.url}"
                    f" ({present} already present)", err=True)
 
 
@@ -214,7 +213,7 @@ def import_(file, db_url):
 @store_errors
 def delete(audit_id, yes, db_url):
     """Remove one saved audit and its answers (asks first unless --yes)."""
-    with _open(db_url) as store:
+    with _open(db_url, write=True) as store:
         found = store.load(audit_id).audit
         what = f"audit {found.id} of {found.organisation}{' / ' + found.unit if found.unit else ''} ({found.date})"
         if not yes and not click.confirm(f"Delete {what}?", default=False, err=True):
@@ -259,11 +258,7 @@ def db_upgrade(db_url):
 def db_info(fmt, db_url):
     """Where the database is, its schema version and what it holds (changes nothing)."""
     from kam_advisor.store import db as db_mod
-    engine = db_mod.create_engine(db_url or db_mod.default_url())
-    try:
-        info = db_mod.info(engine)
-    finally:
-        engine.dispose()
+    info = db_mod.info(db_url or db_mod.default_url())
     if fmt == "json":
         click.echo(_dump_json(info), nl=False)
         return
@@ -335,7 +330,7 @@ def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
     """Set the stage ORGANISATION aims at (kept in the history; compare shows it) and show the
     percent-to-target, progress since the first audit and the actions to get there, phased."""
     from kam_advisor.store.history import set_target
-    with _open(db_url) as store:
+    with _open(db_url, write=True) as store:
         doc = set_target(store, organisation, stage, by_date, unit)
     _render_history(doc, fmt, output)
 
@@ -382,7 +377,7 @@ def reassess_cmd(ctx, audit_id, save, fmt, db_url):
     renamed actions; answers to removed actions are kept and reported."""
     from kam_advisor.results.reassess import reassess
     obj = _root(ctx)
-    with _open(db_url) as store:
+    with _open(db_url, write=save) as store:
         found = store.load(audit_id)
         result = reassess(found.result, obj.get("kb_dir"), obj.get("rules_dir"))
         a = found.audit

@@ -27,6 +27,20 @@ def terminal_text(text: Any) -> str:
     return _TERMINAL_CONTROL.sub(_visible, str(text))
 
 
+QUOTE_MAX = 80  # characters of a value an error line quotes
+
+
+def quoted(value: Any, limit: int = QUOTE_MAX) -> str:
+    """A value as an error line quotes it: in quotes, at most ``limit`` characters, control
+    characters shown as ``\\xNN``, and how much was left out (a 5,000-digit number must not
+    make a 5,000-character line): ``'7777…' (and 4,920 more characters)``."""
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text) if _TERMINAL_CONTROL.search(text) is None else "'" + terminal_text(text) + "'"
+    head = terminal_text(text[:limit])
+    return f"'{head}\u2026' (and {len(text) - limit:,} more characters)"
+
+
 def spreadsheet_cell(value: Any) -> Any:
     """A CSV/spreadsheet cell that is shown, never run: text starting with ``= + - @``, tab or CR
     gets a leading apostrophe (the OWASP rule; spreadsheets hide it), control characters
