@@ -33,6 +33,8 @@ _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 NAME_MAX = 200
 MAX_COLUMNS = 1_000  # of a workbook's header; columns further right are not read
 _NOT_UTF8 = ["\ufffd"]  # stands for a CSV row that was not UTF-8 text
+_TOO_LONG = ["\ufffd\ufffd"]  # stands for a CSV line over MAX_LINE_BYTES
+MAX_LINE_BYTES = 1024 * 1024  # of one CSV line: a row of 20 fields is a few hundred bytes
 
 
 @dataclass(slots=True)
@@ -102,9 +104,23 @@ class PortfolioReader:
         handle = _open_regular(self.path)
 
         bad_lines: list[int] = []
+        long_lines: list[int] = []
 
         def lines():  # decoded line by line, so that a bad byte is reported on its own row
-            for n, raw in enumerate(handle, 1):
+            n = 0
+            while True:
+                raw = handle.readline(MAX_LINE_BYTES + 1)  # never more than that in memory
+                if not raw:
+                    return
+                n += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    while True:  # the rest of the line is read in pieces and dropped
+                        more = handle.readline(1 << 20)
+                        if not more or more.endswith(b"\n"):
+                            break
+                    long_lines.append(n)
+                    yield "\n"
+                    continue
                 try:
                     yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
                 except UnicodeDecodeError:
@@ -117,6 +133,12 @@ class PortfolioReader:
             try:
                 for record in reader:
                     n += 1
+                    if long_lines:
+                        long_lines.clear()
+                        if n == 1:
+                            raise DataError(f"the header is longer than {MAX_LINE_BYTES:,} bytes", self.path, 1)
+                        yield n, _TOO_LONG
+                        continue
                     if bad_lines:
                         bad_lines.clear()
                         if n == 1:
@@ -171,6 +193,8 @@ class PortfolioReader:
     def _account(self, n: int, record: list) -> AccountInput | RowError:
         if record is _NOT_UTF8:
             return RowError(n, f"{self.where(n)}: not UTF-8 text; save the export as CSV UTF-8")
+        if record is _TOO_LONG:
+            return RowError(n, f"{self.where(n)}: a line longer than {MAX_LINE_BYTES:,} bytes; skipped unread")
         acc = AccountInput(row=n, name="")
         width = len(record)
         for index, col, setter in self._setters:

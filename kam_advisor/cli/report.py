@@ -123,7 +123,9 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
                              appendix=appendix, progress=history)
     if to_stdout:
-        click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
+        # we decided; click must not strip or add. Coloured, the text goes past the terminal
+        # guard: its user text is shown as \xNN by the renderer, the colours are ours
+        click.echo(text, nl=False, color=colour, file=getattr(sys.stdout, "unguarded", sys.stdout) if colour else None)
         return
     atomic_write(Path(output), text, inputs=answers)
     click.echo(f"report written to {display_path(output)}", err=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import guard
+from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, guard
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -117,7 +117,7 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
 
 # --- history, show, export, import, delete -----------------------------------------------------
 
-@click.command("history")
+@click.command("history", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--unit", help="Only this unit's audits ('' for audits of the whole organisation).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -147,7 +147,7 @@ def history(organisation, unit, fmt, db_url):
                              table, "llllrlrl"))
 
 
-@click.command("show")
+@click.command("show", cls=GuardedCommand)
 @click.argument("audit_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: the summary; json: the stored `assess` result.")
@@ -171,7 +171,7 @@ def show(audit_id, fmt, db_url):
     click.echo(render_text(found.result), nl=False)
 
 
-@click.command("export")
+@click.command("export", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @db_option
@@ -184,7 +184,7 @@ def export(organisation, output, db_url):
     _echo_out(_dump_json(doc), output)
 
 
-@click.command("import")
+@click.command("import", cls=GuardedCommand)
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
 @guard
@@ -205,7 +205,7 @@ def import_(file, db_url):
                    f" ({present} already present)", err=True)
 
 
-@click.command("delete")
+@click.command("delete", cls=GuardedCommand)
 @click.argument("audit_id")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @db_option
@@ -225,7 +225,7 @@ def delete(audit_id, yes, db_url):
 
 # --- db --------------------------------------------------------------------------------------
 
-@click.group("db", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("db", cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def db_group():
     """The history database: schema version, upgrade."""
 
@@ -295,7 +295,7 @@ def history_output(func):
                         show_default=True)(func)
 
 
-@click.command("compare")
+@click.command("compare", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--from", "from_id", metavar="AUDIT_ID", help="The earlier audit (default: the one before --to).")
 @click.option("--to", "to_id", metavar="AUDIT_ID", help="The later audit (default: the latest).")
@@ -316,7 +316,7 @@ def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
     _render_history(doc, fmt, output)
 
 
-@click.command("target")
+@click.command("target", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--stage", required=True, metavar="STAGE", help="The stage to reach (A, B, C or D).")
 @click.option("--by", "by_date", metavar="YYYY-MM-DD", help="When to reach it; phases the actions up to then.")
@@ -340,7 +340,7 @@ COMMANDS += [compare_cmd, target_cmd]
 
 # --- knowledge-base upgrades ---------------------------------------------------------------------
 
-@click.command("diff")
+@click.command("diff", cls=GuardedCommand)
 @click.argument("old_dir", type=click.Path(file_okay=False))
 @click.argument("new_dir", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -364,7 +364,7 @@ def kb_diff(old_dir, new_dir, fmt):
         raise SystemExit(2)
 
 
-@click.command("reassess")
+@click.command("reassess", cls=GuardedCommand)
 @click.argument("audit_id")
 @click.option("--save", is_flag=True, help="Save the new assessment as an audit of the same organisation, unit and date.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
