@@ -370,6 +370,186 @@ def test_one_bad_stored_target_never_breaks_compare_or_the_report(saved_db, tmp_
     assert result.exit_code == 0 and "<script>" not in result.stdout
 
 
+# ------------------------------------------------------------------------------- terminals and files (issue 21)
+
+OSC_TITLE, OSC_CLIPBOARD = "\x1b]0;pwned\x07", "\x1b]52;c;cm0gLXJmIH4=\x07"
+ESCAPES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def on_terminal(args, timeout=30) -> tuple[int, str]:
+    """Run kam-advisor with stdout and stderr on a pseudo-terminal: (exit code, all it printed)."""
+    import pty
+    import select
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen(KAM + [str(a) for a in args], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=child_fd,
+                            stderr=child_fd, env={**os.environ, "NO_COLOR": "1"})
+    os.close(child_fd)
+    out, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main_fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(main_fd)
+    return proc.wait(timeout=timeout), out.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a\x1b]0;pwned\x07b", "ab"), ("a\x1b]52;c;aGk=\x1b\\b", "ab"), ("a\x1b[2J\x1b[31mb", "ab"), ("a\x9b31mb", "ab"),
+    ("a\x9d0;t\x9cb", "ab"), ("a\x1bPq#0\x1b\\b", "ab"), ("a\x1b_apc\x9cb", "ab"), ("lone\x1b", "lone"),
+    ("a\x1b(Bb", "ab"), ("c1\x85\x8dx", "c1x"), ("keeps\ttab\nnewline\rCR é 漢", "keeps\ttab\nnewline\rCR é 漢"),
+    ("unterminated\x1b]0;title", "unterminated"),
+])
+def test_every_control_sequence_is_stripped(text, expected):
+    assert neutral.strip_control_sequences(text) == expected
+
+
+def test_names_from_an_import_never_drive_the_terminal_in_history_or_show(saved_db, tmp_path):
+    evil = f"Evil{OSC_TITLE} Ltd"
+    doc = json.loads(json.dumps(saved_db[1]))
+    doc["organisation"] = doc["audits"][0]["organisation"] = evil
+    doc["audits"][0]["assessor"] = f"{OSC_CLIPBOARD}Jo"
+    doc["audits"][0]["result"]["organisation"] = evil
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(doc))
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    assert invoke("import", path, "--db", url).exit_code == 0
+    code, printed = on_terminal(["history", evil, "--db", url])
+    assert code == 0 and "Evil" in printed and "Jo" in printed, printed
+    assert not ESCAPES.search(printed.replace("\r\n", "\n")), repr(printed)
+    audit_id = doc["audits"][0]["id"]
+    code, printed = on_terminal(["show", audit_id, "--db", url])
+    assert code == 0 and "Evil" in printed and not ESCAPES.search(printed.replace("\r\n", "\n")), repr(printed)
+    exported = invoke("export", evil, "--db", url).stdout  # to a file or pipe the data stays whole
+    assert json.loads(exported)["organisation"] == evil
+
+
+def test_accounts_score_on_a_terminal_prints_no_escape_sequences(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text(f"name,stability,ease\n{OSC_TITLE}Acme,4,4\n\x9b2JGlobex{OSC_CLIPBOARD},2,2\n", encoding="utf-8")
+    code, printed = on_terminal(["accounts", "score", path])
+    assert code == 0 and "Acme" in printed and "Globex" in printed, printed
+    assert not ESCAPES.search(printed.replace("\r\n", "\n")), repr(printed)
+
+
+@pytest.mark.parametrize("args", [
+    ["assess", "--example", "northwind-early-b", "--date", "7" * 5000],
+    ["history", "O" * 5000, "--db", "sqlite:///{tmp}/h.db"],
+    ["target", ORG, "--stage", "Z" * 5000, "--db", "{db}"],
+])
+def test_an_error_line_quotes_at_most_80_characters_of_a_value(args, saved_db, tmp_path):
+    line = assert_one_line(invoke(*[a.replace("{tmp}", str(tmp_path)).replace("{db}", saved_db[0]) for a in args]))
+    assert len(line) < 300, line
+    assert "(and 4,920 more characters)" in line, line
+
+
+def test_a_usage_error_is_one_line(tmp_path):
+    line = assert_one_line(invoke("accounts", "template", "-o", tmp_path))
+    assert line.startswith("kam-advisor: accounts template: ") and "is a folder" in line
+    assert "--format" in assert_one_line(invoke("assess", "--format", "nope"))
+    assert "Missing argument 'FILE'" in assert_one_line(invoke("accounts", "score"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def _big_portfolio(path: Path, accounts: int) -> None:
+    with path.open("w") as handle:
+        handle.write("name,stability,cross_sell,financial,ease,revenue\n")
+        for n in range(accounts):
+            handle.write(f"Account {n},{n % 5 + 1},{(n // 5) % 5 + 1},3,4,{n * 1000}\n")
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_accounts_score_stopped_half_way_leaves_no_temporary_file(how, tmp_path):
+    source, out = tmp_path / "p.csv", tmp_path / "scored.csv"
+    _big_portfolio(source, 60_000)
+    proc = subprocess.Popen(KAM + ["accounts", "score", str(source), "-o", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(600):
+            if list(tmp_path.glob(".scored.csv.*.tmp")):
+                break
+            time.sleep(0.02)
+        assert list(tmp_path.glob(".scored.csv.*.tmp")), "never started writing"
+        proc.send_signal(how)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"Traceback" not in err, err
+    assert not out.exists()
+    if how == signal.SIGTERM:
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert list(tmp_path.glob(".scored.csv.*")) == []
+    else:  # kill -9 cannot be caught: the next run to the same path removes what it left
+        time.sleep(files.STALE_SECONDS + 0.1)
+        _big_portfolio(source, 10)
+        assert invoke("accounts", "score", source, "-o", out).exit_code == 0
+        assert out.exists() and list(tmp_path.glob(".scored.csv.*")) == []
+
+
+def test_run_ended_by_sigterm_leaves_no_temporary_or_lock_file(tmp_path):
+    answers = tmp_path / "a.yaml"
+    proc = subprocess.Popen(KAM + ["run", "readiness", "--answers", str(answers)], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(400):
+            if answers.exists():
+                break
+            time.sleep(0.05)
+        proc.stdin.write(b"done\n")
+        proc.stdin.flush()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM and b"Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.yaml"]
+    assert "driver" in answers.read_text()  # the answer given before the signal is kept
+
+
+def test_a_csv_line_of_150_mb_is_never_read_whole(tmp_path):
+    path = tmp_path / "p.csv"
+    with path.open("wb") as handle:
+        handle.write(b"name,stability,ease\nAcme,4,4\n")
+        handle.write(b"Huge," + b"9" * (150 * 1024 * 1024) + b",3\n")
+        handle.write(b"Globex,2,2\n")
+    code = ("import resource, subprocess, sys; "
+            f"p = subprocess.run({KAM!r} + ['accounts', 'score', {str(path)!r}, '-o', {str(tmp_path / 'o.csv')!r}], "
+            "capture_output=True, text=True, timeout=60); "
+            "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(p.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    first, stderr = out.stdout.split("\n", 1)
+    returncode, peak_kib = map(int, first.split())
+    assert returncode == 2 and "row 3: a line longer than 1,048,576 bytes; skipped unread" in stderr, stderr
+    assert "2 accounts scored, 1 row skipped" in stderr
+    assert peak_kib < 120 * 1024, peak_kib
+
+
+def test_batch_gives_a_fifo_or_a_device_named_like_answers_an_error_row(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(EXAMPLE, folder / "good.yaml")
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "zero.xlsx").symlink_to("/dev/zero")
+    (folder / "null.json").symlink_to("/dev/null")
+    result = invoke("batch", folder, "--output", tmp_path / "out", "--jobs", "1")
+    assert result.exit_code == 2
+    with (tmp_path / "out" / "summary.csv").open(newline="") as handle:
+        rows = {r["file"]: r for r in csv.DictReader(handle)}
+    assert rows["good.yaml"]["status"] == "ok"
+    for name in ("pipe.yaml", "zero.xlsx", "null.json"):
+        assert rows[name]["status"] == "error" and "not a regular file" in rows[name]["error"]
+
+
 # ------------------------------------------------------------------------------- the limits
 
 @pytest.mark.parametrize("make, limit_name", [

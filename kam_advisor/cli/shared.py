@@ -66,9 +66,37 @@ def terminal_guard():
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = TerminalGuard(out, always=False), TerminalGuard(err, always=True)
     try:
-        yield
+        with _signals_end_cleanly():
+            yield
     finally:
         sys.stdout, sys.stderr = out, err
+
+
+def _stop_on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _signals_end_cleanly():
+    """SIGTERM and SIGHUP end a command as an exception would: ``finally`` blocks and context
+    managers run, so a file being written (``atomic_stream``, ``atomic_write``) leaves no
+    temporary file and a lock is released; the exit code is 128 + the signal's number.
+    (``kill -9`` cannot be caught: the next write to the same path removes what it left.)"""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {}
+    for signum in wanted:
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            previous[signum] = signal.signal(signum, _stop_on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _silence_stdout() -> None:
@@ -100,7 +128,7 @@ class OneLineUsageError(click.UsageError):
         self.exit_code = EXIT_BAD_INPUT
 
     def show(self, file=None) -> None:
-        where = self.ctx.command_path.removeprefix("kam-advisor").strip() if self.ctx is not None else ""
+        where = " ".join(self.ctx.command_path.split(" ")[1:]) if self.ctx is not None else ""  # without the program
         message = self.format_message().replace("File ", "").replace("is a directory", "is a folder")
         say_error(f"{where + ': ' if where else ''}{message} (see --help)")
 
