@@ -441,7 +441,7 @@ def test_accounts_score_on_a_terminal_prints_no_escape_sequences(tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["assess", "--example", "northwind-early-b", "--date", "7" * 5000],
-    ["history", "O" * 5000, "--db", "sqlite:///{tmp}/h.db"],
+    ["history", "O" * 5000, "--db", "{db}"],
     ["target", ORG, "--stage", "Z" * 5000, "--db", "{db}"],
 ])
 def test_an_error_line_quotes_at_most_80_characters_of_a_value(args, saved_db, tmp_path):
