@@ -413,7 +413,12 @@ def export_corpus(folder: Path, valid: dict) -> dict[str, tuple[str, Path]]:
         "nested-100000": ("nested more than 64 levels deep", b"[" * 100_000 + b"]" * 100_000),
         "number-5000-digits": ("not JSON this tool reads", b'{"format": "kam-advisor-history", "version": '
                                + b"7" * 5000 + b"}"),
-        "values-3-million": ("values, over the 3,000,000", b"[" + b"0," * 3_000_001 + b"0]"),
+        "values-3-million": ("values, over the 2,000,000", b"[" + b"0," * 3_000_001 + b"0]"),
+        "strings-1.9-million": ("format: expected a kam-advisor history export", b"[" + b'"ab",' * 1_900_000 + b'"x"]'),
+        "audits-900000-empty": ("audits: must be at most 100000 entries", b'{"format": "kam-advisor-history", '
+                                b'"version": 1, "organisation": "A", "audits": [' + b"{}," * 900_000 + b"{}]}"),
+        "audits-90000-empty": ("audits[0]: missing required field 'id'", b'{"format": "kam-advisor-history", '
+                               b'"version": 1, "organisation": "A", "audits": [' + b"{}," * 90_000 + b"{}]}"),
         "not-json": ("not JSON: Expecting value", b"format: kam-advisor-history\n"),
         "a-list": ("format: expected a kam-advisor history export", b"[1, 2]"),
     }

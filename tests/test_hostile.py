@@ -267,7 +267,9 @@ def exports(saved_db, tmp_path_factory):
 @pytest.mark.parametrize("case", ["no-organisation", "organisation-a-number", "date-a-number", "date-feb-30",
                                   "responses-text", "stage-script", "target-stage-script", "target-by-feb-30",
                                   "nested-900", "id-not-hex", "utf-16", "nested-100000", "number-5000-digits",
-                                  "values-3-million", "not-json", "a-list", "fifo", "dev-zero"])
+                                  "values-3-million", "strings-1.9-million", "audits-900000-empty",
+                                  "audits-90000-empty", "not-json",
+                                  "a-list", "fifo", "dev-zero"])
 def test_a_hostile_export_is_refused_whole_before_the_store_is_touched(case, exports, tmp_path):
     expected, path = exports[case]
     db = tmp_path / "new.db"
@@ -931,14 +933,16 @@ def test_the_loader_returns_data_or_one_data_error_for_any_text(pieces):
 
 HEAVIEST_WORKBOOKS = ("portfolio-row-3-million-cells", "portfolio-8-million-elements", "portfolio-2-million-empty-rows",
                       "portfolio-row-number-4-billion", "answers-row-3-million-cells", "portfolio-dev-zero")
+HEAVIEST_EXPORTS = ("strings-1.9-million", "audits-900000-empty", "audits-90000-empty", "values-3-million")
 
 
-def test_the_heaviest_hostile_files_stay_under_300_mb_and_10_s_in_a_real_process(corpus, workbooks):
+def test_the_heaviest_hostile_files_stay_under_300_mb_and_10_s_in_a_real_process(corpus, workbooks, exports, tmp_path):
     """Peak memory and wall time of a whole `kam-advisor` process (bench/bench_hostile.py prints
     them for every case); a hang would hit the timeout."""
     commands = [["assess", "--answers", corpus[case][1]] for case in ("file-11-mb", "billion-laughs", "nesting-100000-flow")]
     commands += [_workbook_command(workbooks[case][0], workbooks[case][1], "/nonexistent/out")[:-2]
                  for case in HEAVIEST_WORKBOOKS]
+    commands += [["import", exports[case][1], "--db", f"sqlite:///{tmp_path / 'h.db'}"] for case in HEAVIEST_EXPORTS]
     for command in commands:
         code = ("import resource, subprocess, sys, time; t = time.monotonic(); "
                 f"p = subprocess.run({KAM!r} + {[str(c) for c in command]!r}, capture_output=True, timeout=30); "

@@ -258,7 +258,7 @@ def db_upgrade(db_url):
 def db_info(fmt, db_url):
     """Where the database is, its schema version and what it holds (changes nothing)."""
     from kam_advisor.store import db as db_mod
-    info = db_mod.info(db_url or db_mod.default_url())
+    info = db_mod.info(db_url or db_mod.default_url(create=False))
     if fmt == "json":
         click.echo(_dump_json(info), nl=False)
         return

@@ -33,14 +33,16 @@ class StoreError(DataError):
     """A store that cannot be opened or used: one line, exit code 2."""
 
 
-def default_url() -> str:
-    """``KAM_ADVISOR_DB`` when set, else a SQLite file in the user's data directory."""
+def default_url(create: bool = True) -> str:
+    """``KAM_ADVISOR_DB`` when set, else a SQLite file in the user's data directory (its folder
+    made only when ``create``: a command that only reads makes nothing)."""
     env = os.environ.get(ENV_VAR)
     if env:
         return env
     import platformdirs
     folder = Path(platformdirs.user_data_dir("kam-advisor"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'history.db'}"
 
 
