@@ -372,6 +372,28 @@ def test_one_bad_stored_target_never_breaks_compare_or_the_report(saved_db, tmp_
     assert result.exit_code == 0 and "<script>" not in result.stdout
 
 
+def test_one_damaged_stored_audit_never_breaks_reading_the_others(saved_db, tmp_path):
+    """Records written outside kam-advisor (or by an older version): a result and a summary that
+    are not objects, a stage that is not a stage. Every reading command still answers."""
+    import sqlite3
+    db = tmp_path / "history.db"
+    shutil.copy(saved_db[0].removeprefix("sqlite:///"), db)
+    url = f"sqlite:///{db}"
+    assert invoke("assess", "--example", "northwind-early-b", "--save", "--db", url, "--date", "2026-12-01").exit_code == 0
+    conn = sqlite3.connect(db)
+    damaged = conn.execute("SELECT id FROM audits ORDER BY date LIMIT 1").fetchone()[0]
+    conn.execute("UPDATE audits SET result = '\"x\"', summary = '[1]', stage_achieved = '<script>Z' WHERE id = ?",
+                 (damaged,))
+    conn.commit()
+    conn.close()
+    for command in (["history", ORG], ["compare", ORG, "--format", "json"], ["show", damaged], ["export", ORG],
+                    ["report", "--example", "northwind-early-b", "--progress", "--format", "md", "--date", "2027-01-01"]):
+        result = invoke(*command, "--db", url)
+        assert result.exit_code == 0 and result.exception is None or isinstance(result.exception, SystemExit), \
+            (command, result.output, result.exception)
+        assert result.exit_code == 0, (command, result.output)
+
+
 # ------------------------------------------------------------------------------- terminals and files (issue 21)
 
 OSC_TITLE, OSC_CLIPBOARD = "\x1b]0;pwned\x07", "\x1b]52;c;cm0gLXJmIH4=\x07"

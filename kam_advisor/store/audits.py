@@ -75,7 +75,7 @@ class AuditSummary:
         (see :func:`summarise`); parsed when first read. Listings read without it say so."""
         if self.summary_json is None:
             raise ValueError(f"audit {self.id} was listed without its summary (Store.audits(summaries=True))")
-        return orjson.loads(self.summary_json)
+        return _stored_object(self.summary_json)
 
     def as_json(self) -> dict:
         return {"id": self.id, "organisation": self.organisation, "unit": self.unit, "date": self.date,
@@ -160,6 +160,16 @@ def check_date(value: Any, where: str = "--date") -> str:
     except ValueError:
         raise StoreError(f"{where}: no such date {text!r}") from None
     return text
+
+
+def _stored_object(text) -> dict:
+    """A stored JSON object (a result, a summary); ``{}`` when the record holds anything else (a
+    record damaged outside kam-advisor): one record never breaks reading the others."""
+    try:
+        value = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _json(value: Any) -> str:
@@ -317,7 +327,7 @@ class Store:
             full = self._resolve(conn, audit_id)
             row = conn.execute(sa.select(audits_t).where(audits_t.c.id == full)).one()
             sources = self._sources(conn, full)
-        return StoredAudit(audit=_row_summary(row), result=orjson.loads(row.result), sources=sources)
+        return StoredAudit(audit=_row_summary(row), result=_stored_object(row.result), sources=sources)
 
     def summaries(self, ids: Iterable[str]) -> dict[str, dict]:
         """The summaries (:func:`summarise`) of several audits, by full id."""
@@ -327,7 +337,7 @@ class Store:
             for chunk in range(0, len(ids), 500):
                 for r in conn.execute(sa.select(audits_t.c.id, audits_t.c.summary)
                                       .where(audits_t.c.id.in_(ids[chunk:chunk + 500]))):
-                    out[r.id] = orjson.loads(r.summary)
+                    out[r.id] = _stored_object(r.summary)
         return out
 
     def results(self, ids: Iterable[str]) -> dict[str, dict]:
@@ -335,7 +345,7 @@ class Store:
         ids = list(ids)
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(audits_t.c.id, audits_t.c.result).where(audits_t.c.id.in_(ids))).all()
-        return {r.id: orjson.loads(r.result) for r in rows}
+        return {r.id: _stored_object(r.result) for r in rows}
 
     def _sources(self, conn, audit_id: str) -> list[Source]:
         answers: dict[int, list] = {}
