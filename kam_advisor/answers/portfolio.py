@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from kam_advisor.data import xlsx
 from kam_advisor.data.errors import DataError, display_path
 
 # columns besides the criteria; `name` is required
@@ -28,7 +31,10 @@ _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0"}
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 NAME_MAX = 200
+MAX_COLUMNS = 1_000  # of a workbook's header; columns further right are not read
 _NOT_UTF8 = ["\ufffd"]  # stands for a CSV row that was not UTF-8 text
+_TOO_LONG = ["\ufffd\ufffd"]  # stands for a CSV line over MAX_LINE_BYTES
+MAX_LINE_BYTES = 1024 * 1024  # of one CSV line: a row of 20 fields is a few hundred bytes
 
 
 @dataclass(slots=True)
@@ -65,7 +71,7 @@ class PortfolioReader:
     def __init__(self, path: str | Path, criteria: Sequence[str]):
         self.path = Path(path)
         self.criteria = tuple(criteria)
-        if not self.path.is_file():
+        if not self.path.exists():
             raise DataError("accounts file not found", self.path)
         self.kind = "xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
         self._rows, self._close, self.sheet = self._open()
@@ -95,15 +101,26 @@ class PortfolioReader:
     def _open(self):
         if self.kind == "xlsx":
             return self._open_xlsx()
-        try:
-            handle = open(self.path, "rb")
-        except OSError as err:
-            raise DataError(f"cannot read: {err.strerror}", self.path) from None
+        handle = _open_regular(self.path)
 
         bad_lines: list[int] = []
+        long_lines: list[int] = []
 
         def lines():  # decoded line by line, so that a bad byte is reported on its own row
-            for n, raw in enumerate(handle, 1):
+            n = 0
+            while True:
+                raw = handle.readline(MAX_LINE_BYTES + 1)  # never more than that in memory
+                if not raw:
+                    return
+                n += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    while True:  # the rest of the line is read in pieces and dropped
+                        more = handle.readline(1 << 20)
+                        if not more or more.endswith(b"\n"):
+                            break
+                    long_lines.append(n)
+                    yield "\n"
+                    continue
                 try:
                     yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
                 except UnicodeDecodeError:
@@ -116,6 +133,12 @@ class PortfolioReader:
             try:
                 for record in reader:
                     n += 1
+                    if long_lines:
+                        long_lines.clear()
+                        if n == 1:
+                            raise DataError(f"the header is longer than {MAX_LINE_BYTES:,} bytes", self.path, 1)
+                        yield n, _TOO_LONG
+                        continue
                     if bad_lines:
                         bad_lines.clear()
                         if n == 1:
@@ -128,16 +151,21 @@ class PortfolioReader:
         return rows(), handle.close, None
 
     def _open_xlsx(self):
-        import zipfile
-        try:
-            import openpyxl
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as err:
-            raise DataError(f"not a readable .xlsx workbook ({type(err).__name__})", self.path) from None
+        # a regular file within the workbook limits, its XML bounded, entities never expanded
+        book = xlsx.open_workbook(self.path, data_only=True, what="portfolio workbook")
+        if not book.worksheets:
+            book.close()
+            raise DataError("the workbook has no sheet", self.path)
         sheet = book["Accounts"] if "Accounts" in book.sheetnames else book.worksheets[0]
 
         def rows():
-            for n, values in enumerate(sheet.iter_rows(values_only=True), 1):
+            # the header over at most MAX_COLUMNS columns; the accounts only as far as the last
+            # column read (a cell far to the right must not widen every row)
+            for n, values in xlsx.sheet_rows(sheet, self.path, max_col=MAX_COLUMNS, values_only=True):
+                yield n, list(values)
+                break
+            width = max((i for i, _ in self.columns), default=0) + 1
+            for n, values in xlsx.sheet_rows(sheet, self.path, max_col=width, values_only=True, min_row=2):
                 yield n, list(values)
         return rows(), book.close, sheet.title
 
@@ -165,6 +193,8 @@ class PortfolioReader:
     def _account(self, n: int, record: list) -> AccountInput | RowError:
         if record is _NOT_UTF8:
             return RowError(n, f"{self.where(n)}: not UTF-8 text; save the export as CSV UTF-8")
+        if record is _TOO_LONG:
+            return RowError(n, f"{self.where(n)}: a line longer than {MAX_LINE_BYTES:,} bytes; skipped unread")
         acc = AccountInput(row=n, name="")
         width = len(record)
         for index, col, setter in self._setters:
@@ -190,6 +220,22 @@ class PortfolioReader:
             setters = [(i, col, _setter(col, col in self.criteria)) for i, col in self.columns]
             self.__dict__["_setter_list"] = setters
         return setters
+
+
+def _open_regular(path: Path):
+    """A binary handle on a regular file: a FIFO, device or folder is refused without blocking."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except IsADirectoryError:
+        raise DataError("is a folder, expected a file", path) from None
+    except OSError as err:
+        raise DataError(f"cannot read: {err.strerror}", path) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise DataError("is a folder, expected a file" if stat.S_ISDIR(mode) else
+                        "not a regular file (a device, pipe or socket); expected a file", path)
+    return os.fdopen(fd, "rb")
 
 
 def _shown(raw: Any) -> str:

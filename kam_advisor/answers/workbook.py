@@ -9,7 +9,7 @@ facts the questionnaire does not ask (each with its unit and limits).
 gives, so every command that takes an answers file takes a workbook. Every answer is checked
 here, and a bad cell is one line naming sheet and cell (``Answers!D14: 'finished' is not one
 of done, partial, ...``). Formulas are never evaluated: a cell holding one is an error. The
-file's size, and the size it unpacks to, are checked before it is opened.
+file is opened and read within limits by :mod:`kam_advisor.data.xlsx`, as every workbook is.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import re
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,12 +24,11 @@ from kam_advisor.answers import conditions
 from kam_advisor.answers.check import answer_hint, coerce_answer, format_number
 from kam_advisor.answers.files import AnswerFile, check_fact
 from kam_advisor.answers.questionnaire import Question, Questionnaire
+from kam_advisor.data import xlsx
 from kam_advisor.data.errors import DataError
 from kam_advisor.data.vocab import LABELS, SPECIAL, STATUSES
 
 SUFFIXES = (".xlsx",)
-MAX_FILE_BYTES = 10 * 1024 * 1024          # a filled full audit is about 40 KB
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024      # an .xlsx is a zip: bound what it expands to
 MAX_ROWS = 5000
 
 INSTRUCTIONS, ANSWERS, FACTS, LISTS = "Instructions", "Answers", "Facts", "Lists"
@@ -251,24 +249,6 @@ def template(q: Questionnaire, fact_specs: Mapping[str, Mapping[str, Any]] | Non
 # --------------------------------------------------------------------------- reading
 
 
-def _check_size(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise DataError(f"cannot read: {err.strerror}", path) from None
-    if size > MAX_FILE_BYTES:
-        raise DataError(f"workbook is {size / 1e6:.0f} MB; answers workbooks are refused above "
-                        f"{MAX_FILE_BYTES // (1024 * 1024)} MB", path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
-        raise DataError("not an Excel workbook (.xlsx); save it from Excel or LibreOffice as .xlsx", path) from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise DataError(f"workbook unpacks to {unpacked / 1e6:.0f} MB; refused above "
-                        f"{MAX_UNPACKED_BYTES // (1024 * 1024)} MB", path)
-
-
 def _value(cell, sheet: str, path) -> Any:
     """A cell's typed value; a formula is refused (never evaluated), text is stripped."""
     value = cell.value
@@ -289,11 +269,7 @@ def _rows(book, name: str, path, width: int):
     if name not in book.sheetnames:
         raise DataError(f"no sheet '{name}' (sheets: {', '.join(book.sheetnames)}); use a workbook made by "
                         "'kam-advisor questionnaire template NAME -o FILE.xlsx'", path)
-    sheet = book[name]
-    for number, row in enumerate(sheet.iter_rows(min_row=1, max_col=width), start=1):
-        if number > MAX_ROWS:
-            raise DataError(f"{name}: more than {MAX_ROWS} rows; not a questionnaire workbook", path)
-        yield number, row
+    return xlsx.sheet_rows(book[name], path, max_col=width, max_rows=MAX_ROWS)
 
 
 def _header(rows, name: str, expected: tuple[str, ...], path) -> None:
@@ -352,13 +328,9 @@ def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] 
     from openpyxl import load_workbook
 
     path = Path(path)
-    _check_size(path)
-    try:
-        # read_only streams the sheets; data_only=False so that a formula shows as one
-        book = load_workbook(path, read_only=True, data_only=False, keep_links=False)
-    except Exception as err:  # openpyxl raises many kinds for a damaged file
-        raise DataError(f"not a readable Excel workbook ({type(err).__name__}); save it again as .xlsx",
-                        path) from None
+    # a regular file within the size limits, its sheets' XML bounded, entities never expanded;
+    # read_only streams the sheets; data_only=False so that a formula shows as one
+    book = xlsx.open_workbook(path, data_only=False, max_rows=MAX_ROWS)
     try:
         header: dict[str, Any] = {}
         for number, row in _rows(book, INSTRUCTIONS, path, 2):

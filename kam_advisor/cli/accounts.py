@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import guard, root_options
+from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, guard, root_options
 from kam_advisor.data.errors import DataError, display_path
 
 TEMPLATE_ROWS = [
@@ -41,7 +41,7 @@ def _check_output(output: str | None, fmt: str) -> bool:
     return to_stdout
 
 
-@click.group("accounts")
+@click.group("accounts", cls=GuardedGroup)
 def accounts():
     """Key-account selection over a portfolio of accounts (CSV or xlsx)."""
 
@@ -153,7 +153,7 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
         ctx.exit(2)
 
 
-@click.group("plan")
+@click.group("plan", cls=GuardedGroup)
 def plan():
     """Key-account plans: the health check."""
 

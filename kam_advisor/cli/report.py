@@ -34,15 +34,22 @@ def _progress(result: dict, org: str | None, date: str | None, unit: str | None,
     """The earlier audits and target progress of the result's organisation, from the store; None
     (with a warning) when the store keeps neither."""
     from kam_advisor.store import open_store
+    from kam_advisor.store.db import NoHistory
     from kam_advisor.store.progress import report_progress
     organisation = org or result.get("organisation")
     if not organisation:
         raise DataError("--progress: the answers name no organisation; give --org NAME")
     dated = {**result, "date": date or result.get("date")}
-    with open_store(db_url) as store:
+    scope = f"unit '{unit}' of '{organisation}'" if unit else f"'{organisation}'"
+    try:
+        store = open_store(db_url, write=False)  # a report only reads the history: never creates one
+    except NoHistory as err:
+        click.echo(f"kam-advisor: warning: no earlier audit and no target of {scope} ({err.message}): "
+                   "the report has no progress page", err=True)
+        return None
+    with store:
         history = report_progress(store, organisation, dated, unit)
         if history is None:
-            scope = f"unit '{unit}' of '{organisation}'" if unit else f"'{organisation}'"
             click.echo(f"kam-advisor: warning: no earlier audit and no target of {scope} in {store.url}: "
                        "the report has no progress page", err=True)
     return history
@@ -116,7 +123,9 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
                              appendix=appendix, progress=history)
     if to_stdout:
-        click.echo(text, nl=False, color=colour)      # we decided; click must not strip or add
+        # we decided; click must not strip or add. Coloured, the text goes past the terminal
+        # guard: its user text is shown as \xNN by the renderer, the colours are ours
+        click.echo(text, nl=False, color=colour, file=getattr(sys.stdout, "unguarded", sys.stdout) if colour else None)
         return
     atomic_write(Path(output), text, inputs=answers)
     click.echo(f"report written to {display_path(output)}", err=True)

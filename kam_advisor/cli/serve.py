@@ -10,7 +10,7 @@ import ipaddress
 
 import click
 
-from kam_advisor.cli.shared import guard
+from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, guard
 from kam_advisor.cli.store import db_option
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -25,7 +25,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.command("serve")
+@click.command("serve", cls=GuardedCommand)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but this machine shares the questionnaire on the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")

@@ -10,7 +10,7 @@ import sys
 import click
 
 from kam_advisor.data.errors import DataError, RuleFailure, display_path
-from kam_advisor.data.neutral import terminal_text
+from kam_advisor.data.neutral import TerminalGuard, terminal_text
 
 EXIT_BAD_INPUT = 2
 EXIT_RULE_FAILURE = 3
@@ -54,6 +54,51 @@ def error_guard():
         raise SystemExit(EXIT_BAD_INPUT) from None
 
 
+@contextlib.contextmanager
+def terminal_guard():
+    """Everything printed while a command runs goes through :class:`TerminalGuard`: no control
+    sequence from user text (names from an import, a CSV, a notes field) reaches a terminal.
+    stderr (messages for people) always; stdout while it is a terminal (a file or pipe gets
+    the data as it is)."""
+    if isinstance(sys.stdout, TerminalGuard) or isinstance(sys.stderr, TerminalGuard):
+        yield  # a group's command inside the group: guarded already
+        return
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalGuard(out, always=False), TerminalGuard(err, always=True)
+    try:
+        with _signals_end_cleanly():
+            yield
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _stop_on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _signals_end_cleanly():
+    """SIGTERM and SIGHUP end a command as an exception would: ``finally`` blocks and context
+    managers run, so a file being written (``atomic_stream``, ``atomic_write``) leaves no
+    temporary file and a lock is released; the exit code is 128 + the signal's number.
+    (``kill -9`` cannot be caught: the next write to the same path removes what it left.)"""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {}
+    for signum in wanted:
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            previous[signum] = signal.signal(signum, _stop_on_signal)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _silence_stdout() -> None:
     """Python flushes stdout at exit; with the reader gone that would print a BrokenPipeError."""
     try:
@@ -74,12 +119,41 @@ def guard(func):
     return wrapper
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error (a bad option value, a missing argument) as one line on stderr, exit 2 —
+    click's own is three (usage, hint, error)."""
+
+    def __init__(self, err: click.UsageError):
+        super().__init__(err.format_message(), err.ctx)
+        self.exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None) -> None:
+        where = " ".join(self.ctx.command_path.split(" ")[1:]) if self.ctx is not None else ""  # without the program
+        message = self.format_message().replace("File ", "").replace("is a directory", "is a folder")
+        say_error(f"{where + ': ' if where else ''}{message} (see --help)")
+
+
+def _one_line_usage(make_context):
+    @functools.wraps(make_context)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return make_context(self, *args, **kwargs)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as err:
+            raise OneLineUsageError(err) from None
+    return wrapper
+
+
 class GuardedCommand(click.Command):
-    """A command whose every failure goes through :func:`error_guard`."""
+    """A command whose every failure goes through :func:`error_guard` and whose output goes
+    through :func:`terminal_guard`."""
 
     def invoke(self, ctx):
-        with error_guard():
+        with terminal_guard(), error_guard():
             return super().invoke(ctx)
+
+    make_context = _one_line_usage(click.Command.make_context)
 
 
 class GuardedGroup(click.Group):
@@ -88,8 +162,18 @@ class GuardedGroup(click.Group):
     command_class = GuardedCommand
 
     def invoke(self, ctx):
-        with error_guard():
+        with terminal_guard(), error_guard():
             return super().invoke(ctx)
+
+    make_context = _one_line_usage(click.Group.make_context)
+
+    def resolve_command(self, ctx, args):
+        try:
+            return super().resolve_command(ctx, args)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as err:  # no such command
+            raise OneLineUsageError(err) from None
 
 
 GuardedGroup.group_class = GuardedGroup

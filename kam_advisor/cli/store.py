@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import guard
+from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, guard
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -42,9 +42,10 @@ def db_option(func):
                              "(default: KAM_ADVISOR_DB, else a file in your user data folder).")(func)
 
 
-def _open(db_url):
+def _open(db_url, write: bool = False):
+    """The store; ``write=False`` (every command that only reads) never creates or migrates it."""
     from kam_advisor.store import open_store
-    return open_store(db_url)
+    return open_store(db_url, write=write)
 
 
 def _dump_json(data) -> str:
@@ -101,7 +102,7 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
         return
     from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
     sources = sources_from_files([p for p in paths if p != "-"])
-    with _open(db_url) as store:
+    with _open(db_url, write=True) as store:
         audit_id = save_assessment(store, result, sources, organisation=org, unit=unit, date=audit_date,
                                    assessor=assessor, questionnaire_version=questionnaire_version(
                                        result.get("questionnaire")))
@@ -110,7 +111,7 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
 
 # --- history, show, export, import, delete -----------------------------------------------------
 
-@click.command("history")
+@click.command("history", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--unit", help="Only this unit's audits ('' for audits of the whole organisation).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -130,7 +131,7 @@ def history(organisation, unit, fmt, db_url):
     click.echo(history_text(doc), nl=False)
 
 
-@click.command("show")
+@click.command("show", cls=GuardedCommand)
 @click.argument("audit_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: the summary; json: the stored `assess` result.")
@@ -154,7 +155,7 @@ def show(audit_id, fmt, db_url):
     click.echo(render_text(found.result), nl=False)
 
 
-@click.command("export")
+@click.command("export", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 @db_option
@@ -167,30 +168,28 @@ def export(organisation, output, db_url):
     _echo_out(_dump_json(doc), output)
 
 
-@click.command("import")
+@click.command("import", cls=GuardedCommand)
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
 @guard
 @store_errors
 def import_(file, db_url):
     """Add the audits of an export FILE ('-' = stdin); audits already present are left as they are."""
+    from kam_advisor.data.neutral import quoted
+    from kam_advisor.data.yamlio import open_regular
+    from kam_advisor.store.audits import MAX_EXPORT_BYTES, parse_export
     if file == "-":
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read(MAX_EXPORT_BYTES + 1)
     else:
-        if not Path(file).is_file():
-            raise DataError("file not found", file)
-        text = Path(file).read_text(encoding="utf-8")
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError(f"not JSON: {err.msg} (column {err.colno})", file, err.lineno) from None
-    with _open(db_url) as store:
+        data = open_regular(file, MAX_EXPORT_BYTES)  # a regular file: never a FIFO or device
+    doc = parse_export(data, "<stdin>" if file == "-" else file)  # checked whole before the store is opened
+    with _open(db_url, write=True) as store:
         added, present = store.import_document(doc, file)
-        click.echo(f"imported {added} audit{'s' if added != 1 else ''} of '{doc['organisation']}' into {store.url}"
+        click.echo(f"imported {added} audit{'s' if added != 1 else ''} of {quoted(doc['organisation'])} into {store.url}"
                    f" ({present} already present)", err=True)
 
 
-@click.command("delete")
+@click.command("delete", cls=GuardedCommand)
 @click.argument("audit_id")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @db_option
@@ -198,7 +197,7 @@ def import_(file, db_url):
 @store_errors
 def delete(audit_id, yes, db_url):
     """Remove one saved audit and its answers (asks first unless --yes)."""
-    with _open(db_url) as store:
+    with _open(db_url, write=True) as store:
         found = store.load(audit_id).audit
         what = f"audit {found.id} of {found.organisation}{' / ' + found.unit if found.unit else ''} ({found.date})"
         if not yes and not click.confirm(f"Delete {what}?", default=False, err=True):
@@ -210,7 +209,7 @@ def delete(audit_id, yes, db_url):
 
 # --- db --------------------------------------------------------------------------------------
 
-@click.group("db", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("db", cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def db_group():
     """The history database: schema version, upgrade."""
 
@@ -243,11 +242,7 @@ def db_upgrade(db_url):
 def db_info(fmt, db_url):
     """Where the database is, its schema version and what it holds (changes nothing)."""
     from kam_advisor.store import db as db_mod
-    engine = db_mod.create_engine(db_url or db_mod.default_url())
-    try:
-        info = db_mod.info(engine)
-    finally:
-        engine.dispose()
+    info = db_mod.info(db_url or db_mod.default_url(create=False))
     if fmt == "json":
         click.echo(_dump_json(info), nl=False)
         return
@@ -284,7 +279,7 @@ def history_output(func):
                         show_default=True)(func)
 
 
-@click.command("compare")
+@click.command("compare", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--from", "from_id", metavar="AUDIT_ID", help="The earlier audit (default: the one before --to).")
 @click.option("--to", "to_id", metavar="AUDIT_ID", help="The later audit (default: the latest).")
@@ -305,7 +300,7 @@ def compare_cmd(ctx, organisation, from_id, to_id, unit, fmt, output, db_url):
     _render_history(doc, fmt, output)
 
 
-@click.command("target")
+@click.command("target", cls=GuardedCommand)
 @click.argument("organisation")
 @click.option("--stage", required=True, metavar="STAGE", help="The stage to reach (A, B, C or D).")
 @click.option("--by", "by_date", metavar="YYYY-MM-DD", help="When to reach it; phases the actions up to then.")
@@ -319,7 +314,7 @@ def target_cmd(ctx, organisation, stage, by_date, unit, fmt, output, db_url):
     """Set the stage ORGANISATION aims at (kept in the history; compare shows it) and show the
     percent-to-target, progress since the first audit and the actions to get there, phased."""
     from kam_advisor.store.history import set_target
-    with _open(db_url) as store:
+    with _open(db_url, write=True) as store:
         doc = set_target(store, organisation, stage, by_date, unit)
     _render_history(doc, fmt, output)
 
@@ -329,7 +324,7 @@ COMMANDS += [compare_cmd, target_cmd]
 
 # --- knowledge-base upgrades ---------------------------------------------------------------------
 
-@click.command("diff")
+@click.command("diff", cls=GuardedCommand)
 @click.argument("old_dir", type=click.Path(file_okay=False))
 @click.argument("new_dir", type=click.Path(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -353,7 +348,7 @@ def kb_diff(old_dir, new_dir, fmt):
         raise SystemExit(2)
 
 
-@click.command("reassess")
+@click.command("reassess", cls=GuardedCommand)
 @click.argument("audit_id")
 @click.option("--save", is_flag=True, help="Save the new assessment as an audit of the same organisation, unit and date.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -366,7 +361,7 @@ def reassess_cmd(ctx, audit_id, save, fmt, db_url):
     renamed actions; answers to removed actions are kept and reported."""
     from kam_advisor.results.reassess import reassess
     obj = _root(ctx)
-    with _open(db_url) as store:
+    with _open(db_url, write=save) as store:
         found = store.load(audit_id)
         result = reassess(found.result, obj.get("kb_dir"), obj.get("rules_dir"))
         a = found.audit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from kam_advisor.data.neutral import terminal_text
+from kam_advisor.data.neutral import shorten_values, terminal_text
 
 
 def display_path(path: str | os.PathLike | None) -> str:
@@ -41,12 +41,13 @@ class DataError(Exception):
         return self.format()
 
     def format(self) -> str:
+        message = shorten_values(self.message)  # a hostile value is quoted in part, never whole
         if self.path is None:
-            return self.message
+            return message
         where = display_path(self.path)
         if self.line:
             where += f":{self.line}"
-        return f"{where}: {self.message}"
+        return f"{where}: {message}"
 
 
 class DataErrors(DataError):

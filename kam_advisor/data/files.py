@@ -127,12 +127,14 @@ def atomic_write(path: Path, text: str | bytes, inputs: Iterable[str | os.PathLi
             mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
             os.chmod(tmp, mode)
             os.replace(tmp, path)
-    except OSError as err:
+    except BaseException as err:  # a write error, Ctrl-C, or a signal turned into SystemExit
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise DataError(f"cannot write: {err.strerror}", path) from None
+        if isinstance(err, OSError):
+            raise DataError(f"cannot write: {err.strerror}", path) from None
+        raise
 
 
 def sync_file(path: Path) -> None:
@@ -180,14 +182,23 @@ def exclusive(path: Path, what: str = "is open in another kam-advisor process") 
 
 
 class atomic_stream:
-    """A text file written piece by piece and put in place only when complete (``with``)."""
+    """A text file written piece by piece and put in place only when complete (``with``); on any
+    exception (a signal included, see the CLI's guard) the temporary file is removed, and one
+    left by a killed process is removed by the next write to the same path."""
 
     def __init__(self, path: Path, binary: bool = False):
         self.path = Path(path)
         folder = self.path.parent if str(self.path.parent) else Path(".")
         if not folder.is_dir():
             raise DataError("folder does not exist", folder)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        check_output(self.path)
+        remove_leftovers(self.path)  # what a killed earlier write to this path left
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        except OSError as err:
+            raise DataError(f"cannot write in this folder: {err.strerror}", folder) from None
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # tells remove_leftovers this writer is alive
         self.handle = os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
 
     def __enter__(self):

@@ -151,9 +151,10 @@ def _files(root: Path) -> list[Path]:
 
 
 def schema_kinds_for_docs() -> list[str]:
-    """The kinds of file a knowledge-base folder may hold (not questionnaires, nor rules-folder kinds)."""
-    return [k for k in schema.schema_kinds() if not k.startswith("answers") and k not in ("questionnaire", "plan")
-            and k not in RULES_KINDS]
+    """The kinds of file a knowledge-base folder may hold (not questionnaires, plans, history
+    exports, nor rules-folder kinds)."""
+    return [k for k in schema.schema_kinds() if not k.startswith("answers")
+            and k not in ("questionnaire", "plan", "history-export") and k not in RULES_KINDS]
 
 
 def load(root: str | Path | None = None) -> KnowledgeBase:

@@ -42,7 +42,9 @@ _BASES: dict = {}
 def answer_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise DataError("not a folder of answers files", folder)
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ANSWER_SUFFIXES)
+    # every entry named like an answers file but a folder: a FIFO or device so named is that
+    # file's error row (its reader refuses it without blocking), never silently skipped
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in ANSWER_SUFFIXES and not p.is_dir())
 
 
 def output_names(files: list[Path]) -> dict[Path, str]:

@@ -30,6 +30,7 @@ from kam_advisor.store.schema import answers as answers_t, audits as audits_t, r
 EXPORT_FORMAT = "kam-advisor-history"
 EXPORT_VERSION = 1
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+STAGE_IDS = ("A", "B", "C", "D")  # the stages of knowledge/stages.yaml; a stored target must be one
 _ID = re.compile(r"^[0-9a-f]{12}$")
 MIN_PREFIX = 4
 
@@ -74,7 +75,7 @@ class AuditSummary:
         (see :func:`summarise`); parsed when first read. Listings read without it say so."""
         if self.summary_json is None:
             raise ValueError(f"audit {self.id} was listed without its summary (Store.audits(summaries=True))")
-        return orjson.loads(self.summary_json)
+        return _stored_object(self.summary_json)
 
     def as_json(self) -> dict:
         return {"id": self.id, "organisation": self.organisation, "unit": self.unit, "date": self.date,
@@ -162,6 +163,16 @@ def check_date(value: Any, where: str = "--date") -> str:
     except ValueError:
         raise StoreError(f"{where}: no such date {text!r}") from None
     return text
+
+
+def _stored_object(text) -> dict:
+    """A stored JSON object (a result, a summary); ``{}`` when the record holds anything else (a
+    record damaged outside kam-advisor): one record never breaks reading the others."""
+    try:
+        value = orjson.loads(text)
+    except (orjson.JSONDecodeError, TypeError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _json(value: Any) -> str:
@@ -286,7 +297,11 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(targets_t).where(targets_t.c.organisation == organisation,
                                                          targets_t.c.unit == (unit or ""))).first()
-        return None if row is None else {"stage": row.stage, "by": row.by_date, "set_at": row.set_at}
+        if row is None:
+            return None
+        if row.stage not in STAGE_IDS or (row.by_date is not None and not _DATE.match(str(row.by_date))):
+            return None  # a record this tool did not write (an older import): never let it break reading
+        return {"stage": row.stage, "by": row.by_date, "set_at": row.set_at}
 
     def organisations(self) -> list[tuple[str, int]]:
         with self.engine.connect() as conn:
@@ -315,7 +330,7 @@ class Store:
             full = self._resolve(conn, audit_id)
             row = conn.execute(sa.select(audits_t).where(audits_t.c.id == full)).one()
             sources = self._sources(conn, full)
-        return StoredAudit(audit=_row_summary(row), result=orjson.loads(row.result), sources=sources)
+        return StoredAudit(audit=_row_summary(row), result=_stored_object(row.result), sources=sources)
 
     def summaries(self, ids: Iterable[str]) -> dict[str, dict]:
         """The summaries (:func:`summarise`) of several audits, by full id."""
@@ -325,7 +340,7 @@ class Store:
             for chunk in range(0, len(ids), 500):
                 for r in conn.execute(sa.select(audits_t.c.id, audits_t.c.summary)
                                       .where(audits_t.c.id.in_(ids[chunk:chunk + 500]))):
-                    out[r.id] = orjson.loads(r.summary)
+                    out[r.id] = _stored_object(r.summary)
         return out
 
     def results(self, ids: Iterable[str]) -> dict[str, dict]:
@@ -333,7 +348,7 @@ class Store:
         ids = list(ids)
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(audits_t.c.id, audits_t.c.result).where(audits_t.c.id.in_(ids))).all()
-        return {r.id: orjson.loads(r.result) for r in rows}
+        return {r.id: _stored_object(r.result) for r in rows}
 
     def _sources(self, conn, audit_id: str) -> list[Source]:
         answers: dict[int, list] = {}
@@ -427,13 +442,94 @@ class Store:
         return added, skipped
 
 
+MAX_EXPORT_DEPTH = 64  # nesting of an export document; a result nests about 8
+MAX_EXPORT_BYTES = 256 * 1024 * 1024  # a full audit with its answers exports to about 450 KB
+MAX_EXPORT_VALUES = 2_000_000  # ',', '[' and '{' in the text: about 11,000 per full audit, so ~180 audits
+
+
+def parse_export(data: bytes, path=None) -> Any:
+    """The JSON document of an export file's bytes, or one line saying why not: UTF-8 only (a
+    UTF-16 file is named as such), at most MAX_EXPORT_VALUES values (counted on the bytes before
+    parsing, so that memory stays bounded), not nested too deep."""
+    if len(data) > MAX_EXPORT_BYTES:
+        raise DataError(f"file too large (over {MAX_EXPORT_BYTES:,} bytes)", path)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) > 1 and (data[0] == 0 or data[1] == 0)):
+        raise DataError("not UTF-8 text (it looks like UTF-16); save the export as UTF-8 JSON", path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DataError(f"not UTF-8 text (byte {err.start + 1}); save the export as UTF-8 JSON", path) from None
+    values = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if values > MAX_EXPORT_VALUES:
+        raise DataError(f"holds about {values:,} values, over the {MAX_EXPORT_VALUES:,} an import takes at once "
+                        "(about 180 full audits)", path)
+    import json
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"not JSON: {err.msg} (column {err.colno})", path, err.lineno) from None
+    except RecursionError:
+        raise DataError(f"nested more than {MAX_EXPORT_DEPTH} levels deep; not an export of kam-advisor", path) from None
+    except ValueError as err:  # e.g. a number of more than 4,300 digits
+        raise DataError(f"not JSON this tool reads ({' '.join(str(err).split())[:80]})", path) from None
+    _read_export(doc, path)  # the schema, then every record built and checked (dates, names): nothing written yet
+    _read_targets(doc, path)
+    return doc
+
+
+def _depth_ok(doc: Any, limit: int = MAX_EXPORT_DEPTH) -> bool:
+    """Whether ``doc`` nests at most ``limit`` levels (walked without recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
+    return True
+
+
+def _json_place(steps) -> str:
+    out = ""
+    for step in steps:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out or "the document"
+
+
+def check_export(doc: Any, path=None) -> None:
+    """Refuse an export document that does not hold, on one line naming the field (a JSON path
+    such as ``audits[3].result.overall.achieved``) and what was expected: before anything is written."""
+    from kam_advisor.data import schema
+    from kam_advisor.data.neutral import quoted
+    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
+        raise DataError(f"format: expected a kam-advisor history export (\"format\": \"{EXPORT_FORMAT}\")", path)
+    if doc.get("version") != EXPORT_VERSION:
+        version = doc.get("version")
+        raise DataError(f"version: export version {quoted(version) if isinstance(version, str) else repr(version)[:80]} "
+                        "is not one this tool reads "
+                        f"({EXPORT_VERSION})", path)
+    if not _depth_ok(doc):
+        raise DataError(f"nested more than {MAX_EXPORT_DEPTH} levels deep; not an export of kam-advisor", path)
+    validator = schema._compiled("history-export")
+    error = next(validator.iter_errors(doc), None)  # the first only: a document may hold a million
+    if error is None:
+        return
+    message = schema._format(error, doc, None, {}).message
+    message = re.sub(r"^record '[^']*': ", "", message)
+    last = error.absolute_path[-1] if error.absolute_path else None
+    if isinstance(last, str) and message.startswith(last + " "):
+        message = message[len(last) + 1:]  # the place names the field already
+    if len(message) > 160:
+        message = message[:159] + "\u2026"
+    raise DataError(f"{_json_place(error.absolute_path)}: {message}", path)
+
+
 def _read_export(doc: Any, path) -> list:
     def fail(place, message):
         raise DataError(f"{place}: {message}", path)
-    if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT:
-        fail("format", f"expected a kam-advisor history export (\"format\": \"{EXPORT_FORMAT}\")")
-    if doc.get("version") != EXPORT_VERSION:
-        fail("version", f"export version {doc.get('version')!r} is not one this tool reads ({EXPORT_VERSION})")
+    check_export(doc, path)
     audits = doc.get("audits")
     if not isinstance(audits, list):
         fail("audits", "expected a list of audits")
@@ -476,6 +572,8 @@ def _read_export(doc: Any, path) -> list:
                                    saved_at=str(a["saved_at"]))
         except StoreError as err:
             fail(place, err.message)
+        except (TypeError, ValueError, KeyError, AttributeError) as err:  # a result this tool did not write
+            fail(f"{place}.result", f"not an assessment result of kam-advisor ({type(err).__name__})")
         row = record[0]
         for key in ("questionnaire", "kb_version", "tool_version"):   # as exported, not re-derived
             if key in a:
@@ -489,26 +587,46 @@ def _read_export(doc: Any, path) -> list:
 def _read_targets(doc: dict, path) -> list[dict]:
     out = []
     for n, t in enumerate(doc.get("targets") or []):
-        if not isinstance(t, dict) or not isinstance(t.get("stage"), str) or "set_at" not in t:
-            raise DataError(f"targets[{n}]: expected an object with 'stage' and 'set_at'", path)
+        if not isinstance(t, dict) or t.get("stage") not in STAGE_IDS or "set_at" not in t:
+            raise DataError(f"targets[{n}]: expected an object with 'stage' (one of {', '.join(STAGE_IDS)}) "
+                            "and 'set_at'", path)
+        if t.get("by") is not None:
+            try:
+                check_date(t["by"], f"targets[{n}].by")
+            except StoreError as err:
+                raise DataError(err.message, path) from None
         out.append({"organisation": doc["organisation"], "unit": t.get("unit") or "", "stage": t["stage"],
                     "by_date": t.get("by"), "set_at": str(t["set_at"])})
     return out
 
 
-def open_store(url: str | None = None, upgrade: bool = True) -> Store:
+def open_store(url: str | None = None, upgrade: bool = True, write: bool = True) -> Store:
     """Open (and create or migrate) the history database at a SQLAlchemy URL.
 
     None: ``KAM_ADVISOR_DB`` or the default SQLite file. A database written by a newer version
     of the tool raises StoreError and is left untouched; an older one is migrated (unless
     ``upgrade`` is False, then StoreError asks for ``kam-advisor db upgrade``).
+
+    ``write=False`` is for a command that only reads (history, show, compare, export, report
+    --progress, ...): it never creates or migrates a database, never switches its journal mode,
+    and a place without kam-advisor's schema (no file yet, another program's database) raises
+    :class:`~kam_advisor.store.db.NoHistory` saying to run ``db upgrade`` or a saving command.
     """
-    engine = db.create_engine(url or db.default_url())
-    revision = db.check_revision(engine)
+    engine = db.create_engine(url or db.default_url(create=write), write=write)
+    try:
+        revision = db.check_revision(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    shown = engine.url.render_as_string(hide_password=True)
+    if revision is None and not write:
+        engine.dispose()
+        raise db.NoHistory(f"{shown}: holds no kam-advisor history (no schema; left untouched): run "
+                           "kam-advisor db upgrade to add it there, or save an assessment (assess --save)")
     if revision != db.HEAD:
-        if not upgrade:
+        if not upgrade or not write:
             engine.dispose()
-            raise StoreError(f"{engine.url.render_as_string(hide_password=True)}: schema {revision or 'none'} "
+            raise StoreError(f"{shown}: schema {revision or 'none'} "
                              f"is older than this tool's ({db.HEAD}): run kam-advisor db upgrade")
         db.upgrade(engine)
     return Store(engine)

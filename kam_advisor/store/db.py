@@ -33,40 +33,80 @@ class StoreError(DataError):
     """A store that cannot be opened or used: one line, exit code 2."""
 
 
-def default_url() -> str:
-    """``KAM_ADVISOR_DB`` when set, else a SQLite file in the user's data directory."""
+def default_url(create: bool = True) -> str:
+    """``KAM_ADVISOR_DB`` when set, else a SQLite file in the user's data directory (its folder
+    made only when ``create``: a command that only reads makes nothing)."""
     env = os.environ.get(ENV_VAR)
     if env:
         return env
     import platformdirs
     folder = Path(platformdirs.user_data_dir("kam-advisor"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'history.db'}"
 
 
+SUPPORTED = "sqlite:///FILE or postgresql://USER@HOST/DB (psycopg 3; postgresql+psycopg:// too)"
+_DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
+            "postgres": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg"}
+
+
+class NoHistory(StoreError):
+    """A command that only reads was pointed at a place that holds no kam-advisor history (no
+    file yet, or a database without our schema): it is never created or migrated from there."""
+
+
 def normalise_url(url: str) -> sa.engine.URL:
-    """A SQLAlchemy URL; ``postgresql://`` means psycopg 3 (not SQLAlchemy's default psycopg2)."""
+    """A SQLAlchemy URL of a supported driver; ``postgresql://`` means psycopg 3 (not SQLAlchemy's
+    default psycopg2). An in-memory SQLite database is refused: a history kept in memory is gone
+    when the command ends (and SQLite cannot put it in WAL mode)."""
     try:
         parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError:
-        raise StoreError(f"not a database URL: {url!r} (expected sqlite:///FILE or postgresql://USER@HOST/DB)") from None
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise StoreError(f"unsupported database '{parsed.get_backend_name()}' in {_shown(parsed)} "
-                         "(expected sqlite or postgresql)")
+    except (sa.exc.ArgumentError, ValueError, TypeError):
+        raise StoreError(f"not a database URL: {_quoted(url)} (expected {SUPPORTED})") from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise StoreError(f"unsupported database '{_quoted(parsed.drivername, 40)[1:-1]}' in "
+                         f"{_quoted(_shown(parsed))}: expected {SUPPORTED}")
+    parsed = parsed.set(drivername=driver)
+    if driver == "sqlite" and (not parsed.database or parsed.database == ":memory:" or
+                               parsed.database.startswith("file:") or
+                               "memory" in str(parsed.query.get("mode", ""))):
+        raise StoreError(f"{_quoted(url)}: an in-memory database keeps nothing once the command ends; "
+                         "give a file: sqlite:///FILE")
     return parsed
+
+
+def _quoted(text, limit: int = 80) -> str:
+    from kam_advisor.data.neutral import quoted
+    return quoted(text, limit)
 
 
 def _shown(url: sa.engine.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _sqlite_engine(url: sa.engine.URL) -> sa.Engine:
-    if url.database and url.database != ":memory:":
-        folder = Path(url.database).expanduser().parent
-        if not folder.is_dir():
-            raise StoreError(f"folder does not exist: {folder} (for the database {_shown(url)})")
+def _sqlite_engine(url: sa.engine.URL, write: bool = True) -> sa.Engine:
+    """A SQLite engine on a regular file. ``write=False`` (a command that only reads): the file
+    must exist, its journal mode is left as it is and the connection is query-only."""
+    import stat
+    database = Path(url.database).expanduser()
+    folder = database.parent
+    if not folder.is_dir():
+        raise StoreError(f"folder does not exist: {folder} (for the database {_shown(url)})")
+    try:
+        info = os.stat(database)
+    except FileNotFoundError:
+        info = None
+    except OSError as err:
+        raise StoreError(f"cannot open {_shown(url)}: {err.strerror}") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # SQLite would write its journal beside it (/dev/null-journal) or block on a FIFO
+        raise StoreError(f"{_shown(url)}: not a regular file (a folder, device, pipe or socket); "
+                         "the history needs a database file")
+    if info is None and not write:
+        raise NoHistory(f"{_shown(url)}: no history database there yet; save an assessment "
+                        "(assess --save) or run kam-advisor db upgrade to create it")
     engine = sa.create_engine(url, connect_args={"timeout": _BUSY_SECONDS})
 
     @event.listens_for(engine, "connect")
@@ -74,7 +114,10 @@ def _sqlite_engine(url: sa.engine.URL) -> sa.Engine:
         dbapi_conn.isolation_level = None          # we issue BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {_BUSY_SECONDS * 1000}")
-        _wal_mode(cur)
+        if write:
+            _wal_mode(cur)
+        else:
+            cur.execute("PRAGMA query_only = ON")  # a reading command changes nothing, not even the journal mode
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode up to the last checkpoint
         cur.close()
@@ -103,18 +146,26 @@ def _wal_mode(cur, wait: float = _BUSY_SECONDS) -> None:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
+            continue
+        if mode.lower() != "wal":  # SQLite answered, and not "wal" (e.g. "memory"): asking again never helps
+            raise StoreError(f"the database cannot run in WAL mode (its journal mode stays '{mode}')")
 
 
-def create_engine(url: str) -> sa.Engine:
+def create_engine(url: str, write: bool = True) -> sa.Engine:
+    """The engine for a store URL. ``write=False``: for a command that only reads (see
+    :func:`_sqlite_engine`)."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, write)
     try:
         import psycopg  # noqa: F401 - say clearly when the driver is missing
     except ImportError:  # pragma: no cover - psycopg is a dependency
         raise StoreError("PostgreSQL needs psycopg 3: pip install 'psycopg[binary]'") from None
     # no hstore lookup on connect: the store never uses hstore (one round trip less per command)
-    return sa.create_engine(parsed, use_native_hstore=False)
+    try:
+        return sa.create_engine(parsed, use_native_hstore=False)
+    except (ImportError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as err:
+        raise StoreError(f"cannot use {_quoted(_shown(parsed))}: {_first_line(err)} (expected {SUPPORTED})") from None
 
 
 def writing(engine: sa.Engine):
@@ -176,8 +227,22 @@ def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
     return before, HEAD
 
 
-def info(engine: sa.Engine) -> dict:
-    """URL, backend, schema revision and counts; reads only (a newer schema is refused)."""
+def info(url: str) -> dict:
+    """URL, backend, schema revision and counts; reads only, creates nothing (a newer schema is
+    refused; a SQLite file not there yet is reported as having no schema)."""
+    try:
+        engine = create_engine(url, write=False)
+    except NoHistory:
+        parsed = normalise_url(url)
+        return {"url": _shown(parsed), "backend": parsed.get_backend_name(), "schema": None, "tool_schema": HEAD,
+                "audits": 0, "organisations": 0}
+    try:
+        return _info(engine)
+    finally:
+        engine.dispose()
+
+
+def _info(engine: sa.Engine) -> dict:
     revision = check_revision(engine)
     audits = organisations = 0
     if revision is not None:

@@ -133,7 +133,7 @@ def test_export_is_deterministic_and_holds_every_answer(store, northwind):
     ({"format": "something"}, "format: expected a kam-advisor history export"),
     ({"version": 99}, "version: export version 99"),
     ({"audits": [{"id": "nothex"}]}, "audits[0]: missing"),
-    ({"audits": "x"}, "audits: expected a list"),
+    ({"audits": "x"}, "audits: must be a list (got 'x')"),
 ])
 def test_a_broken_export_is_refused_whole_with_the_place(store, northwind, broken, message):
     save_assessment(store, *northwind)
