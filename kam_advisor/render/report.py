@@ -417,7 +417,7 @@ def _appendix(result: Mapping[str, Any], names: _Names) -> list[dict]:
     return groups
 
 
-def _progress(progress: Mapping[str, Any] | None, names: _Names) -> dict | None:
+def _progress(progress: Mapping[str, Any] | None, names: _Names, achieved_label: str = "") -> dict | None:
     """The organisation's earlier audits and its progress towards its target stage, in words."""
     if not progress:
         return None
@@ -442,7 +442,13 @@ def _progress(progress: Mapping[str, Any] | None, names: _Names) -> dict | None:
             "since_first": pct(target.get("progress_since_first")) if target.get("progress_since_first") is not None
             else "", "first_date": str(_get(first, "date") or ""), "first_percent": pct(_get(first, "percent_to_target")),
             "behind": [b.get("name") for b in _list(target.get("topics_behind"))[:5] if isinstance(b, Mapping)],
-            "phases": phases, "open_actions": sum(len(p["actions"]) for p in phases)}
+            "phases": phases, "open_actions": sum(len(p["actions"]) for p in phases),
+            # a topic-by-topic percentage beside a programme still at an earlier stage: said in the same place
+            "measure": "counted topic by topic: the stages each has achieved and the share done of the stage it "
+                       "works on, against the target" + (
+                           "" if not achieved_label or target.get("reached") else
+                           "; the programme as a whole has no stage achieved yet" if achieved_label.startswith("no ")
+                           else f"; the programme as a whole has achieved stage {achieved_label}")}
     return view
 
 
@@ -644,7 +650,7 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "show_appendix": appendix,
         "appendix": _appendix(result, names) if appendix else [],
         "method": [str(p) for p in _list(result.get("method"))],
-        "progress": _progress(progress, names),
+        "progress": _progress(progress, names, achieved_label),
     }
     view["technical"] = _technical(view)
     return view

@@ -498,9 +498,16 @@ def method_text(base, kb=None) -> list[str]:
     is read by clients."""
     if kb is None:
         return list(base.method)
-    ids = sorted(kb.topics, key=len, reverse=True)
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ids) + r")\b") if ids else None
-    return [pattern.sub(lambda m: kb.topics[m.group(0)].label, p) if pattern else p for p in base.method]
+    cached = _METHOD.get((id(base), id(kb)))
+    if cached is None or cached[0] is not base or cached[1] is not kb:
+        ids = sorted(kb.topics, key=len, reverse=True)
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ids) + r")\b") if ids else None
+        texts = [pattern.sub(lambda m: kb.topics[m.group(0)].label, p) if pattern else p for p in base.method]
+        cached = _METHOD[(id(base), id(kb))] = (base, kb, texts)
+    return list(cached[2])
+
+
+_METHOD: dict = {}  # (rules, knowledge base) -> the Method page's paragraphs, made once
 
 
 def dumps(result: dict) -> str:
