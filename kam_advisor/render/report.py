@@ -473,8 +473,47 @@ def _technical(view: dict) -> list[dict]:
     return rows
 
 
+def _lag_sentence(group: list, area_dimension: Mapping[str, tuple[str, str]]) -> dict:
+    """One bullet for lagging units behind the same units at the same stage: what runs ahead (a
+    dimension named once when all its areas run ahead at one stage), what holds them back, the risk."""
+    lag = group[0]
+    names = [g.get("name") or "" for g in group]
+    held = [h for g in group for h in _list(g.get("held_back_by"))]
+    ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
+    if not ahead:
+        sentence = (lag.get("text") or "") + (f", held back by {and_list(held)}" if held else "") + "."
+        return {"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence, "name": names[0],
+                "names": names, "risk": "", "ahead": []}
+    by_dim: dict[str, list] = {}
+    for a in ahead:
+        dim = area_dimension.get(a.get("unit") or "")
+        by_dim.setdefault(dim[0] if dim else "", []).append(a)
+    runs = []
+    for dim, units in by_dim.items():
+        total = sum(1 for d in area_dimension.values() if d[0] == dim) if dim else 0
+        stages = {u.get("achieved") for u in units}
+        if dim and len(units) == total and len(stages) == 1 and total > 1:
+            runs.append(f"{area_dimension[units[0].get('unit')][1]} (all its areas at stage {stages.pop()})")
+        else:
+            runs += [f"{u.get('name')} (stage {u.get('achieved')})" for u in units]
+    one = len(group) == 1
+    where = (f"{'is' if one else 'are'} still at stage {lag.get('achieved')}" if lag.get("achieved")
+             else f"{'has' if one else 'have'} no stage achieved yet")
+    sentence = (f"{and_list(names)} {'lags' if one else 'lag'}: {'it' if one else 'they'} {where} while "
+                f"{and_list(runs)} {'runs' if len(runs) == 1 else 'run'} ahead"
+                + (f", held back by {and_list(held)}" if held else "")
+                + (f". The risk: {lag.get('risk')}" if lag.get("risk") else "") + ".")
+    return {"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence, "name": names[0],
+            "names": names, "risk": lag.get("risk") or "", "ahead": [a.get("name") for a in ahead]}
+
+
 def _summary(result: Mapping[str, Any]) -> dict:
     summary = _get(result, "summary", {})
+    area_dimension = {}
+    dim_names = {d.get("id"): d.get("name") for d in _list(result.get("dimensions")) if isinstance(d, Mapping)}
+    for a in _list(result.get("areas")):
+        if isinstance(a, Mapping):
+            area_dimension[a.get("id")] = (a.get("dimension"), dim_names.get(a.get("dimension")) or "")
 
     def stage_block(block):
         if not isinstance(block, Mapping):
@@ -496,24 +535,19 @@ def _summary(result: Mapping[str, Any]) -> dict:
         return out
 
     lagging = []
+    groups: dict[tuple, list] = {}  # lagging units with the same stage, the same units ahead and the same risk
     for lag in _list(summary.get("lagging")):
         if isinstance(lag, Mapping):
-            held = _list(lag.get("held_back_by"))
             ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
+            key = (lag.get("achieved"), tuple((a.get("name"), a.get("achieved")) for a in ahead), lag.get("risk"))
+            if ahead and key in groups:
+                groups[key].append(lag)
+                continue
+            group = [lag]
             if ahead:
-                where = (f"still at stage {lag.get('achieved')}" if lag.get("achieved")
-                         else "has no stage achieved yet")
-                runs = and_list([f"{a.get('name')} (stage {a.get('achieved')})" for a in ahead])
-                sentence = (f"{lag.get('name')} lags: it is {where} while {runs} "
-                            f"{'runs' if len(ahead) == 1 else 'run'} ahead of it"
-                            + (f", held back by {and_list(held)}" if held else "")
-                            + (f". The risk: {lag.get('risk')}" if lag.get("risk") else "") + ".")
-                sentence = sentence.replace("it is has no", "it has no")
-            else:
-                sentence = (lag.get("text") or "") + (f", held back by {and_list(held)}" if held else "") + "."
-            lagging.append({"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence,
-                            "name": lag.get("name") or "", "risk": lag.get("risk") or "",
-                            "ahead": [a.get("name") for a in ahead]})
+                groups[key] = group
+            lagging.append(group)
+    lagging = [_lag_sentence(group, area_dimension) for group in lagging]
     skip = summary.get("stage_skipping")
     screening = summary.get("screening")
     return {

@@ -156,7 +156,10 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     for lag in summary.get("lagging", []):
         unit, current = lag["unit"], units.get(lag["unit"], {}).get("current")
         topics = {t.id for t in kb.topics.values() if unit in (t.area, t.dimension)}
-        ahead = [a["name"] for a in lag.get("ahead", [])]
+        # in the action's reason, what runs ahead by dimension: the summary names each unit
+        ahead = list(dict.fromkeys(
+            kb.dimensions[kb.areas[a["unit"]].dimension].name if a["unit"] in kb.areas else a["name"]
+            for a in lag.get("ahead", [])))
         why = str(params.get("lagging_plan_reason", "{name} lags behind: its work comes first")).format(
             name=lag["name"], ahead=_and(ahead) if ahead else "the programme")
         for e in entries:
