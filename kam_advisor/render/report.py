@@ -570,6 +570,8 @@ def _perception_view(perception: Any) -> dict | None:
         return None
     largest = [g for g in _list(perception.get("largest")) if isinstance(g, Mapping)]
     facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping) and f.get("rosier")]
+    # yes/no facts (sponsor, ownership, training) first: they carry the red flags a CEO disputes
+    facts.sort(key=lambda f: not isinstance(f.get("view"), bool))
     title = next((g.get("questionnaire_title") for g in largest + facts if g.get("questionnaire_title")), "")
     higher, lower = perception.get("higher") or 0, perception.get("lower") or 0
     parts = [f"The {title or 'screening'} is rosier than the audit"]
@@ -578,11 +580,25 @@ def _perception_view(perception: Any) -> dict | None:
                      + (f" and {plural(lower, 'action', 'actions')} lower" if lower else ""))
     sentence = "".join(parts) + ". Leadership and the audit do not see the same programme: agree the facts " \
         "before the plan."
+    shown = facts[:SUMMARY_FACTS]
+    all_facts = len([f for f in _list(perception.get("facts")) if isinstance(f, Mapping)])
+    listed = [plural(higher + lower, "action", "actions")] if higher + lower else []
+    listed += [plural(all_facts, "fact", "facts")] if all_facts else []
+    more = f"every gap ({' and '.join(listed)}) is listed with the plan" if listed else ""
     return {"sentence": sentence,
             "largest": [f"{g.get('text')}: the screening says {_status_title(g.get('view')).lower()}, "
-                        f"the audit {_status_title(g.get('audit')).lower()}" for g in largest],
-            "facts": [f"{f.get('text')}: the screening says {_show(f.get('view'))}, the audit {_show(f.get('audit'))}"
-                      for f in facts]}
+                        f"the audit {_status_title(g.get('audit')).lower()}" for g in largest[:SUMMARY_GAPS]],
+            "facts": [f"{_fact_text(f.get('text'))}: the screening says {_show(f.get('view'))}, "
+                      f"the audit {_show(f.get('audit'))}" for f in shown],
+            "more": more}
+
+
+SUMMARY_FACTS = 3  # the executive summary names the largest gaps; the findings pages list them all
+SUMMARY_GAPS = 3
+
+
+def _fact_text(text: Any) -> str:
+    return str(text or "").strip().rstrip(".")
 
 
 def _show(value: Any) -> str:
@@ -674,6 +690,9 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
+        "view_facts": [{"text": _fact_text(g.get("text")), "view": _show(g.get("view")), "audit": _show(g.get("audit")),
+                        "rosier": bool(g.get("rosier"))}
+                       for g in _list(result.get("view_fact_gaps")) if isinstance(g, Mapping)],
         "view_gaps": [{"text": g.get("text") or names.text(g.get("item")), "topic_path": names.topic_path(g.get("topic")),
                        "who": and_list(g.get("respondents")) or g.get("questionnaire_title") or "",
                        "view": _status_title(g.get("view")), "audit": _status_title(g.get("audit")),
@@ -778,6 +797,7 @@ def _environment(kind: str) -> jinja2.Environment:
     env.filters["wrap"] = _wrap
     env.filters["pct"] = pct
     env.filters["and_list"] = and_list
+    env.filters["capitalize_first"] = lambda s: str(s)[:1].upper() + str(s)[1:]
     env.filters["ljust"] = lambda s, n: str(s).ljust(n)
     env.filters["rjust"] = lambda s, n: str(s).rjust(n)
     env.filters["clip"] = lambda s, n: str(s) if len(str(s)) <= n else str(s)[: n - 1] + "\u2026"
