@@ -174,3 +174,19 @@ def test_a_rosier_screening_is_a_summary_finding_and_its_respondent_is_on_the_co
         summary = consistency.executive_summary(rendered, fmt)
         assert "rosier than the audit" in summary and "the screening says yes, the audit no" in summary
         assert "Chief Executive" in rendered
+
+
+@RENDERED
+@given(client_profile())
+def test_the_markdown_report_renders_as_written(evidence):
+    """Through a CommonMark parser: no quote marker left as text, no bold label swallowed into the
+    paragraph before it, every plan item a list item."""
+    from markdown_it import MarkdownIt
+    result = assess(evidence)
+    html = MarkdownIt("commonmark").enable("table").render(report.render(result, "md"))
+    assert "&gt;" not in html
+    for label in ("In place:", "Under way:", "Not yet in place:", "Beyond this stage, already in place:"):
+        for at in [m.start() for m in __import__("re").finditer(label, html)]:
+            assert html[max(0, at - 12):at].endswith("<p><strong>"), html[max(0, at - 80):at + 20]
+    planned = sum(len(p["actions"]) for p in result["plan"]["phases"])
+    assert html.count("<li>") >= planned

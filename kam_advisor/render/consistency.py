@@ -177,10 +177,19 @@ def check_identical_texts_told_apart(result: Mapping[str, Any]) -> None:
             seen[a["text"]] = a["item"]
 
 
+def check_not_assessed_has_no_number(result: Mapping[str, Any]) -> None:
+    """7. A unit the answers do not show carries no stage and no score."""
+    for level in ("dimensions", "areas", "topics"):
+        for u in result[level]:
+            if u.get("assessed") is False and (u.get("score") is not None or u.get("achieved") or u.get("current")):
+                _fail("no self-contradiction", f"{u['name']} is not assessed but carries a stage or a score")
+
+
 def check_result(result: Mapping[str, Any]) -> None:
     """Every principle that lives in the result itself."""
     if result.get("kind", "programme") != "programme":
         return
+    check_not_assessed_has_no_number(result)
     check_balance(result)
     check_ahead_needs_evidence(result)
     check_nothing_drops_out(result)
@@ -276,7 +285,7 @@ def check_markdown(text: str) -> None:
             _fail("language", f"Markdown: {line[:60]!r} is glued onto the list item before it")
         if prev.startswith(">") and not line.startswith(">"):
             _fail("language", f"Markdown: {line[:60]!r} is glued onto the quote before it")
-    if re.search(r"[.!?]> ", text):
+    if re.search(r"[.!?]>(?:\s|$)", text, re.M):
         _fail("language", "Markdown: a quote marker glued onto a sentence")
 
 

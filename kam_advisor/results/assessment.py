@@ -359,12 +359,15 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     dimensions = []
     for d in kb.dimensions.values():
         topics = [t.id for t in kb.topics.values() if t.dimension == d.id]
-        dimensions.append({"id": d.id, "name": d.name, **_state(run, d.id), "score": _score(kb, run, topics)})
+        state = _state(run, d.id)  # a unit the answers do not show carries no number either
+        dimensions.append({"id": d.id, "name": d.name, **state,
+                           "score": _score(kb, run, topics) if state["assessed"] else None})
     areas = []
     for a in kb.areas.values():
         topics = [t.id for t in kb.topics.values() if t.area == a.id]
-        areas.append({"id": a.id, "name": a.name, "dimension": a.dimension, **_state(run, a.id),
-                      "score": _score(kb, run, topics)})
+        state = _state(run, a.id)
+        areas.append({"id": a.id, "name": a.name, "dimension": a.dimension, **state,
+                      "score": _score(kb, run, topics) if state["assessed"] else None})
     topics_out = []
     for t in kb.topics.values():
         completion, cells = _cells(kb, run, t.id)
