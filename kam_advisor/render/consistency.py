@@ -132,7 +132,7 @@ def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
     for f in result["red_flags"]:
         topics = set(subjects.get(f["rule"].removesuffix(".high"), [])) | ({f["topic"]} if f.get("topic") else set())
         if f.get("topic") or f.get("phase") not in phases:
-            continue  # stage skipping: checked by check_skipping_carried
+            continue  # stage skipping: checked by check_flags_lead_their_subject
         for n, a in _plan_actions(result):
             if a["kind"] == "action" and a["topic"] in topics:
                 if n > phases[f["phase"]] + gap:
@@ -141,6 +141,28 @@ def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
                 if a["priority"] == "low":
                     _fail("flag and its subject move together",
                           f"'{a['text']}' is low priority beside the red flag '{f['title']}'")
+
+
+def check_flags_lead_their_subject(result: Mapping[str, Any]) -> None:
+    """4. A red flag is planned no later than the checklist actions on its subject (one cut, one
+    time); a stage-skipping flag is carried by its topic's own actions, in the flag's phase."""
+    subjects = result["parameters"].get("flag_topics") or {}
+    phases = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
+    actions = _plan_actions(result)
+    for f in result["red_flags"]:
+        if f.get("phase") not in phases:
+            continue
+        if f.get("topic"):
+            carried = [n for n, a in actions if f["id"] in a["because"]]
+            if any(a["id"] == f["id"] for _, a in actions):
+                _fail("one action, one place", f"the stage-skipping flag '{f['message']}' is a second copy in the plan")
+            if carried and min(carried) != phases[f["phase"]]:
+                _fail("one action, one place", f"the red flag on {f['topic_name']} says one phase, its actions another")
+            continue
+        topics = set(subjects.get(f["rule"].removesuffix(".high"), []))
+        subject = [n for n, a in actions if a["kind"] == "action" and a["topic"] in topics]
+        if subject and min(subject) < phases[f["phase"]]:
+            _fail("flag and its subject move together", f"'{f['title']}' is planned after the actions on its subject")
 
 
 def check_recommendations_match_the_plan(result: Mapping[str, Any]) -> None:
@@ -194,6 +216,7 @@ def check_result(result: Mapping[str, Any]) -> None:
     check_ahead_needs_evidence(result)
     check_nothing_drops_out(result)
     check_flags_move_their_subject(result)
+    check_flags_lead_their_subject(result)
     check_recommendations_match_the_plan(result)
     check_perception(result)
     check_identical_texts_told_apart(result)

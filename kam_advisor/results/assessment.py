@@ -141,12 +141,21 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     stage_rank = {s: n for n, s in enumerate(kb.stage_ids, 1)}
     first = phases[0]["id"] if phases else None
 
+    moved: set[int] = set()
+
     def touch(e: dict, phase: str | None, priority: str | None, why: str, because: str) -> None:
+        changed = False
         if phase is not None and index.get(e["phase"], 0) > index[phase]:
-            e["phase"] = phase
+            e["phase"], changed = phase, True
         if priority is not None and PRIORITY_ORDER.get(e["priority"], 9) > PRIORITY_ORDER[priority]:
-            e["priority"] = priority
-        if why not in e["reason"]:
+            e["priority"], changed = priority, True
+        if changed and id(e) not in moved:
+            # the rule's own reason justified the old phase and priority: one reason, the new one
+            moved.add(id(e))
+            e["reason"] = f"{kb.topics[e['topic']].label}: {why}" + (
+                f"; {params['partly_done_reason']}"
+                if e["status"] == "partial" else "")
+        elif why not in e["reason"]:
             e["reason"] = f"{e['reason']}; {why}"
         if because not in e["because"]:
             e["because"] = list(e["because"]) + [because]
@@ -169,27 +178,50 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     # a red flag and the checklist actions on its subject move together
     subjects = params.get("flag_topics") or {}
     gap = int(params.get("flag_phase_gap", 1))
-    for f in flags:
-        if not f.get("action") or f.get("phase") not in index:
-            continue
+    def subject_of(f: dict) -> set[str]:
         topics = set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
-        if f.get("topic"):
-            topics.add(f["topic"])
-        latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
-        why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
+        return topics | ({f["topic"]} if f.get("topic") else set())
+
+    planned_flags = [f for f in flags if f.get("action") and f.get("phase") in index]
+    for _ in range(len(phases) + 1):  # until nothing moves: each pass only moves things earlier
+        # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
+        for f in skipping:
+            late = max((b.rsplit(":", 1)[1] for b in f["because"] if b.startswith(f"cell:{f['topic']}:")),
+                       key=lambda st: stage_rank.get(st, 0), default=None)
+            why = str(params.get("skipping_plan_reason", "later-stage work already rests on it")).format(title=f["title"])
+            for e in entries:
+                if e["kind"] == "action" and e["topic"] == f["topic"] and late and \
+                        stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
+                    touch(e, f["phase"], "medium", why, f["id"])
+        # a red flag is planned no later than the checklist actions on its subject: one cut, one time
+        first_of: dict[str, int] = {}
         for e in entries:
-            if e["kind"] == "action" and e["topic"] in topics and (
-                    index[e["phase"]] > index[latest] or e["priority"] == "low"):
-                touch(e, latest, "medium", why, f["id"])
-    # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
-    for f in skipping:
-        late = max((b.rsplit(":", 1)[1] for b in f["because"] if b.startswith(f"cell:{f['topic']}:")),
-                   key=lambda st: stage_rank.get(st, 0), default=None)
-        why = str(params.get("skipping_plan_reason", "later-stage work already rests on it")).format(title=f["title"])
-        for e in entries:
-            if e["kind"] == "action" and e["topic"] == f["topic"] and late and \
-                    stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
-                touch(e, f["phase"], "medium", why, f["id"])
+            if e["kind"] == "action":
+                first_of[e["topic"]] = min(first_of.get(e["topic"], len(phases)), index[e["phase"]])
+        before = [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]
+        for f in planned_flags:
+            if f in skipping:
+                continue
+            earliest = min((first_of[t] for t in subject_of(f) if t in first_of), default=len(phases))
+            if earliest < index[f["phase"]]:
+                f["phase"] = phases[earliest]["id"]
+                for e in entries:
+                    if e["kind"] == "flag" and e["id"] == f["id"]:
+                        e["phase"] = f["phase"]
+        # and the checklist actions on its subject come in its phase or the next, never at low priority
+        for f in planned_flags:
+            latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
+            why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
+            for e in entries:
+                if e["kind"] == "action" and e["topic"] in subject_of(f) and (
+                        index[e["phase"]] > index[latest] or e["priority"] == "low"):
+                    touch(e, latest, "medium", why, f["id"])
+        if before == [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]:
+            break
+    for f in skipping:  # the flag's phase is that of the earliest action carrying it
+        carried = [index[e["phase"]] for e in entries if f["id"] in e["because"]]
+        if carried:
+            f["phase"] = phases[min(carried)]["id"]
     for e in entries:  # the recommendation says what the plan says
         r = recs_by_item.get(e["item"]) if e["kind"] == "action" and e["id"] == f"rec.{e['item']}" else None
         if r is not None:
