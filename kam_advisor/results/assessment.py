@@ -271,7 +271,8 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
         skip = {"text": skipping.text, "topics": names, "flags": [b for b in skipping.because if b in by_id],
                 "rule": skipping.rule, "because": list(skipping.because)}
     status = {(t["id"], s): t["cells"][s]["status"] for t in topics for s in kb.stage_ids}
-    started = {(t["id"], s): t["cells"][s]["done"] + t["cells"][s]["partial"] > 0 for t in topics for s in kb.stage_ids}
+    under_way = float((base_params or {}).get("hallmark_under_way_share", 0.5))
+    started = {(t["id"], s): (t["completion"][s] or 0) >= under_way for t in topics for s in kb.stage_ids}
     assessed = {t["id"] for t in topics if t["assessed"]}
 
     def hallmarks(stage_id):
@@ -285,7 +286,7 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
             st = status.get((h["topic"], stage.id))
             key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
             if key == "not_in_place" and started.get((h["topic"], stage.id)):
-                key = "under_way"  # begun (some action done or partly done) but not met: never "still to do" whole
+                key = "under_way"  # half-way or more but not met: never "still to do" whole
             out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
         # what the client has beyond the typical stage: hallmarks of later stages already in place
         later = kb.stage_ids[kb.stage_ids.index(stage.id) + 1:]
