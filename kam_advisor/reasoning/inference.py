@@ -232,6 +232,8 @@ def rollup_facts(layout: _Layout, statuses: Mapping[str, str], sink: Sink, found
                 "share": round(len(hit) / len(required), 6) if required else 0.0,
                 "foundation_total": len(found), "foundation_reached": fhit,
                 "foundation_ok": fhit == len(found),
+                "foundation_missing": [names[t] for t in found if (t, stage) not in reached] or ["none"],
+                "foundation_missing_n": len(found) - fhit,
                 "lagging": [names[t] for t in miss] or ["none"],
             }, [f"reach:{t}:{stage}" for t in hit] + [f"{t}: stage {stage} not reached" for t in miss] + unseen))
     return out

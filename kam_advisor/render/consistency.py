@@ -264,6 +264,9 @@ def check_rendered(result: Mapping[str, Any], fmt: str, rendered: str) -> None:
             _fail("balance", f"{fmt}: the executive summary does not name {lag['name']} as lagging")
         if lag.get("risk") and " ".join(lag["risk"].split()).lower() not in flat:
             _fail("balance", f"{fmt}: the executive summary does not say why {lag['name']} lagging is a risk")
+    held = result["summary"].get("held_back")
+    if held and " ".join(held["text"].split()).lower() not in flat:
+        _fail("balance", f"{fmt}: the executive summary does not say which foundation holds the programme back")
     # 5. perception: a much rosier screening is said in the summary; the cover lists every respondent
     perception = result["summary"].get("perception")
     if perception and perception.get("rosier") and "rosier than the audit" not in flat:

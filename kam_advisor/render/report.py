@@ -561,6 +561,8 @@ def _summary(result: Mapping[str, Any]) -> dict:
         if isinstance(screening, Mapping) else None,
         "not_assessed": _list(summary.get("not_assessed")),
         "perception": _perception_view(summary.get("perception")),
+        "held_back": (summary.get("held_back") or {}).get("text") if isinstance(summary.get("held_back"), Mapping)
+        else None,
     }
 
 

@@ -296,6 +296,7 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
                          if status.get((h["topic"], s.id)) == "met"]
         return out
 
+    hold = run.findings.get("holdback")
     screening = run.findings.get("screening")
     # areas a screening cannot assess even when fully answered: too few of their topics asked about
     asked = {kb.items[i].topic for i in (scope or ()) if i in kb.items}
@@ -313,6 +314,8 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
                       "because": list(screening.because)} if screening else None,
         "not_assessed": [t["name"] for t in topics if t["id"] not in assessed],
         "perception": _perception(views or {}, base_params),
+        "held_back": {"text": hold.text, "stage": hold.fields.get("stage"), "topics": list(hold.fields.get("topics") or []),
+                      "rule": hold.rule, "because": list(hold.because)} if hold else None,
     }
 
 
