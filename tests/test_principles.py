@@ -173,7 +173,7 @@ def test_a_rosier_screening_is_a_summary_finding_and_its_respondent_is_on_the_co
     for fmt in FORMATS:
         rendered = report.render(result, fmt)
         summary = consistency.executive_summary(rendered, fmt)
-        assert "rosier than the audit" in summary and "the screening says yes, the audit no" in summary
+        assert "rosier than the audit" in summary and "(Chief Executive) says yes, the audit no" in summary
         assert "Chief Executive" in rendered
 
 

@@ -271,6 +271,9 @@ def check_rendered(result: Mapping[str, Any], fmt: str, rendered: str) -> None:
     perception = result["summary"].get("perception")
     if perception and perception.get("rosier") and "rosier than the audit" not in flat:
         _fail("perception gaps", f"{fmt}: a much rosier screening is not said in the executive summary")
+    if perception and (result.get("view_gaps") or result.get("view_fact_gaps") or result.get("perception_gaps")) \
+            and "perception gap" not in flat:
+        _fail("perception gaps", f"{fmt}: views that differ are not said in the executive summary")
     for view in result.get("views") or []:
         for who in view["respondents"]:
             if who not in pages:

@@ -567,31 +567,70 @@ def _summary(result: Mapping[str, Any]) -> dict:
 
 
 def _perception_view(perception: Any) -> dict | None:
-    """A screening much rosier than the audit, in words for the executive summary."""
-    if not isinstance(perception, Mapping) or not perception.get("rosier"):
+    """Where the views differ, in words for the executive summary: a screening against the audit
+    (much rosier: a governance finding), and respondents against each other."""
+    if not isinstance(perception, Mapping):
         return None
     largest = [g for g in _list(perception.get("largest")) if isinstance(g, Mapping)]
-    facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping) and f.get("rosier")]
-    # yes/no facts (sponsor, ownership, training) first: they carry the red flags a CEO disputes
-    facts.sort(key=lambda f: not isinstance(f.get("view"), bool))
+    all_facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping)]
+    rosier = bool(perception.get("rosier"))
+    # facts that clear a red flag the audit raises first, yes/no ones (sponsor, ownership, training) before numbers
+    facts = sorted(all_facts, key=lambda f: (not f.get("rosier"), not isinstance(f.get("view"), bool)))
     title = next((g.get("questionnaire_title") for g in largest + facts if g.get("questionnaire_title")), "")
     higher, lower = perception.get("higher") or 0, perception.get("lower") or 0
-    parts = [f"The {title or 'screening'} is rosier than the audit"]
-    if higher:
-        parts.append(f": it rates {plural(higher, 'action', 'actions')} higher than the audit found"
+    sentences = []
+    people = [b for b in _list(perception.get("by_respondent")) if isinstance(b, Mapping)]
+
+    def rates(b: Mapping[str, Any]) -> str:
+        parts = ([f"{plural(b.get('higher'), 'action', 'actions')} higher"] if b.get("higher") else []) + (
+            [f"{plural(b.get('lower'), 'action', 'actions')} lower"] if b.get("lower") else [])
+        return " and ".join(parts)
+
+    if len(people) > 1:  # several screening respondents: each one's direction, never one merged view
+        said = [f"{b.get('respondent')} rates {rates(b)}" for b in people if rates(b)]
+        rosy = [b.get("respondent") for b in people if b.get("rosier")]
+        sentences.append(f"The {title or 'screening'} differs from the audit" + (
+            f": {'; '.join(said)} than the audit found" if said else "") + "." + (
+            f" The view of {and_list(rosy)} is rosier than the audit's: leadership and the audit do not see "
+            "the same programme; agree the facts before the plan." if rosy else ""))
+    elif rosier:
+        head = f"The {title or 'screening'} is rosier than the audit"
+        if higher:
+            head += (f": it rates {plural(higher, 'action', 'actions')} higher than the audit found"
                      + (f" and {plural(lower, 'action', 'actions')} lower" if lower else ""))
-    sentence = "".join(parts) + ". Leadership and the audit do not see the same programme: agree the facts " \
-        "before the plan."
+        sentences.append(head + ". Leadership and the audit do not see the same programme: agree the facts "
+                                "before the plan.")
+    elif higher or lower or facts:
+        parts = ([f"rates {plural(higher, 'action', 'actions')} higher"] if higher else []) + (
+            [f"{plural(lower, 'action', 'actions')} lower"] if lower else [])
+        sentences.append(f"The {title or 'screening'} differs from the audit" + (
+            f": it {' and '.join(parts)} than the audit found" if parts else "") + ".")
+    between = perception.get("between_respondents")
+    if isinstance(between, Mapping) and between.get("questions"):
+        who = _list(between.get("respondents"))
+        sentences.append(f"{and_list(who) if who else 'The respondents'} disagree with each other on "
+                         f"{plural(between.get('questions'), 'question', 'questions')}.")
+    if not sentences:
+        return None
+
+    def whose(g: Mapping[str, Any]) -> str:
+        people = _list(g.get("respondents"))
+        return f"the {title or 'screening'} ({and_list(people)})" if people and len(people) < 4 else "the screening"
+
     shown = facts[:SUMMARY_FACTS]
-    all_facts = len([f for f in _list(perception.get("facts")) if isinstance(f, Mapping)])
     listed = [plural(higher + lower, "action", "actions")] if higher + lower else []
-    listed += [plural(all_facts, "fact", "facts")] if all_facts else []
-    more = f"every gap ({' and '.join(listed)}) is listed with the plan" if listed else ""
-    return {"sentence": sentence,
-            "largest": [f"{g.get('text')}: the screening says {_status_title(g.get('view')).lower()}, "
+    listed += [plural(len(all_facts), "fact", "facts")] if all_facts else []
+    listed += [plural(between.get("questions"), "question between respondents", "questions between respondents")] \
+        if isinstance(between, Mapping) and between.get("questions") else []
+    more = f"every gap ({', '.join(listed[:-1]) + ' and ' + listed[-1] if len(listed) > 1 else listed[0]}) is " \
+        "listed with the plan" if listed else ""
+    return {"sentence": " ".join(sentences), "rosier": rosier,
+            "largest": [f"{g.get('text')}: {whose(g)} says {_status_title(g.get('view')).lower()}, "
                         f"the audit {_status_title(g.get('audit')).lower()}" for g in largest[:SUMMARY_GAPS]],
-            "facts": [f"{_fact_text(f.get('text'))}: the screening says {_show(f.get('view'))}, "
+            "facts": [f"{_fact_text(f.get('text'))}: {whose(f)} says {_show(f.get('view'))}, "
                       f"the audit {_show(f.get('audit'))}" for f in shown],
+            "facts_label": "Where the screening sees no risk the audit finds" if shown and shown[0].get("rosier")
+            else "Facts they see differently",
             "more": more}
 
 
@@ -601,6 +640,11 @@ SUMMARY_GAPS = 3
 
 def _fact_text(text: Any) -> str:
     return str(text or "").strip().rstrip(".")
+
+
+def _whose(gap: Mapping[str, Any], several: bool) -> str:
+    people = _list(gap.get("respondents"))
+    return f" ({and_list(people)})" if several and people else ""
 
 
 def _show(value: Any) -> str:
@@ -647,6 +691,8 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
             respondents += [f"{r} ({view_of.get('questionnaire_title') or view_of.get('questionnaire')})"
                             for r in _list(view_of.get("respondents")) if str(r) not in respondents]
     red_flags = _red_flags(result, phase_names)
+    # a screening answered by several people: each view says whose it is
+    several_views = any(len(_list(w.get("respondents"))) > 1 for w in _list(result.get("views")) if isinstance(w, Mapping))
     plan = _plan(result, names, recs, red_flags)
     summary = _summary(result)
     first = _first_steps(plan[0]["actions"]) if plan else []
@@ -692,12 +738,13 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
-        "view_facts": [{"text": _fact_text(g.get("text")), "view": _show(g.get("view")), "audit": _show(g.get("audit")),
-                        "rosier": bool(g.get("rosier"))}
+        "view_facts": [{"text": _fact_text(g.get("text")), "view": _show(g.get("view")) + _whose(g, several_views),
+                        "audit": _show(g.get("audit")), "rosier": bool(g.get("rosier"))}
                        for g in _list(result.get("view_fact_gaps")) if isinstance(g, Mapping)],
         "view_gaps": [{"text": g.get("text") or names.text(g.get("item")), "topic_path": names.topic_path(g.get("topic")),
                        "who": and_list(g.get("respondents")) or g.get("questionnaire_title") or "",
-                       "view": _status_title(g.get("view")), "audit": _status_title(g.get("audit")),
+                       "view": _status_title(g.get("view")) + _whose(g, several_views),
+                       "audit": _status_title(g.get("audit")),
                        "optimistic": (_number(g.get("spread")) or 0) > 0}
                       for g in _list(result.get("view_gaps")) if isinstance(g, Mapping)],
         "glossary": [{"term": g.get("term"), "meaning": g.get("meaning")} for g in _list(result.get("glossary"))

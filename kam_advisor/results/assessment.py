@@ -365,21 +365,42 @@ def _perception(views: dict, params) -> dict | None:
     actions it rates higher and lower, the largest gaps, and the facts where it raises no flag the
     audit raises."""
     gaps, facts = views.get("view_gaps") or [], views.get("view_fact_gaps") or []
-    if not gaps and not facts:
+    between = views.get("perception_gaps") or []
+    if not gaps and not facts and not between:
         return None
     params = params or {}
     higher = [g for g in gaps if g["spread"] > 0]
     lower = [g for g in gaps if g["spread"] < 0]
+    higher_items = sorted({g["item"] for g in higher})
+    lower_items = sorted({g["item"] for g in lower})
     rosy_facts = [f for f in facts if f["rosier"]]
     min_gaps = params.get("rosier_view_min_gaps", 5)
     ratio = params.get("rosier_view_ratio", 2)
-    rosier = (len(higher) >= min_gaps and len(higher) >= ratio * len(lower)) or bool(rosy_facts)
-    largest = sorted(higher, key=lambda g: (-g["spread"], g["item"]))[:params.get("rosier_view_largest", 5)]
-    return {"rosier": rosier, "higher": len(higher), "lower": len(lower),
+    rosier = (len(higher_items) >= min_gaps and len(higher_items) >= ratio * len(lower_items)) or bool(rosy_facts)
+    # each screening respondent against the audit, whichever way they differ
+    people = sorted({r for g in gaps + facts for r in g.get("respondents", [])})
+    by_respondent = []
+    for r in people:
+        up = {g["item"] for g in higher if r in g.get("respondents", [])}
+        down = {g["item"] for g in lower if r in g.get("respondents", [])}
+        rosy = [f for f in rosy_facts if r in f.get("respondents", [])]
+        by_respondent.append({"respondent": r, "higher": len(up), "lower": len(down),
+                              "rosier": (len(up) >= min_gaps and len(up) >= ratio * len(down)) or bool(rosy)})
+    if by_respondent:
+        rosier = any(b["rosier"] for b in by_respondent)
+    # the largest gaps whichever way they run, rosier first when the screening is rosier
+    largest = sorted(gaps, key=lambda g: (-abs(g["spread"]), -g["spread"] if rosier else 0, g["item"]))
+    largest = largest[:params.get("rosier_view_largest", 5)]
+    who = sorted({a["respondent"] for g in between for a in g.get("answers", []) if a.get("respondent")})
+    return {"rosier": rosier, "higher": len(higher_items), "lower": len(lower_items),
             "largest": [{"item": g["item"], "text": g["text"], "topic_name": g["topic_name"], "view": g["view"],
-                         "audit": g["audit"], "questionnaire_title": g["questionnaire_title"]} for g in largest],
+                         "audit": g["audit"], "questionnaire_title": g["questionnaire_title"],
+                         "respondents": list(g.get("respondents", []))} for g in largest],
             "facts": [{"fact": f["fact"], "text": f["text"], "view": f["view"], "audit": f["audit"],
-                       "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"]} for f in facts],
+                       "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"],
+                       "respondents": list(f.get("respondents", []))} for f in facts],
+            "between_respondents": {"questions": len(between), "respondents": who} if between else None,
+            "by_respondent": by_respondent,
             "rule": "summary.perception", "because": [f"view_gap:{g['item']}" for g in largest]
             + [f"view_fact:{f['fact']}" for f in rosy_facts]}
 
@@ -491,7 +512,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     view_fact_gaps = list(evidence.extra.get("view_fact_gaps", []))
     summary = _summary(kb, run, overall, topics_out, flags, coverage, areas, evidence.scope,
                        base.param("rollup_min_assessed_share"), base.params,
-                       {"view_gaps": view_gaps, "view_fact_gaps": view_fact_gaps})
+                       {"view_gaps": view_gaps, "view_fact_gaps": view_fact_gaps, "perception_gaps": gaps})
     units_current = {u["id"]: u for u in dimensions + areas}
     plan = _plan(base, kb, recs, roadmap, flags, summary, units_current)
     recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
