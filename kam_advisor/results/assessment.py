@@ -290,12 +290,14 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
             out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
         # what the client has beyond the typical stage: hallmarks of later stages already in place
         later = kb.stage_ids[kb.stage_ids.index(stage.id) + 1:]
+        # (never a topic whose later work skipped its earlier stages: the red flag condemns it)
         out["beyond"] = [{"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label,
                           "stage": s.id}
                          for s in kb.stages if s.id in later for h in s.hallmarks
-                         if status.get((h["topic"], s.id)) == "met"]
+                         if status.get((h["topic"], s.id)) == "met" and h["topic"] not in skipped_topics]
         return out
 
+    skipped_topics = {f["topic"] for f in flags if f.get("topic")}
     hold = run.findings.get("holdback")
     screening = run.findings.get("screening")
     # areas a screening cannot assess even when fully answered: too few of their topics asked about
