@@ -47,6 +47,23 @@ def test_the_panels_verdict_holds(folder):
         assert result["summary"]["stage_skipping"]["topics"]
     if "perception_rosier" in expect:
         assert bool((result["summary"]["perception"] or {}).get("rosier")) == expect["perception_rosier"]
+    if "held_back_by" in expect:
+        assert (result["summary"]["held_back"] or {}).get("topics") == expect["held_back_by"]
+    first = result["plan"]["phases"][0]["actions"]
+    for tid in expect.get("assess_first", []):
+        assert any(a["kind"] == "assess" and a["topic"] == tid for a in first), tid
+    if expect.get("no_later_stage_in_first_phase_unless_foundation"):
+        foundation = set(result["parameters"]["foundation_topics"])
+        later = result["parameters"]["unrated_later_rank"]
+        rank = {s["id"]: n for n, s in enumerate(result["stages"], 1)}
+        assert not [a["text"] for a in first if a["kind"] == "action" and a["topic"] not in foundation
+                    and rank[a["stage"]] >= later]
+    perception = result["summary"]["perception"] or {}
+    for who, view in (expect.get("perception_by_respondent") or {}).items():
+        got = next(b for b in perception["by_respondent"] if b["respondent"] == who)
+        assert got["rosier"] == (view == "rosier"), who
+    if expect.get("respondents_disagree"):
+        assert perception["between_respondents"]["questions"] > 0
     rosier = {f["fact"] for f in result["view_fact_gaps"] if f["rosier"]}
     assert set(expect.get("rosier_facts", [])) <= rosier
     rendered = {fmt: report.render(result, fmt) for fmt in ("text", "md", "html")}

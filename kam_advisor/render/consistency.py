@@ -165,6 +165,16 @@ def check_flags_lead_their_subject(result: Mapping[str, Any]) -> None:
             _fail("flag and its subject move together", f"'{f['title']}' is planned after the actions on its subject")
 
 
+def check_unassessed_foundations_come_first(result: Mapping[str, Any]) -> None:
+    """3. A foundation topic the answers do not show is assessed first: the plan's first phase says so."""
+    foundation = set(result["parameters"].get("foundation_topics") or [])
+    first = result["plan"]["phases"][0]["actions"] if result["plan"]["phases"] else []
+    for t in result["topics"]:
+        if t["id"] in foundation and not t["assessed"] and not any(
+                a["kind"] == "assess" and a["topic"] == t["id"] for a in first):
+            _fail("nothing drops out of the plan", f"{t['label']}, a foundation not assessed, is not assessed first")
+
+
 def check_recommendations_match_the_plan(result: Mapping[str, Any]) -> None:
     """A recommendation says what the plan says: same phase, priority and reason."""
     placed = {a["id"]: (p["id"], a) for p in result["plan"]["phases"] for a in p["actions"]}
@@ -217,6 +227,7 @@ def check_result(result: Mapping[str, Any]) -> None:
     check_nothing_drops_out(result)
     check_flags_move_their_subject(result)
     check_flags_lead_their_subject(result)
+    check_unassessed_foundations_come_first(result)
     check_recommendations_match_the_plan(result)
     check_perception(result)
     check_identical_texts_told_apart(result)

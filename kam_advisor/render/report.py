@@ -369,7 +369,8 @@ def _plan(result: Mapping[str, Any], names: _Names, recs: list[dict], red_flags:
                             "title": flag["title"] if flag else "", "advice": flag["advice"] if flag else "",
                             "source_title": flag["source_title"] if flag else "",
                             "text": a.get("text") or names.text(a.get("item")) or "",
-                            "topic_path": names.topic_path(a.get("topic")) if a.get("topic") else "Red flag",
+                            "topic_path": (names.topic_path(a.get("topic")) + (" · to assess" if a.get("kind") == "assess"
+                                                                                 else "")) if a.get("topic") else "Red flag",
                             "stage_label": names.stage_label(a.get("stage")) if a.get("stage") else "",
                             "status": status or "", "status_label": _status_title(status) if status else "",
                             "priority": a.get("priority") or "", "reason": _reason(a), "rule": a.get("rule") or "",

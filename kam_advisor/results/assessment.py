@@ -107,7 +107,8 @@ def _phases(base) -> list[dict]:
     return [dict(p) for p in base.param("phases")]
 
 
-def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary: dict, units: dict) -> dict:
+def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary: dict, units: dict,
+          unassessed: tuple[str, ...] = ()) -> dict:
     """Every action in one sequenced plan: red-flag actions, recommendations, then the roadmap's
     later actions, each in the phase its rule gave it (rules/plan.yaml names the phases). Two
     declared alignments follow (rules/plan.yaml): the lagging side of an unbalanced programme
@@ -123,6 +124,13 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             entries.append({"kind": "flag", "id": f["id"], "item": None, "text": f["action"], "topic": None,
                             "stage": None, "status": None, "priority": f["severity"], "reason": f["message"],
                             "rule": f["rule"], "because": f["because"], "phase": f["phase"]})
+    # a foundation topic the answers do not show: assessing it comes first (the stage waits on it)
+    for tid in unassessed:
+        entries.append({"kind": "assess", "id": f"assess.{tid}", "item": None,
+                        "text": str(params["assess_first_action"]).format(topic=kb.topics[tid].label),
+                        "topic": tid, "stage": None, "status": None, "priority": "high",
+                        "reason": str(params["assess_first_reason"]).format(topic=kb.topics[tid].label),
+                        "rule": "plan.assess-first", "because": [f"state:{tid}"], "phase": phases[0]["id"]})
     planned = set()
     recs_by_item = {r["item"]: r for r in recs}
     for r in recs:
@@ -228,7 +236,8 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             r.update(phase=e["phase"], priority=e["priority"], reason=e["reason"], because=e["because"])
     order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
-    for e in sorted(entries, key=lambda e: (e["kind"] != "flag", e["item"] not in lagging_side, order[id(e)])):
+    for e in sorted(entries, key=lambda e: (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
+                                            order[id(e)])):
         phase = e.pop("phase")
         by_phase.setdefault(phase, []).append(e)
     return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
@@ -516,7 +525,9 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
                        base.param("rollup_min_assessed_share"), base.params,
                        {"view_gaps": view_gaps, "view_fact_gaps": view_fact_gaps, "perception_gaps": gaps})
     units_current = {u["id"]: u for u in dimensions + areas}
-    plan = _plan(base, kb, recs, roadmap, flags, summary, units_current)
+    foundation = set(base.param("foundation_topics"))
+    plan = _plan(base, kb, recs, roadmap, flags, summary, units_current,
+                 tuple(t["id"] for t in topics_out if t["id"] in foundation and not t["assessed"]))
     recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
                              STATUS_ORDER.get(r["status"], 9), order[r["item"]]))
     for n, r in enumerate(recs, 1):
