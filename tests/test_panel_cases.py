@@ -56,8 +56,9 @@ def test_the_panels_verdict_holds(folder):
         foundation = set(result["parameters"]["foundation_topics"])
         later = result["parameters"]["unrated_later_rank"]
         rank = {s["id"]: n for n, s in enumerate(result["stages"], 1)}
+        # (an action that removes a red flag goes with the flag: that is not later-stage polish)
         assert not [a["text"] for a in first if a["kind"] == "action" and a["topic"] not in foundation
-                    and rank[a["stage"]] >= later]
+                    and rank[a["stage"]] >= later and not any(b.startswith("flag.") for b in a["because"])]
     perception = result["summary"]["perception"] or {}
     for who, view in (expect.get("perception_by_respondent") or {}).items():
         got = next(b for b in perception["by_respondent"] if b["respondent"] == who)

@@ -126,15 +126,15 @@ def check_nothing_drops_out(result: Mapping[str, Any]) -> None:
 def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
     """4. The checklist actions on a red flag's subject sit in the flag's phase or the next, never
     at low priority."""
-    subjects = result["parameters"].get("flag_topics") or {}
-    gap = int(result["parameters"].get("flag_phase_gap", 1))
+    subjects = result["parameters"].get("flag_actions") or {}
+    gap = int(result["parameters"].get("flag_phase_gap", 0))
     phases = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
     for f in result["red_flags"]:
-        topics = set(subjects.get(f["rule"].removesuffix(".high"), [])) | ({f["topic"]} if f.get("topic") else set())
+        items = set(subjects.get(f["rule"].removesuffix(".high"), []))
         if f.get("topic") or f.get("phase") not in phases:
             continue  # stage skipping: checked by check_flags_lead_their_subject
         for n, a in _plan_actions(result):
-            if a["kind"] == "action" and a["topic"] in topics:
+            if a["kind"] == "action" and a["item"] in items:
                 if n > phases[f["phase"]] + gap:
                     _fail("flag and its subject move together",
                           f"'{a['text']}' is {n - phases[f['phase']]} phases after the red flag '{f['title']}'")
@@ -146,7 +146,7 @@ def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
 def check_flags_lead_their_subject(result: Mapping[str, Any]) -> None:
     """4. A red flag is planned no later than the checklist actions on its subject (one cut, one
     time); a stage-skipping flag is carried by its topic's own actions, in the flag's phase."""
-    subjects = result["parameters"].get("flag_topics") or {}
+    subjects = result["parameters"].get("flag_actions") or {}
     phases = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
     actions = _plan_actions(result)
     for f in result["red_flags"]:
@@ -159,8 +159,8 @@ def check_flags_lead_their_subject(result: Mapping[str, Any]) -> None:
             if carried and min(carried) != phases[f["phase"]]:
                 _fail("one action, one place", f"the red flag on {f['topic_name']} says one phase, its actions another")
             continue
-        topics = set(subjects.get(f["rule"].removesuffix(".high"), []))
-        subject = [n for n, a in actions if a["kind"] == "action" and a["topic"] in topics]
+        items = set(subjects.get(f["rule"].removesuffix(".high"), []))
+        subject = [n for n, a in actions if a["kind"] == "action" and a["item"] in items]
         if subject and min(subject) < phases[f["phase"]]:
             _fail("flag and its subject move together", f"'{f['title']}' is planned after the actions on its subject")
 
@@ -178,7 +178,14 @@ def check_unassessed_foundations_come_first(result: Mapping[str, Any]) -> None:
 def check_recommendations_match_the_plan(result: Mapping[str, Any]) -> None:
     """A recommendation says what the plan says: same phase, priority and reason."""
     placed = {a["id"]: (p["id"], a) for p in result["plan"]["phases"] for a in p["actions"]}
+    carried = {a["item"]: p["id"] for p in result["plan"]["phases"] for a in p["actions"]
+               if a["kind"] == "flag" and a["item"]}
     for r in result["recommendations"]:
+        if r["item"] in carried:  # the red flag's own action is this checklist action: listed once
+            if carried[r["item"]] != r["phase"]:
+                _fail("no self-contradiction", f"'{r['text']}': the plan says {carried[r['item']]}, "
+                                               f"the recommendation {r['phase']}")
+            continue
         phase, a = placed.get(r["id"], (None, None))
         if a is None:
             _fail("nothing drops out of the plan", f"recommendation '{r['text']}' is in no phase")

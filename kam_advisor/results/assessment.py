@@ -143,7 +143,8 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             if a["item"] not in planned:
                 planned.add(a["item"])
                 entries.append({"kind": "action", "id": f"roadmap.{a['item']}", "item": a["item"], "text": a["text"],
-                                "topic": a["topic"], "stage": step["stage"], "status": a["status"], "priority": "low",
+                                "topic": a["topic"], "stage": step["stage"], "status": a["status"],
+                                "priority": a["priority"],
                                 "reason": a["reason"], "rule": a["rule"], "because": a["because"],
                                 "phase": a["phase"]})
     stage_rank = {s: n for n, s in enumerate(kb.stage_ids, 1)}
@@ -184,11 +185,12 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                 lagging_side.add(e["item"])
                 touch(e, first, "high", why, f"lag:{unit}")
     # a red flag and the checklist actions on its subject move together
-    subjects = params.get("flag_topics") or {}
-    gap = int(params.get("flag_phase_gap", 1))
+    subjects = params.get("flag_actions") or {}
+    gap = int(params.get("flag_phase_gap", 0))
+
     def subject_of(f: dict) -> set[str]:
-        topics = set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
-        return topics | ({f["topic"]} if f.get("topic") else set())
+        """The checklist actions that remove the flag (rules/plan.yaml `flag_actions`)."""
+        return set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
 
     planned_flags = [f for f in flags if f.get("action") and f.get("phase") in index]
     for _ in range(len(phases) + 1):  # until nothing moves: each pass only moves things earlier
@@ -202,10 +204,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                         stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
                     touch(e, f["phase"], "medium", why, f["id"])
         # a red flag is planned no later than the checklist actions on its subject: one cut, one time
-        first_of: dict[str, int] = {}
-        for e in entries:
-            if e["kind"] == "action":
-                first_of[e["topic"]] = min(first_of.get(e["topic"], len(phases)), index[e["phase"]])
+        first_of = {e["item"]: index[e["phase"]] for e in entries if e["kind"] == "action"}
         before = [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]
         for f in planned_flags:
             if f in skipping:
@@ -218,14 +217,29 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                         e["phase"] = f["phase"]
         # and the checklist actions on its subject come in its phase or the next, never at low priority
         for f in planned_flags:
+            if f in skipping:
+                continue
             latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
             why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
             for e in entries:
-                if e["kind"] == "action" and e["topic"] in subject_of(f) and (
+                if e["kind"] == "action" and e["item"] in subject_of(f) and (
                         index[e["phase"]] > index[latest] or e["priority"] == "low"):
                     touch(e, latest, "medium", why, f["id"])
         if before == [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]:
             break
+    # a flag whose own action is a checklist action: listed once, as the flag's action
+    fixes = params.get("flag_fix_item") or {}
+    absorbed: dict[str, dict] = {}
+    for f in planned_flags:
+        item = fixes.get(f["rule"].rsplit(".high", 1)[0])
+        entry = next((e for e in entries if e["kind"] == "action" and e["item"] == item), None)
+        flag_entry = next((e for e in entries if e["kind"] == "flag" and e["id"] == f["id"]), None)
+        if entry is not None and flag_entry is not None:
+            flag_entry["item"], flag_entry["status"] = item, entry["status"]
+            flag_entry["because"] = list(flag_entry["because"]) + [b for b in entry["because"]
+                                                                   if b not in flag_entry["because"]]
+            entries.remove(entry)
+            absorbed[item] = flag_entry
     for f in skipping:  # the flag's phase is that of the earliest action carrying it
         carried = [index[e["phase"]] for e in entries if f["id"] in e["because"]]
         if carried:
@@ -234,6 +248,12 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
         r = recs_by_item.get(e["item"]) if e["kind"] == "action" and e["id"] == f"rec.{e['item']}" else None
         if r is not None:
             r.update(phase=e["phase"], priority=e["priority"], reason=e["reason"], because=e["because"])
+    for item, e in absorbed.items():  # a recommendation the flag's action carries: the flag's phase
+        r = recs_by_item.get(item)
+        if r is not None:
+            why = str(params["flag_fix_reason"]).format(title=next(f["title"] for f in flags if f["id"] == e["id"]))
+            r.update(phase=e["phase"], priority=min(r["priority"], e["priority"], key=lambda p: PRIORITY_ORDER.get(p, 9)),
+                     reason=why + (f"; {params['partly_done_reason']}" if r["status"] == "partial" else ""))
     order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
     for e in sorted(entries, key=lambda e: (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
@@ -482,7 +502,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         steps.setdefault(f.fields["stage"], []).append(
             {"item": iid, "text": kb.items[iid].label, "topic": f.fields["topic"], "status": status(iid),
              "rule": f.rule, "because": list(f.because), "phase": f.meta.get("phase"), "reason": f.text,
-             "topic_name": kb.topics[f.fields["topic"]].label})
+             "topic_name": kb.topics[f.fields["topic"]].label, "priority": f.meta.get("priority") or "low"})
     roadmap = {"from": overall["achieved"],
                "to": None if overall["achieved"] == overall["current"] else overall["current"],
                "steps": [{"stage": s, "name": stage_name[s], "actions": steps[s]}
