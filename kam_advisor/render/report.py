@@ -602,15 +602,17 @@ def _perception_view(perception: Any) -> dict | None:
         sentences.append(head + ". Leadership and the audit do not see the same programme: agree the facts "
                                 "before the plan.")
     elif higher or lower or facts:
-        parts = ([f"rates {plural(higher, 'action', 'actions')} higher"] if higher else []) + (
+        parts = ([f"{plural(higher, 'action', 'actions')} higher"] if higher else []) + (
             [f"{plural(lower, 'action', 'actions')} lower"] if lower else [])
         sentences.append(f"The {title or 'screening'} differs from the audit" + (
-            f": it {' and '.join(parts)} than the audit found" if parts else "") + ".")
+            f": it rates {' and '.join(parts)} than the audit found" if parts else "") + ".")
     between = perception.get("between_respondents")
     if isinstance(between, Mapping) and between.get("questions"):
         who = _list(between.get("respondents"))
+        topics = [str(t) for t in _list(between.get("largest"))][:SUMMARY_GAPS]
         sentences.append(f"{and_list(who) if who else 'The respondents'} disagree with each other on "
-                         f"{plural(between.get('questions'), 'question', 'questions')}.")
+                         f"{plural(between.get('questions'), 'question', 'questions')}"
+                         + (f", among them: {'; '.join(topics)}" if topics else "") + ".")
     if not sentences:
         return None
 
@@ -626,6 +628,7 @@ def _perception_view(perception: Any) -> dict | None:
     more = f"every gap ({', '.join(listed[:-1]) + ' and ' + listed[-1] if len(listed) > 1 else listed[0]}) is " \
         "listed with the plan" if listed else ""
     return {"sentence": " ".join(sentences), "rosier": rosier,
+            "heading": "Perception gap" if rosier else "Views compared",
             "largest": [f"{g.get('text')}: {whose(g)} says {_status_title(g.get('view')).lower()}, "
                         f"the audit {_status_title(g.get('audit')).lower()}" for g in largest[:SUMMARY_GAPS]],
             "facts": [f"{_fact_text(f.get('text'))}: {whose(f)} says {_show(f.get('view'))}, "

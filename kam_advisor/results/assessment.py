@@ -201,7 +201,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             why = str(params.get("skipping_plan_reason", "later-stage work already rests on it")).format(title=f["title"])
             for e in entries:
                 if e["kind"] == "action" and e["topic"] == f["topic"] and late and \
-                        stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
+                        stage_rank[e["stage"]] < stage_rank[late] and e["status"] in ("not_started", "partial"):
                     touch(e, f["phase"], "medium", why, f["id"])
         # a red flag is planned no later than the checklist actions on its subject: one cut, one time
         first_of = {e["item"]: index[e["phase"]] for e in entries if e["kind"] == "action"}
@@ -225,6 +225,17 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                 if e["kind"] == "action" and e["item"] in subject_of(f) and (
                         index[e["phase"]] > index[latest] or e["priority"] == "low"):
                     touch(e, latest, "medium", why, f["id"])
+        # finish what is started: a partly done action never waits behind a not-started one of the
+        # same topic at the same or a later stage
+        for e in entries:
+            if e["kind"] != "action" or e["status"] != "partial":
+                continue
+            ahead_of_it = [n for n in entries if n["kind"] == "action" and n["topic"] == e["topic"]
+                           and n["status"] != "partial" and stage_rank[n["stage"]] >= stage_rank[e["stage"]]]
+            for n in ahead_of_it:
+                if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
+                        PRIORITY_ORDER.get(e["priority"], 9):
+                    touch(e, n["phase"], n["priority"], str(params["finish_first_reason"]), f"rec.{n['item']}")
         if before == [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]:
             break
     # a flag whose own action is a checklist action: listed once, as the flag's action
@@ -239,7 +250,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             flag_entry["because"] = list(flag_entry["because"]) + [b for b in entry["because"]
                                                                    if b not in flag_entry["because"]]
             entries.remove(entry)
-            absorbed[item] = flag_entry
+            absorbed[item] = {**flag_entry, "priority": entry["priority"]}
     for f in skipping:  # the flag's phase is that of the earliest action carrying it
         carried = [index[e["phase"]] for e in entries if f["id"] in e["because"]]
         if carried:
@@ -252,7 +263,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
         r = recs_by_item.get(item)
         if r is not None:
             why = str(params["flag_fix_reason"]).format(title=next(f["title"] for f in flags if f["id"] == e["id"]))
-            r.update(phase=e["phase"], priority=min(r["priority"], e["priority"], key=lambda p: PRIORITY_ORDER.get(p, 9)),
+            r.update(phase=e["phase"], priority=e["priority"],
                      reason=why + (f"; {params['partly_done_reason']}" if r["status"] == "partial" else ""))
     order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
@@ -391,6 +402,10 @@ def _add_imbalance(kb, run: Inference, params, lagging: list[dict], topic_lags) 
                                 else kb.stage_ids.index(e["achieved"]) + 1, e["unit"]))
 
 
+def _fact_text(text) -> str:
+    return str(text or "").strip().rstrip(".")
+
+
 def _perception(views: dict, params) -> dict | None:
     """A screening much rosier than the audit, as a governance finding for the summary: how many
     actions it rates higher and lower, the largest gaps, and the facts where it raises no flag the
@@ -430,7 +445,11 @@ def _perception(views: dict, params) -> dict | None:
             "facts": [{"fact": f["fact"], "text": f["text"], "view": f["view"], "audit": f["audit"],
                        "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"],
                        "respondents": list(f.get("respondents", []))} for f in facts],
-            "between_respondents": {"questions": len(between), "respondents": who} if between else None,
+            "between_respondents": {"questions": len(between), "respondents": who,
+                                    "largest": [_fact_text(g.get("text")) for g in
+                                                sorted(between, key=lambda g: (-(g.get("spread") or 0),
+                                                                               str(g.get("question"))))[:5]]}
+            if between else None,
             "by_respondent": by_respondent,
             "rule": "summary.perception", "because": [f"view_gap:{g['item']}" for g in largest]
             + [f"view_fact:{f['fact']}" for f in rosy_facts]}
