@@ -146,8 +146,9 @@ def template(q: Questionnaire, fact_specs: Mapping[str, Mapping[str, Any]] | Non
         "(they are refused, never calculated).",
         "Questions marked 'Only if' in the Help column count only when that condition holds.",
         f"The '{FACTS}' sheet (optional) holds figures the advisor can use beside the answers.",
-        f"Check the file:  kam-advisor questionnaire validate {q.id} FILE.xlsx",
-        "Assess it:       kam-advisor assess --answers FILE.xlsx",
+        "When you have finished, save the file and send it back to whoever sent it to you.",
+        f"(For the consultant, on receipt: kam-advisor questionnaire validate {q.id} FILE.xlsx lists every "
+        "problem; kam-advisor assess --answers FILE.xlsx assesses it.)",
     ]
     for text in steps:
         intro.append(["", text])
