@@ -296,6 +296,7 @@ def checked_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete:
                                 af.path, header_line(data, "questionnaire")))
         return {}, errors
     answers, problems = canonical_answers(q, af)
+    errors.extend(af.problems)           # a workbook's bad cells, found while reading it
     errors.extend(problems)
     for qid, line in af.note_lines.items():
         if qid not in q.questions:
