@@ -23,55 +23,9 @@ import pytest
 from kam_advisor.answers import loader
 from kam_advisor.render.pdf import BROWSER_FLAGS
 from kam_advisor.store import engagements as eng, open_store
-from kam_advisor.web import server as server_mod
-from kam_advisor.web.app import build
+from webserver import Served, free_port as _free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Served:
-    """A server in a thread of the test process on a fixed port; ``restart()`` stops it and
-    starts a new application on a newly opened store, as a restarted ``serve`` would."""
-
-    def __init__(self, url: str, limits=None):
-        self.db_url, self.limits = url, limits or server_mod.Limits()
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.store = open_store(url)
-        self._start()
-
-    def _start(self) -> None:
-        import uvicorn
-        self._store = open_store(self.db_url)
-        app, self.token = build(self._store)
-        options = {**server_mod.uvicorn_options(self.limits), "log_level": "warning"}
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
-                                                     http=server_mod.protocol(self.limits), **options))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        for _ in range(250):
-            if self._server.started:
-                return
-            time.sleep(0.02)
-        raise AssertionError("the server did not start")
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._store.close()
-
-    def restart(self) -> None:
-        self.stop()
-        self._start()
-
-    def __getitem__(self, key):       # the dict the tests were written against
-        return {"url": self.url, "token": self.token, "store": self.store}[key]
 
 
 @pytest.fixture(scope="module")
