@@ -11,9 +11,7 @@ Skipped without chromium locally; a failure under CI (which installs it).
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,8 +20,8 @@ import pytest
 
 from kam_advisor.answers import loader
 from kam_advisor.render.pdf import BROWSER_FLAGS
-from kam_advisor.store import engagements as eng, open_store
-from webserver import Served, free_port as _free_port
+from kam_advisor.store import engagements as eng
+from webserver import Served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

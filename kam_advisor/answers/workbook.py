@@ -377,8 +377,6 @@ def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] 
     so that the checks of answers files report every one of them in one run
     (:func:`kam_advisor.answers.check.checked_answers`); a workbook that cannot be read as one
     (no Answers sheet, wrong headings, not a questionnaire) raises DataError at once."""
-    from openpyxl import load_workbook
-
     path = Path(path)
     # a regular file within the size limits, its sheets' XML bounded, entities never expanded;
     # read_only streams the sheets; data_only=False so that a formula shows as one

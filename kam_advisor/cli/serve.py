@@ -47,7 +47,7 @@ def serve(ctx, host, port, workers, hosts, new_admin_token, db_url):
     obj = root_options(ctx)
     with open_store(db_url) as store:           # the schema and the kept secrets, before any worker starts
         token = engagements.web_secrets(store, new_admin_token=new_admin_token).admin_token
-        url, backend = store.engine.url, store.engine.dialect.name
+        url = store.engine.url
     shown = f"[{host}]" if ":" in host else host
     if not _is_loopback(host):
         click.echo(f"kam-advisor: warning: listening on {host}: anyone who can reach this machine on port {port} "

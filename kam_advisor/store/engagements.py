@@ -153,15 +153,21 @@ def all_engagements(store: Store) -> list[Engagement]:
 
 
 def respondent(store: Store, token: str) -> tuple[Engagement, Respondent] | None:
-    """The engagement and respondent of a link's token, or None (unknown token)."""
+    """The engagement and respondent of a link's token, or None (unknown token). One query;
+    the engagement comes without its other respondents (every page a respondent opens asks)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 64:
         return None
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(respondents_t).where(respondents_t.c.token == token)).first()
-        if row is None:
-            return None
-        found = get(store, row.engagement_id, conn)
-    return found, next(r for r in found.respondents if r.token == token)
+        row = conn.execute(sa.select(respondents_t, *[c.label(f"e_{c.name}") for c in engagements_t.c])
+                           .join(engagements_t, engagements_t.c.id == respondents_t.c.engagement_id)
+                           .where(respondents_t.c.token == token)).first()
+    if row is None:
+        return None
+    engagement = Engagement(id=row.e_id, organisation=row.e_organisation, questionnaire=row.e_questionnaire,
+                            created_at=row.e_created_at, closed_at=row.e_closed_at, audit_id=row.e_audit_id,
+                            show_result=bool(row.e_show_result))
+    return engagement, Respondent(token=row.token, engagement_id=row.engagement_id, position=row.position,
+                                  label=row.label, updated_at=row.updated_at, finished_at=row.finished_at)
 
 
 def answers(store: Store, token: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -179,17 +185,19 @@ def save_answers(store: Store, token: str, given: Mapping[str, Any], notes: Mapp
     transaction; refused once closed."""
     now = _now()
     with db.writing(store.engine) as conn:
-        row = conn.execute(sa.select(respondents_t.c.engagement_id).where(respondents_t.c.token == token)).first()
-        closed = row is not None and conn.execute(sa.select(engagements_t.c.closed_at).where(
-            engagements_t.c.id == row.engagement_id)).scalar()
-        if row is None or closed:
+        closed = conn.execute(sa.select(engagements_t.c.closed_at)
+                              .join(respondents_t, respondents_t.c.engagement_id == engagements_t.c.id)
+                              .where(respondents_t.c.token == token)).first()
+        if closed is None or closed.closed_at is not None:
             raise StoreError("this questionnaire is closed")
-        for qid in set(given) | set(notes):
-            conn.execute(answers_t.delete().where(answers_t.c.token == token, answers_t.c.question == qid))
-            value, note = given.get(qid), notes.get(qid)
-            if value is not None or note:       # a note alone is kept too (value null)
-                conn.execute(answers_t.insert(), {"token": token, "question": qid, "value": orjson.dumps(value).decode(),
-                                                  "note": note or None, "updated_at": now})
+        changed = sorted(set(given) | set(notes))
+        if changed:
+            conn.execute(answers_t.delete().where(answers_t.c.token == token, answers_t.c.question.in_(changed)))
+            rows = [{"token": token, "question": qid, "value": orjson.dumps(given.get(qid)).decode(),
+                     "note": notes.get(qid) or None, "updated_at": now}
+                    for qid in changed if given.get(qid) is not None or notes.get(qid)]   # a note alone is kept too
+            if rows:
+                conn.execute(answers_t.insert(), rows)
         changes = {"updated_at": now}
         if finished:
             changes["finished_at"] = now

@@ -31,7 +31,7 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -701,7 +701,10 @@ def create_app(settings: Settings) -> Starlette:
         async def endpoint(request: Request):
             form = None
             if request.method == "POST":
-                form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+                try:
+                    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+                except ClientDisconnect:      # gone, or cut off for sending too slowly: nobody to answer
+                    return Response(status_code=400)
             return await run_in_threadpool(handler, request, form)
         return endpoint
 
