@@ -228,6 +228,13 @@ def answer_hint(question: Question, specials: bool = True) -> str:
     return hint
 
 
+def question_range(q: Questionnaire) -> tuple[int, int]:
+    """(questions asked before any answer, questions there are): the readiness check asks 21 and,
+    depending on the answers, up to 30. `questionnaire list`, the consultant's page and the web
+    questionnaire's pages all count with this and :func:`visible_questions`."""
+    return len(visible_questions(q, {})), len(q)
+
+
 def visible_questions(q: Questionnaire, answers: Mapping[str, Any]) -> list[Question]:
     """The questions asked, given canonical answers: a hidden question's answer never counts."""
     seen: dict[str, Any] = {}

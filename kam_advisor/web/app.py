@@ -37,7 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kam_advisor.answers import loader
-from kam_advisor.answers.check import answer_hint, coerce_answer, format_number, visible_questions
+from kam_advisor.answers.check import answer_hint, coerce_answer, format_number, question_range, visible_questions
 from kam_advisor.answers.files import AnswerFile
 from kam_advisor.answers.questionnaire import Question, Questionnaire
 from kam_advisor.data.errors import DataError
@@ -250,12 +250,6 @@ def shown_value(question: Question, value: Any) -> str:
     if question.type == "number":
         return format_number(value) + (f" {question.unit}" if question.unit else "")
     return str(value)
-
-
-def question_range(q: Questionnaire) -> tuple[int, int]:
-    """(questions asked before any answer, questions there are): the readiness check asks 21
-    and, depending on the answers, up to 30. Every page counts with :func:`progress`."""
-    return len(visible_questions(q, {})), len(q)
 
 
 def progress(q: Questionnaire, answers: dict) -> dict:
