@@ -326,6 +326,15 @@ def test_the_site_root_not_found_and_an_expired_form_are_styled_and_keep_what_wa
     assert status == 403 and "not saved yet" in body and 'href="/static/app.css"' in body
     assert 'value="partial" checked' in body and "see &lt;the&gt; plan" in body   # shown again, escaped
     assert eng.answers(store, token) == ({}, {})
+    # the consultant's forms too: an expired one comes back with what was typed, nothing made
+    before = len(eng.all_engagements(store))
+    form = urllib.parse.urlencode({"csrf": "0" * 64, "organisation": "Typed & Kept Ltd", "questionnaire": "full-audit",
+                                   "respondents": "Head of KAM\nCFO"}).encode()
+    status, _, body = _request(f"{base}/admin", form, {"content-type": "application/x-www-form-urlencoded",
+                                                       "cookie": f"kam_admin={server['token']}"})
+    assert status == 403 and "nothing was saved" in body and 'value="Typed &amp; Kept Ltd"' in body
+    assert "Head of KAM\nCFO</textarea>" in body and 'value="full-audit" checked' in body
+    assert len(eng.all_engagements(store)) == before
 
 
 def _request(url: str, data: bytes | None = None, headers: dict | None = None):

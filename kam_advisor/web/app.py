@@ -57,6 +57,7 @@ PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-ac
 # the report is one self-contained page with inline CSS and SVG
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
 PRIORITIES = 3                          # the respondent's result names this many first steps
+EXPIRED = "This form had expired, so nothing was saved; check what you typed below and send it again."
 # Chromium prints the PDFs: a few at a time per process, so a burst of downloads cannot
 # start a browser per request on a small machine
 _PDF_SLOTS = threading.BoundedSemaphore(2)
@@ -510,7 +511,7 @@ def create_app(settings: Settings) -> Starlette:
         except DataError as err:
             return message(503, "No PDF", err.message)
         return Response(data, media_type="application/pdf",
-                        headers={"content-disposition": 'attachment; filename="kam-readiness-result.pdf"'})
+                        headers={"content-disposition": 'attachment; filename="kam-result.pdf"'})
 
     # ---- the consultant
 
@@ -551,13 +552,13 @@ def create_app(settings: Settings) -> Starlette:
             return response
         if not is_admin(request):
             return not_found()
-        error = None
+        error, status = None, 400
         if form is not None:
-            if not form_ok(request, form, "admin"):
-                return forbidden("/admin")
             names = [line.strip() for line in str(form.get("respondents") or "").splitlines() if line.strip()]
             qid = str(form.get("questionnaire") or "")
-            if qid not in loader.names():
+            if not form_ok(request, form, "admin"):      # nothing saved; what was typed comes back
+                error, status = EXPIRED, 403
+            elif qid not in loader.names():
                 error = "Choose a questionnaire."
             elif not names:
                 error = "Name at least one respondent (one per line)."
@@ -569,7 +570,7 @@ def create_app(settings: Settings) -> Starlette:
                 else:
                     return RedirectResponse(f"/admin/e/{new_id}", status_code=303)
         listed = [questionnaire(n) for n in loader.names()]
-        return page("admin.html.j2", status=400 if error else 200, engagements=eng.all_engagements(store),
+        return page("admin.html.j2", status=status if error else 200, engagements=eng.all_engagements(store),
                     questionnaires=listed, ranges={x.id: question_range(x) for x in listed},
                     titles={x.id: x.title for x in listed}, error=error, csrf=csrf("admin"),
                     typed={k: str(form.get(k) or "") for k in ("organisation", "questionnaire", "respondents")}
@@ -582,13 +583,14 @@ def create_app(settings: Settings) -> Starlette:
         engagement = engagement_of(request)
         if engagement is None:
             return not_found()
-        error = None
+        error, status, typed = None, 400, ""
         if form is not None:
-            if not form_ok(request, form, "admin"):
-                return forbidden(f"/admin/e/{engagement.id}")
             action = form.get("action")
+            typed = str(form.get("label") or "")[:200] if action == "add" else ""
             try:
-                if action == "add":
+                if not form_ok(request, form, "admin"):  # nothing saved; what was typed comes back
+                    error, status = EXPIRED, 403
+                elif action == "add":
                     eng.add_respondent(store, engagement.id, str(form.get("label") or ""))
                 elif action == "result":
                     eng.set_show_result(store, engagement.id, form.get("show_result") == "yes")
@@ -597,6 +599,7 @@ def create_app(settings: Settings) -> Starlette:
             if error is None:
                 return RedirectResponse(f"/admin/e/{engagement.id}", status_code=303)
             engagement = eng.get(store, engagement.id)
+            typed = typed if action == "add" else ""
         q = questionnaire(engagement.questionnaire)
         result, _, problem = combined(engagement)
         base = str(request.base_url).rstrip("/")
@@ -607,7 +610,8 @@ def create_app(settings: Settings) -> Starlette:
             people.append({"person": person, "progress": progress(q, answers), "link": link,
                            "mailto": invitation(engagement, q, person.label, link)})
         history = store.audits(engagement.organisation)
-        return page("engagement.html.j2", status=400 if error else 200, engagement=engagement, q=q, people=people,
+        return page("engagement.html.j2", status=status if error else 200, engagement=engagement, q=q, people=people,
+                    typed=typed,
                     result=result, problem=problem, error=error, history=history, csrf=csrf("admin"),
                     titles={n: questionnaire(n).title for n in loader.names()})
 
