@@ -21,7 +21,7 @@ import pytest
 from kam_advisor.answers import loader
 from kam_advisor.render.pdf import BROWSER_FLAGS
 from kam_advisor.store import engagements as eng
-from webserver import Served
+from webserver import Served, request as post_unfollowed
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -111,7 +111,7 @@ def test_executives_answer_resume_and_the_consultant_sees_the_combined_report(br
     on_section(ceo, q.sections[1].title)
     assert q.questions["commodity_accounts"].text.split()[0] in ceo.content()
     assert ceo.locator("fieldset.question").count() == 5
-    playwright_api.expect(ceo.locator("p.revealed")).to_contain_text("brought a question onto this page")
+    playwright_api.expect(ceo.locator("p.revealed")).to_contain_text("1 more question appeared below")
     assert ceo.locator("fieldset.new").count() == 1
     new_id = ceo.locator("fieldset.new").get_attribute("id")
     assert ceo.url.endswith(f"#{new_id}") and new_id != "q-1"
@@ -305,6 +305,20 @@ def test_the_consultant_can_turn_the_respondents_result_off(server):
                                {"content-type": "application/x-www-form-urlencoded"})
     assert status == 200 and "your answers are in" in body and "See your result" not in body
     assert _request(f"{base}/r/{token}/result")[0] == 404
+
+
+def test_several_revealed_questions_are_counted_in_words_that_agree(server):
+    """kam_count > 0 brings four questions onto the people page: "4 more questions appeared
+    below"; the page opens at the first of them."""
+    store, base = server["store"], server["url"]
+    token = eng.get(store, eng.create(store, "Plural Ltd", "readiness", ["COO"])).respondents[0].token
+    csrf = _csrf(server, f"/r/{token}/s/people")
+    status, headers, _ = post_unfollowed(f"{base}/r/{token}/s/people",
+                                         {"csrf": csrf, "a:kam_count": "6", "go": "next"})
+    assert status == 303 and headers["location"].endswith("#q-3")
+    _, _, body = _request(base + headers["location"].split("#")[0])
+    assert "4 more questions appeared below" in body and body.count('class="question new"') == 4
+    assert "of 25 questions answered" in body                           # 21 + the 4 now asked
 
 
 def _csrf(server, path: str) -> str:
