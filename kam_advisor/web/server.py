@@ -10,9 +10,10 @@ Slow or idle clients cannot lock others out (:class:`GuardedH11Protocol`, uvicor
 protocol with three additions): a request's line and headers must arrive within
 ``header_timeout`` seconds of the connection (or of its first byte on a kept-alive one), its
 body within ``body_timeout`` seconds of the headers, or the connection is closed; and one
-client address holds at most ``per_client`` connections: a further one closes that client's
-oldest connection that is only waiting (for a request, or for the rest of one), never one
-whose request is being answered. uvicorn answers 503 only past ``max_connections`` in all.
+client address holds at most ``per_client`` connections that only wait (for a request, or
+for the rest of one): a further one closes that client's oldest waiting connection.
+Connections whose request is being answered never count, and no new connection is refused.
+uvicorn answers 503 only past ``max_connections`` in all.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ log = logging.getLogger("kam_advisor.web")
 class Limits:
     header_timeout: float = 10.0   # seconds for a request's line and headers
     body_timeout: float = 30.0     # seconds for its body (at most 256 KB), once the headers are in
-    per_client: int = 32           # connections one client address holds at once
+    per_client: int = 32           # waiting connections one client address holds at once
     max_connections: int = 1000    # in all, per process (bounded by the open-file limit)
     graceful_seconds: int = 10     # on SIGTERM, requests under way get this long to finish
 
@@ -66,15 +67,15 @@ class GuardedH11Protocol(H11Protocol):
         self._address = self.client[0] if self.client else "?"
         mine = clients.setdefault(self._address, [])
         mine.append(self)
-        if len(mine) > self._limits().per_client:
-            waiting = [c for c in mine if c is not self and c._waiting()]
-            victim = waiting[0] if waiting else self
-            log.debug("%s: more than %d connections; closing its oldest waiting one",
-                        self._address, self._limits().per_client)
-            victim._close()
-            if victim is self:
-                return
         self._watch()
+        if len(mine) > self._limits().per_client:
+            # connections whose request is being answered never count: a reverse proxy may have
+            # many requests under way for its clients at once
+            waiting = [c for c in mine if c._waiting() and not c.transport.is_closing()]
+            if len(waiting) > self._limits().per_client:
+                log.debug("%s: more than %d waiting connections; closing the oldest",
+                          self._address, self._limits().per_client)
+                waiting[0]._close()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
