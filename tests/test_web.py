@@ -1,11 +1,15 @@
 """The web questionnaire (`kam-advisor serve`) in a real browser: Debian's chromium driven by
 Playwright. A consultant opens an engagement; an executive answers the whole readiness
-questionnaire, closes the browser midway and resumes; a second respondent answers at the
-same time; the consultant sees both, the perception gaps and the report. Also keyboard-only
-use, a phone-width window, and the security answers (404, CSRF, size limit, CSP) over HTTP.
+questionnaire (question counts that agree, a revealed question announced and scrolled to),
+closes the browser midway and resumes, finishes and reads their own result; a second
+respondent answers at the same time; the consultant sees both, the red flags, the perception
+gaps and the report, and closes with a double click (one audit). Also a page filled before a
+server restart and sent after it, the report at 390 px, keyboard-only use, a phone-width
+window, and over HTTP the security answers (404, CSRF with what was typed shown again, size
+limit, CSP) and the result turned off.
 
-The server runs in a thread of the test process on a free port with a fresh SQLite store.
-Skipped without chromium locally; a failure under CI (which installs it).
+The server runs in a thread of the test process on a free port with a fresh SQLite store
+(tests/webserver.py). Skipped without chromium locally; a failure under CI (which installs it).
 """
 
 from __future__ import annotations

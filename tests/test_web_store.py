@@ -85,8 +85,11 @@ def test_respondents_need_distinct_names(store):
 @pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("0.0.0.0", True), ("192.168.1.20", True)])
 def test_serve_listens_on_this_machine_unless_told_and_warns_when_shared(tmp_path, monkeypatch, host, warned):
     import uvicorn
+
+    from kam_advisor.web import server
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setattr(server, "check_address", lambda host, port: None)   # 192.168.1.20 may not be ours
     args = ["serve", "--db", f"sqlite:///{tmp_path / 'w.db'}"] + (["--host", host] if host != "127.0.0.1" else [])
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
@@ -140,3 +143,15 @@ def test_closing_twice_at_once_saves_one_audit(store):
     assert sorted(closed for _, closed in outcomes) == [False, False, False, True]
     assert len({audit for audit, _ in outcomes}) == 1 and len(store.audits("Acme")) == 1
     assert eng.get(store, eid).audit_id == store.audits("Acme")[0].id
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_anything_starts(tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = CliRunner().invoke(main, ["serve", "--db", f"sqlite:///{tmp_path / 'w.db'}", "--port", str(port)])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert f"cannot listen on 127.0.0.1:{port}: address already in use" in res.stderr
+    assert "admin?token" not in res.stderr and not (tmp_path / "w.db").exists()

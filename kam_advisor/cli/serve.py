@@ -45,6 +45,7 @@ def serve(ctx, host, port, workers, hosts, new_admin_token, db_url):
     from kam_advisor.web import server
 
     obj = root_options(ctx)
+    server.check_address(host, port)
     with open_store(db_url) as store:           # the schema and the kept secrets, before any worker starts
         token = engagements.web_secrets(store, new_admin_token=new_admin_token).admin_token
         url = store.engine.url

@@ -142,6 +142,27 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse, on one line, an address this machine cannot listen on (a port in use, a host
+    that is not one of its addresses), before anything is printed or started."""
+    import socket
+
+    from kam_advisor.data.errors import DataError
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise DataError(f"--host {host}: not an address of this machine ({err.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise DataError(f"cannot listen on {host}:{port}: {err.strerror.lower() if err.strerror else err}"
+                            + ("; is another kam-advisor serve running? choose another --port"
+                               if err.errno in (98, 48) else "")) from None
+
+
 def protocol(limits: Limits) -> type[GuardedH11Protocol]:
     """The protocol class with these limits (for a server in this process)."""
     return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
