@@ -149,7 +149,8 @@ def test_every_red_flag_is_an_action_in_the_plan_in_the_phase_its_severity_calls
     assert result["red_flags"]
     order = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
     for flag in result["red_flags"]:
-        assert flag["phase"] == {"high": "90d", "medium": "6m", "low": "12m"}[flag["severity"]]
+        # the phase its severity calls for, or earlier: with the checklist actions on its subject
+        assert order[flag["phase"]] <= order[{"high": "90d", "medium": "6m", "low": "12m"}[flag["severity"]]]
         if flag.get("topic"):  # stage skipping: the topic's earlier not-started actions carry it, no second copy
             carried = [a for phase in result["plan"]["phases"] for a in phase["actions"] if flag["id"] in a["because"]]
             assert carried and flag["id"] not in planned

@@ -56,12 +56,12 @@ def assess_with(rules_folder: Path):
      "{type: coverag, scope_ratio: {lt: {param: confidence_medium}}}",
      "rule 'confidence.low': unknown fact type 'coverag'; did you mean 'coverage'? (declared types: cell, facet, "
      "fact, coverage, rollup, cell_met, reach, unit_state, band, confidence, recommendation, roadmap, flag, "
-     "headline, lag, imbalance, skipping, screening, account, portfolio, manager_load, plan, account_flag, move, moved, "
+     "headline, lag, imbalance, holdback, skipping, screening, account, portfolio, manager_load, plan, account_flag, move, moved, "
      "plan_finding, portfolio_flag, quadrant, review)"),
     ("red-flags.yaml", "      emit: flag\n      id: flag.no-sponsor", "      emit: flags\n      id: flag.no-sponsor",
      "rule 'flag.no-sponsor': emits unknown fact type 'flags'; did you mean 'flag'? (declared types: cell, facet, "
      "fact, coverage, rollup, cell_met, reach, unit_state, band, confidence, recommendation, roadmap, flag, "
-     "headline, lag, imbalance, skipping, screening, account, portfolio, manager_load, plan, account_flag, move, moved, "
+     "headline, lag, imbalance, holdback, skipping, screening, account, portfolio, manager_load, plan, account_flag, move, moved, "
      "plan_finding, portfolio_flag, quadrant, review)"),
     ("red-flags.yaml", "      emit: flag\n      id: flag.no-sponsor", "      emit: cell\n      id: flag.no-sponsor",
      "rule 'flag.no-sponsor': emits 'cell', a base fact type asserted by Python; rules emit derived types"),

@@ -65,3 +65,21 @@ def test_a_missing_browser_is_one_line_and_exit_2(tmp_path, monkeypatch):
     assert res.output.strip().count("\n") == 0
     assert "PDF needs headless Chromium" in res.output and "apt-get install chromium" in res.output
     assert not out.exists()
+
+
+def test_the_principles_hold_in_the_printed_report_too(chromium_path, tmp_path):
+    """The blind panel's unbalanced client, printed: the lagging side with what runs ahead and the
+    risk, stage skipping said once, no ids, plurals, as in the HTML it is printed from."""
+    from conftest import ROOT
+    from kam_advisor.render import consistency
+    from kam_advisor.results import assessment
+    answers = ROOT / "docs" / "panel" / "round-1" / "harbourline-unbalanced" / "full-audit.yaml"
+    out = tmp_path / "harbourline.pdf"
+    res = CliRunner().invoke(main, ["report", "--answers", str(answers), "--format", "pdf", "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(page.extract_text() for page in PdfReader(out).pages)
+    text = re.sub(r"(?<=\w)-\s+(?=\w)", "-", " ".join(text.split()))   # words the printer split at a hyphen
+    text = re.sub(r"\S+ · \d{4}-\d{2}-\d{2} Page \d+ of \d+", " ", text)  # footers between pages
+    result = assessment.assess_files([str(answers)])
+    assert result["summary"]["lagging"]
+    consistency.check_rendered(result, "pdf-text", text)

@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from kam_advisor.data.template import Template, _format, fill_params
 
-FORMATS = [None, "plural(account|accounts)", "and", ".0%", "d", ">6", ".1f", "g"]
+FORMATS = [None, "plural(account|accounts)", "choose(it|them)", "and", ".0%", "d", ">6", ".1f", "g"]
 VALUES = st.one_of(st.none(), st.integers(-3, 3), st.floats(-2, 2, allow_nan=False), st.text(max_size=4),
                    st.lists(st.text("ab", max_size=2), max_size=3), st.booleans())
 
@@ -22,6 +22,9 @@ def test_the_formats_of_our_own():
         == "25% of cell:x, A, B, C, none"
     assert Template("{each}: {c.r:d}").fill(frame, each="item") == "item: 0.25"   # a spec that does not fit
     assert fill_params("{param.limit:plural(page|pages)} at most", {"limit": 2}) == "2 pages at most"
+    # the word alone, for a pronoun or verb that agrees with a count said earlier in the sentence
+    assert Template("{c.n:plural(account buys|accounts buy)}: move {c.n:choose(it|them)}; {c.m:choose(it|them)}") \
+        .fill(frame) == "1 account buys: move it; them"
 
 
 @given(st.lists(st.tuples(st.sampled_from(FORMATS), VALUES), min_size=1, max_size=4))

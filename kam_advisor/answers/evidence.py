@@ -374,9 +374,20 @@ def evidence_of(docs: Sequence[tuple[AnswerFile, Any]], kb, fact_specs, question
         evidence, gaps = _load_group(groups[main], loaded[main], kb, fact_specs)
         view_gaps, fact_gaps, views = [], [], []
         for qid in others:
-            other, _ = _load_group(groups[qid], loaded[qid], kb, fact_specs)
-            view_gaps += compare_views(evidence, other, loaded[qid])
-            fact_gaps += compare_view_facts(evidence, other, loaded[qid], fact_specs)
+            group = groups[qid]
+            other, between = _load_group(group, loaded[qid], kb, fact_specs)
+            # the screening's respondents among themselves: their own perception gaps
+            gaps = gaps + [{**g, "questionnaire": qid, "questionnaire_title": loaded[qid].title} for g in between]
+            # and each one against the audit: nobody's view is lost by combining it with another's
+            labels = [_label(af, n) for n, (af, _) in enumerate(group, 1)]
+            singles = [other] if len(group) == 1 else [
+                replace(_load_group([doc], loaded[qid], kb, fact_specs)[0], respondents=(label,))
+                for doc, label in zip(group, labels)]
+            view_gaps += _merged([g for one in singles for g in compare_views(evidence, one, loaded[qid])],
+                                 ("item", "view", "audit"))
+            fact_gaps += _merged([g for one in singles
+                                  for g in compare_view_facts(evidence, one, loaded[qid], fact_specs)],
+                                 ("fact", "view", "audit"))
             views.append({"questionnaire": qid, "questionnaire_title": loaded[qid].title,
                           "respondents": list(other.respondents)})
         extra = {**evidence.extra, "view_gaps": view_gaps, "compared_with": others, "view_fact_gaps": fact_gaps,
@@ -459,3 +470,17 @@ def compare_view_facts(main: Evidence, other: Evidence, other_q: Questionnaire, 
                     "respondents": list(other.respondents), "view": theirs, "audit": ours, "rosier": bool(rosier),
                     "because": list(other.provenance.get(name, ())) + list(main.provenance.get(name, ()))})
     return out
+
+
+def _merged(gaps: list[dict], key: tuple[str, ...]) -> list[dict]:
+    """Gaps of several respondents: one entry per distinct view, naming everyone who holds it."""
+    out: dict[tuple, dict] = {}
+    for g in gaps:
+        k = tuple(str(g[f]) for f in key)
+        if k in out:
+            out[k]["respondents"] = out[k]["respondents"] + [r for r in g["respondents"]
+                                                               if r not in out[k]["respondents"]]
+            out[k]["because"] = out[k]["because"] + [b for b in g["because"] if b not in out[k]["because"]]
+        else:
+            out[k] = dict(g)
+    return sorted(out.values(), key=lambda g: tuple(str(g[f]) for f in key))

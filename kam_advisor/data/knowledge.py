@@ -244,14 +244,14 @@ def _build(root: Path, docs, index: schema.IdIndex) -> tuple[KnowledgeBase | Non
                         facet_items.setdefault(f, []).append(iid)
                     item_ids.append(iid)
                 topics[topic["id"]] = Topic(topic["id"], topic["name"], area["id"], dim["id"], tuple(item_ids),
-                                            topic["source"])
+                                            topic["source"], label=topic.get("label", ""))
                 topic_ids.append(topic["id"])
             areas[area["id"]] = Area(area["id"], area["name"], dim["id"], tuple(topic_ids), area["source"])
             area_ids.append(area["id"])
         dimensions[dim["id"]] = Dimension(dim["id"], dim["name"], tuple(area_ids), dim["source"])
 
     shared = {n for n in (t.name for t in topics.values()) if sum(t.name == n for t in topics.values()) > 1}
-    topics = {tid: replace(t, label=f"{t.name} ({areas[t.area].name})" if t.name in shared else t.name)
+    topics = {tid: replace(t, label=t.label or (f"{t.name} ({areas[t.area].name})" if t.name in shared else t.name))
               for tid, t in topics.items()}
     counts: dict[str, int] = {}
     for i in items.values():

@@ -1,8 +1,9 @@
 """Text templates of rules data: {alias.field}, {alias.field:fmt}, {alias} (its id) and {each}.
 
 Besides Python's format specs, two formats read well in client-facing sentences:
-``{a.count:plural(account|accounts)}`` gives "1 account" / "3 accounts", and ``{a.names:and}``
-joins a list as "A, B and C". ``{param.NAME}`` (with an optional format) is a parameter of the
+``{a.count:plural(account|accounts)}`` gives "1 account" / "3 accounts",
+``{a.count:choose(it|them)}`` the word alone ("it" / "them"), and ``{a.names:and}`` joins a list
+as "A, B and C". ``{param.NAME}`` (with an optional format) is a parameter of the
 rules, filled in once when the rules are compiled (:func:`fill_params`).
 """
 
@@ -16,6 +17,7 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\.([a-z_][a-z0-9_]*))?(?::([^}
 
 PARAM = re.compile(r"\{param\.([a-z_][a-z0-9_]*)(?::([^}]*))?\}")
 _PLURAL = re.compile(r"^plural\(([^|)]*)\|([^)]*)\)$")
+_CHOOSE = re.compile(r"^choose\(([^|)]*)\|([^)]*)\)$")
 
 
 def _number(got) -> str:
@@ -27,6 +29,9 @@ def _special(got, fmt: str) -> str | None:
     m = _PLURAL.match(fmt)
     if m:
         return f"{_number(got)} {m.group(1) if got == 1 else m.group(2)}"
+    m = _CHOOSE.match(fmt)
+    if m:
+        return m.group(1) if got == 1 else m.group(2)
     if fmt == "and":
         items = [str(x) for x in got] if isinstance(got, (list, tuple)) else [str(got)]
         return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else "none"
@@ -70,6 +75,10 @@ def _converter(fmt: str | None):
     if m:
         one, many = m.group(1), m.group(2)
         return lambda got: "none" if got is None else f"{_number(got)} {one if got == 1 else many}"
+    m = _CHOOSE.match(fmt)
+    if m:
+        one, many = m.group(1), m.group(2)
+        return lambda got: "none" if got is None else (one if got == 1 else many)
     if fmt == "and":
         return lambda got: "none" if got is None else _special(got, fmt)
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.knowledge import KnowledgeBase
 from kam_advisor.data.rules import RuleBase
-from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOWN, OPEN_ORDER, UNANSWERED
+from kam_advisor.data.vocab import ALL as ALL_STATUSES, ANSWERED, KNOWN as _KNOWN, OPEN_ORDER, SEVERITY_ORDER, UNANSWERED
 from kam_advisor.reasoning.compile import compile_rules, rules_reached
 
 PROGRAMME = "programme"
@@ -39,10 +39,17 @@ class Finding:
     meta: Mapping[str, Any] = field(default_factory=dict)  # shared between findings: read only
 
 
+def _rank(f: "Finding") -> tuple:
+    """Which of two records under one id is kept: the more severe (a flag found by a higher band
+    as well), then the smallest rule id and reason set."""
+    return (SEVERITY_ORDER.get(f.meta.get("severity"), len(SEVERITY_ORDER)), f.rule, f.because)
+
+
 class Sink:
     """Collects what rules emit. A record emitted twice under one id (e.g. a flag found by
     several pairs of cells) keeps the union of its reasons and, whatever the firing order, the
-    text of the smallest reason set, so results do not depend on the engine's order."""
+    text of the most severe reading and then of the smallest reason set, so results do not
+    depend on the engine's order."""
 
     def __init__(self) -> None:
         self.findings: dict[str, Finding] = {}
@@ -54,7 +61,7 @@ class Sink:
         if old is None:
             self.findings[fid] = new
             return
-        keep, other = (old, new) if (old.rule, old.because) <= (new.rule, new.because) else (new, old)
+        keep, other = (old, new) if _rank(old) <= _rank(new) else (new, old)
         keep.because = keep.because + [b for b in other.because if b not in keep.because]
         self.findings[fid] = keep
 
@@ -225,6 +232,8 @@ def rollup_facts(layout: _Layout, statuses: Mapping[str, str], sink: Sink, found
                 "share": round(len(hit) / len(required), 6) if required else 0.0,
                 "foundation_total": len(found), "foundation_reached": fhit,
                 "foundation_ok": fhit == len(found),
+                "foundation_missing": [names[t] for t in found if (t, stage) not in reached] or ["none"],
+                "foundation_missing_n": len(found) - fhit,
                 "lagging": [names[t] for t in miss] or ["none"],
             }, [f"reach:{t}:{stage}" for t in hit] + [f"{t}: stage {stage} not reached" for t in miss] + unseen))
     return out

@@ -132,7 +132,7 @@ def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
     for f in result["red_flags"]:
         topics = set(subjects.get(f["rule"].removesuffix(".high"), [])) | ({f["topic"]} if f.get("topic") else set())
         if f.get("topic") or f.get("phase") not in phases:
-            continue  # stage skipping: checked by check_skipping_carried
+            continue  # stage skipping: checked by check_flags_lead_their_subject
         for n, a in _plan_actions(result):
             if a["kind"] == "action" and a["topic"] in topics:
                 if n > phases[f["phase"]] + gap:
@@ -141,6 +141,38 @@ def check_flags_move_their_subject(result: Mapping[str, Any]) -> None:
                 if a["priority"] == "low":
                     _fail("flag and its subject move together",
                           f"'{a['text']}' is low priority beside the red flag '{f['title']}'")
+
+
+def check_flags_lead_their_subject(result: Mapping[str, Any]) -> None:
+    """4. A red flag is planned no later than the checklist actions on its subject (one cut, one
+    time); a stage-skipping flag is carried by its topic's own actions, in the flag's phase."""
+    subjects = result["parameters"].get("flag_topics") or {}
+    phases = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
+    actions = _plan_actions(result)
+    for f in result["red_flags"]:
+        if f.get("phase") not in phases:
+            continue
+        if f.get("topic"):
+            carried = [n for n, a in actions if f["id"] in a["because"]]
+            if any(a["id"] == f["id"] for _, a in actions):
+                _fail("one action, one place", f"the stage-skipping flag '{f['message']}' is a second copy in the plan")
+            if carried and min(carried) != phases[f["phase"]]:
+                _fail("one action, one place", f"the red flag on {f['topic_name']} says one phase, its actions another")
+            continue
+        topics = set(subjects.get(f["rule"].removesuffix(".high"), []))
+        subject = [n for n, a in actions if a["kind"] == "action" and a["topic"] in topics]
+        if subject and min(subject) < phases[f["phase"]]:
+            _fail("flag and its subject move together", f"'{f['title']}' is planned after the actions on its subject")
+
+
+def check_unassessed_foundations_come_first(result: Mapping[str, Any]) -> None:
+    """3. A foundation topic the answers do not show is assessed first: the plan's first phase says so."""
+    foundation = set(result["parameters"].get("foundation_topics") or [])
+    first = result["plan"]["phases"][0]["actions"] if result["plan"]["phases"] else []
+    for t in result["topics"]:
+        if t["id"] in foundation and not t["assessed"] and not any(
+                a["kind"] == "assess" and a["topic"] == t["id"] for a in first):
+            _fail("nothing drops out of the plan", f"{t['label']}, a foundation not assessed, is not assessed first")
 
 
 def check_recommendations_match_the_plan(result: Mapping[str, Any]) -> None:
@@ -177,14 +209,25 @@ def check_identical_texts_told_apart(result: Mapping[str, Any]) -> None:
             seen[a["text"]] = a["item"]
 
 
+def check_not_assessed_has_no_number(result: Mapping[str, Any]) -> None:
+    """7. A unit the answers do not show carries no stage and no score."""
+    for level in ("dimensions", "areas", "topics"):
+        for u in result[level]:
+            if u.get("assessed") is False and (u.get("score") is not None or u.get("achieved") or u.get("current")):
+                _fail("no self-contradiction", f"{u['name']} is not assessed but carries a stage or a score")
+
+
 def check_result(result: Mapping[str, Any]) -> None:
     """Every principle that lives in the result itself."""
     if result.get("kind", "programme") != "programme":
         return
+    check_not_assessed_has_no_number(result)
     check_balance(result)
     check_ahead_needs_evidence(result)
     check_nothing_drops_out(result)
     check_flags_move_their_subject(result)
+    check_flags_lead_their_subject(result)
+    check_unassessed_foundations_come_first(result)
     check_recommendations_match_the_plan(result)
     check_perception(result)
     check_identical_texts_told_apart(result)
@@ -232,10 +275,16 @@ def check_rendered(result: Mapping[str, Any], fmt: str, rendered: str) -> None:
             _fail("balance", f"{fmt}: the executive summary does not name {lag['name']} as lagging")
         if lag.get("risk") and " ".join(lag["risk"].split()).lower() not in flat:
             _fail("balance", f"{fmt}: the executive summary does not say why {lag['name']} lagging is a risk")
+    held = result["summary"].get("held_back")
+    if held and " ".join(held["text"].split()).lower() not in flat:
+        _fail("balance", f"{fmt}: the executive summary does not say which foundation holds the programme back")
     # 5. perception: a much rosier screening is said in the summary; the cover lists every respondent
     perception = result["summary"].get("perception")
     if perception and perception.get("rosier") and "rosier than the audit" not in flat:
         _fail("perception gaps", f"{fmt}: a much rosier screening is not said in the executive summary")
+    if perception and (result.get("view_gaps") or result.get("view_fact_gaps") or result.get("perception_gaps")) \
+            and "perception gap" not in flat:
+        _fail("perception gaps", f"{fmt}: views that differ are not said in the executive summary")
     for view in result.get("views") or []:
         for who in view["respondents"]:
             if who not in pages:
@@ -276,7 +325,7 @@ def check_markdown(text: str) -> None:
             _fail("language", f"Markdown: {line[:60]!r} is glued onto the list item before it")
         if prev.startswith(">") and not line.startswith(">"):
             _fail("language", f"Markdown: {line[:60]!r} is glued onto the quote before it")
-    if re.search(r"[.!?]> ", text):
+    if re.search(r"[.!?]>(?:\s|$)", text, re.M):
         _fail("language", "Markdown: a quote marker glued onto a sentence")
 
 

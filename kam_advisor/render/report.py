@@ -369,7 +369,8 @@ def _plan(result: Mapping[str, Any], names: _Names, recs: list[dict], red_flags:
                             "title": flag["title"] if flag else "", "advice": flag["advice"] if flag else "",
                             "source_title": flag["source_title"] if flag else "",
                             "text": a.get("text") or names.text(a.get("item")) or "",
-                            "topic_path": names.topic_path(a.get("topic")) if a.get("topic") else "Red flag",
+                            "topic_path": (names.topic_path(a.get("topic")) + (" · to assess" if a.get("kind") == "assess"
+                                                                                 else "")) if a.get("topic") else "Red flag",
                             "stage_label": names.stage_label(a.get("stage")) if a.get("stage") else "",
                             "status": status or "", "status_label": _status_title(status) if status else "",
                             "priority": a.get("priority") or "", "reason": _reason(a), "rule": a.get("rule") or "",
@@ -417,7 +418,7 @@ def _appendix(result: Mapping[str, Any], names: _Names) -> list[dict]:
     return groups
 
 
-def _progress(progress: Mapping[str, Any] | None, names: _Names) -> dict | None:
+def _progress(progress: Mapping[str, Any] | None, names: _Names, achieved_label: str = "") -> dict | None:
     """The organisation's earlier audits and its progress towards its target stage, in words."""
     if not progress:
         return None
@@ -442,7 +443,13 @@ def _progress(progress: Mapping[str, Any] | None, names: _Names) -> dict | None:
             "since_first": pct(target.get("progress_since_first")) if target.get("progress_since_first") is not None
             else "", "first_date": str(_get(first, "date") or ""), "first_percent": pct(_get(first, "percent_to_target")),
             "behind": [b.get("name") for b in _list(target.get("topics_behind"))[:5] if isinstance(b, Mapping)],
-            "phases": phases, "open_actions": sum(len(p["actions"]) for p in phases)}
+            "phases": phases, "open_actions": sum(len(p["actions"]) for p in phases),
+            # a topic-by-topic percentage beside a programme still at an earlier stage: said in the same place
+            "measure": "counted topic by topic: the stages each has achieved and the share done of the stage it "
+                       "works on, against the target" + (
+                           "" if not achieved_label or target.get("reached") else
+                           "; the programme as a whole has no stage achieved yet" if achieved_label.startswith("no ")
+                           else f"; the programme as a whole has achieved stage {achieved_label}")}
     return view
 
 
@@ -467,8 +474,47 @@ def _technical(view: dict) -> list[dict]:
     return rows
 
 
+def _lag_sentence(group: list, area_dimension: Mapping[str, tuple[str, str]]) -> dict:
+    """One bullet for lagging units behind the same units at the same stage: what runs ahead (a
+    dimension named once when all its areas run ahead at one stage), what holds them back, the risk."""
+    lag = group[0]
+    names = [g.get("name") or "" for g in group]
+    held = [h for g in group for h in _list(g.get("held_back_by"))]
+    ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
+    if not ahead:
+        sentence = (lag.get("text") or "") + (f", held back by {and_list(held)}" if held else "") + "."
+        return {"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence, "name": names[0],
+                "names": names, "risk": "", "ahead": []}
+    by_dim: dict[str, list] = {}
+    for a in ahead:
+        dim = area_dimension.get(a.get("unit") or "")
+        by_dim.setdefault(dim[0] if dim else "", []).append(a)
+    runs = []
+    for dim, units in by_dim.items():
+        total = sum(1 for d in area_dimension.values() if d[0] == dim) if dim else 0
+        stages = {u.get("achieved") for u in units}
+        if dim and len(units) == total and len(stages) == 1 and total > 1:
+            runs.append(f"{area_dimension[units[0].get('unit')][1]} (all its areas at stage {stages.pop()})")
+        else:
+            runs += [f"{u.get('name')} (stage {u.get('achieved')})" for u in units]
+    one = len(group) == 1
+    where = (f"{'is' if one else 'are'} still at stage {lag.get('achieved')}" if lag.get("achieved")
+             else f"{'has' if one else 'have'} no stage achieved yet")
+    sentence = (f"{and_list(names)} {'lags' if one else 'lag'}: {'it' if one else 'they'} {where} while "
+                f"{and_list(runs)} {'runs' if len(runs) == 1 else 'run'} ahead"
+                + (f", held back by {and_list(held)}" if held else "")
+                + (f". The risk: {lag.get('risk')}" if lag.get("risk") else "") + ".")
+    return {"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence, "name": names[0],
+            "names": names, "risk": lag.get("risk") or "", "ahead": [a.get("name") for a in ahead]}
+
+
 def _summary(result: Mapping[str, Any]) -> dict:
     summary = _get(result, "summary", {})
+    area_dimension = {}
+    dim_names = {d.get("id"): d.get("name") for d in _list(result.get("dimensions")) if isinstance(d, Mapping)}
+    for a in _list(result.get("areas")):
+        if isinstance(a, Mapping):
+            area_dimension[a.get("id")] = (a.get("dimension"), dim_names.get(a.get("dimension")) or "")
 
     def stage_block(block):
         if not isinstance(block, Mapping):
@@ -490,24 +536,19 @@ def _summary(result: Mapping[str, Any]) -> dict:
         return out
 
     lagging = []
+    groups: dict[tuple, list] = {}  # lagging units with the same stage, the same units ahead and the same risk
     for lag in _list(summary.get("lagging")):
         if isinstance(lag, Mapping):
-            held = _list(lag.get("held_back_by"))
             ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
+            key = (lag.get("achieved"), tuple((a.get("name"), a.get("achieved")) for a in ahead), lag.get("risk"))
+            if ahead and key in groups:
+                groups[key].append(lag)
+                continue
+            group = [lag]
             if ahead:
-                where = (f"still at stage {lag.get('achieved')}" if lag.get("achieved")
-                         else "has no stage achieved yet")
-                runs = and_list([f"{a.get('name')} (stage {a.get('achieved')})" for a in ahead])
-                sentence = (f"{lag.get('name')} lags: it is {where} while {runs} "
-                            f"{'runs' if len(ahead) == 1 else 'run'} ahead of it"
-                            + (f", held back by {and_list(held)}" if held else "")
-                            + (f". The risk: {lag.get('risk')}" if lag.get("risk") else "") + ".")
-                sentence = sentence.replace("it is has no", "it has no")
-            else:
-                sentence = (lag.get("text") or "") + (f", held back by {and_list(held)}" if held else "") + "."
-            lagging.append({"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence,
-                            "name": lag.get("name") or "", "risk": lag.get("risk") or "",
-                            "ahead": [a.get("name") for a in ahead]})
+                groups[key] = group
+            lagging.append(group)
+    lagging = [_lag_sentence(group, area_dimension) for group in lagging]
     skip = summary.get("stage_skipping")
     screening = summary.get("screening")
     return {
@@ -521,28 +562,90 @@ def _summary(result: Mapping[str, Any]) -> dict:
         if isinstance(screening, Mapping) else None,
         "not_assessed": _list(summary.get("not_assessed")),
         "perception": _perception_view(summary.get("perception")),
+        "held_back": (summary.get("held_back") or {}).get("text") if isinstance(summary.get("held_back"), Mapping)
+        else None,
     }
 
 
 def _perception_view(perception: Any) -> dict | None:
-    """A screening much rosier than the audit, in words for the executive summary."""
-    if not isinstance(perception, Mapping) or not perception.get("rosier"):
+    """Where the views differ, in words for the executive summary: a screening against the audit
+    (much rosier: a governance finding), and respondents against each other."""
+    if not isinstance(perception, Mapping):
         return None
     largest = [g for g in _list(perception.get("largest")) if isinstance(g, Mapping)]
-    facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping) and f.get("rosier")]
+    all_facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping)]
+    rosier = bool(perception.get("rosier"))
+    # facts that clear a red flag the audit raises first, yes/no ones (sponsor, ownership, training) before numbers
+    facts = sorted(all_facts, key=lambda f: (not f.get("rosier"), not isinstance(f.get("view"), bool)))
     title = next((g.get("questionnaire_title") for g in largest + facts if g.get("questionnaire_title")), "")
     higher, lower = perception.get("higher") or 0, perception.get("lower") or 0
-    parts = [f"The {title or 'screening'} is rosier than the audit"]
-    if higher:
-        parts.append(f": it rates {plural(higher, 'action', 'actions')} higher than the audit found"
+    sentences = []
+    people = [b for b in _list(perception.get("by_respondent")) if isinstance(b, Mapping)]
+
+    def rates(b: Mapping[str, Any]) -> str:
+        parts = ([f"{plural(b.get('higher'), 'action', 'actions')} higher"] if b.get("higher") else []) + (
+            [f"{plural(b.get('lower'), 'action', 'actions')} lower"] if b.get("lower") else [])
+        return " and ".join(parts)
+
+    if len(people) > 1:  # several screening respondents: each one's direction, never one merged view
+        said = [f"{b.get('respondent')} rates {rates(b)}" for b in people if rates(b)]
+        rosy = [b.get("respondent") for b in people if b.get("rosier")]
+        sentences.append(f"The {title or 'screening'} differs from the audit" + (
+            f": {'; '.join(said)} than the audit found" if said else "") + "." + (
+            f" The view of {and_list(rosy)} is rosier than the audit's: leadership and the audit do not see "
+            "the same programme; agree the facts before the plan." if rosy else ""))
+    elif rosier:
+        head = f"The {title or 'screening'} is rosier than the audit"
+        if higher:
+            head += (f": it rates {plural(higher, 'action', 'actions')} higher than the audit found"
                      + (f" and {plural(lower, 'action', 'actions')} lower" if lower else ""))
-    sentence = "".join(parts) + ". Leadership and the audit do not see the same programme: agree the facts " \
-        "before the plan."
-    return {"sentence": sentence,
-            "largest": [f"{g.get('text')}: the screening says {_status_title(g.get('view')).lower()}, "
-                        f"the audit {_status_title(g.get('audit')).lower()}" for g in largest],
-            "facts": [f"{f.get('text')}: the screening says {_show(f.get('view'))}, the audit {_show(f.get('audit'))}"
-                      for f in facts]}
+        sentences.append(head + ". Leadership and the audit do not see the same programme: agree the facts "
+                                "before the plan.")
+    elif higher or lower or facts:
+        parts = ([f"rates {plural(higher, 'action', 'actions')} higher"] if higher else []) + (
+            [f"{plural(lower, 'action', 'actions')} lower"] if lower else [])
+        sentences.append(f"The {title or 'screening'} differs from the audit" + (
+            f": it {' and '.join(parts)} than the audit found" if parts else "") + ".")
+    between = perception.get("between_respondents")
+    if isinstance(between, Mapping) and between.get("questions"):
+        who = _list(between.get("respondents"))
+        sentences.append(f"{and_list(who) if who else 'The respondents'} disagree with each other on "
+                         f"{plural(between.get('questions'), 'question', 'questions')}.")
+    if not sentences:
+        return None
+
+    def whose(g: Mapping[str, Any]) -> str:
+        people = _list(g.get("respondents"))
+        return f"the {title or 'screening'} ({and_list(people)})" if people and len(people) < 4 else "the screening"
+
+    shown = facts[:SUMMARY_FACTS]
+    listed = [plural(higher + lower, "action", "actions")] if higher + lower else []
+    listed += [plural(len(all_facts), "fact", "facts")] if all_facts else []
+    listed += [plural(between.get("questions"), "question between respondents", "questions between respondents")] \
+        if isinstance(between, Mapping) and between.get("questions") else []
+    more = f"every gap ({', '.join(listed[:-1]) + ' and ' + listed[-1] if len(listed) > 1 else listed[0]}) is " \
+        "listed with the plan" if listed else ""
+    return {"sentence": " ".join(sentences), "rosier": rosier,
+            "largest": [f"{g.get('text')}: {whose(g)} says {_status_title(g.get('view')).lower()}, "
+                        f"the audit {_status_title(g.get('audit')).lower()}" for g in largest[:SUMMARY_GAPS]],
+            "facts": [f"{_fact_text(f.get('text'))}: {whose(f)} says {_show(f.get('view'))}, "
+                      f"the audit {_show(f.get('audit'))}" for f in shown],
+            "facts_label": "Where the screening sees no risk the audit finds" if shown and shown[0].get("rosier")
+            else "Facts they see differently",
+            "more": more}
+
+
+SUMMARY_FACTS = 3  # the executive summary names the largest gaps; the findings pages list them all
+SUMMARY_GAPS = 3
+
+
+def _fact_text(text: Any) -> str:
+    return str(text or "").strip().rstrip(".")
+
+
+def _whose(gap: Mapping[str, Any], several: bool) -> str:
+    people = _list(gap.get("respondents"))
+    return f" ({and_list(people)})" if several and people else ""
 
 
 def _show(value: Any) -> str:
@@ -589,6 +692,8 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
             respondents += [f"{r} ({view_of.get('questionnaire_title') or view_of.get('questionnaire')})"
                             for r in _list(view_of.get("respondents")) if str(r) not in respondents]
     red_flags = _red_flags(result, phase_names)
+    # a screening answered by several people: each view says whose it is
+    several_views = any(len(_list(w.get("respondents"))) > 1 for w in _list(result.get("views")) if isinstance(w, Mapping))
     plan = _plan(result, names, recs, red_flags)
     summary = _summary(result)
     first = _first_steps(plan[0]["actions"]) if plan else []
@@ -634,9 +739,13 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
+        "view_facts": [{"text": _fact_text(g.get("text")), "view": _show(g.get("view")) + _whose(g, several_views),
+                        "audit": _show(g.get("audit")), "rosier": bool(g.get("rosier"))}
+                       for g in _list(result.get("view_fact_gaps")) if isinstance(g, Mapping)],
         "view_gaps": [{"text": g.get("text") or names.text(g.get("item")), "topic_path": names.topic_path(g.get("topic")),
                        "who": and_list(g.get("respondents")) or g.get("questionnaire_title") or "",
-                       "view": _status_title(g.get("view")), "audit": _status_title(g.get("audit")),
+                       "view": _status_title(g.get("view")) + _whose(g, several_views),
+                       "audit": _status_title(g.get("audit")),
                        "optimistic": (_number(g.get("spread")) or 0) > 0}
                       for g in _list(result.get("view_gaps")) if isinstance(g, Mapping)],
         "glossary": [{"term": g.get("term"), "meaning": g.get("meaning")} for g in _list(result.get("glossary"))
@@ -644,7 +753,7 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "show_appendix": appendix,
         "appendix": _appendix(result, names) if appendix else [],
         "method": [str(p) for p in _list(result.get("method"))],
-        "progress": _progress(progress, names),
+        "progress": _progress(progress, names, achieved_label),
     }
     view["technical"] = _technical(view)
     return view
@@ -738,6 +847,7 @@ def _environment(kind: str) -> jinja2.Environment:
     env.filters["wrap"] = _wrap
     env.filters["pct"] = pct
     env.filters["and_list"] = and_list
+    env.filters["capitalize_first"] = lambda s: str(s)[:1].upper() + str(s)[1:]
     env.filters["ljust"] = lambda s, n: str(s).ljust(n)
     env.filters["rjust"] = lambda s, n: str(s).rjust(n)
     env.filters["clip"] = lambda s, n: str(s) if len(str(s)) <= n else str(s)[: n - 1] + "\u2026"

@@ -107,7 +107,8 @@ def _phases(base) -> list[dict]:
     return [dict(p) for p in base.param("phases")]
 
 
-def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary: dict, units: dict) -> dict:
+def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary: dict, units: dict,
+          unassessed: tuple[str, ...] = ()) -> dict:
     """Every action in one sequenced plan: red-flag actions, recommendations, then the roadmap's
     later actions, each in the phase its rule gave it (rules/plan.yaml names the phases). Two
     declared alignments follow (rules/plan.yaml): the lagging side of an unbalanced programme
@@ -123,6 +124,13 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             entries.append({"kind": "flag", "id": f["id"], "item": None, "text": f["action"], "topic": None,
                             "stage": None, "status": None, "priority": f["severity"], "reason": f["message"],
                             "rule": f["rule"], "because": f["because"], "phase": f["phase"]})
+    # a foundation topic the answers do not show: assessing it comes first (the stage waits on it)
+    for tid in unassessed:
+        entries.append({"kind": "assess", "id": f"assess.{tid}", "item": None,
+                        "text": str(params["assess_first_action"]).format(topic=kb.topics[tid].label),
+                        "topic": tid, "stage": None, "status": None, "priority": "high",
+                        "reason": str(params["assess_first_reason"]).format(topic=kb.topics[tid].label),
+                        "rule": "plan.assess-first", "because": [f"state:{tid}"], "phase": phases[0]["id"]})
     planned = set()
     recs_by_item = {r["item"]: r for r in recs}
     for r in recs:
@@ -141,12 +149,21 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     stage_rank = {s: n for n, s in enumerate(kb.stage_ids, 1)}
     first = phases[0]["id"] if phases else None
 
+    moved: set[int] = set()
+
     def touch(e: dict, phase: str | None, priority: str | None, why: str, because: str) -> None:
+        changed = False
         if phase is not None and index.get(e["phase"], 0) > index[phase]:
-            e["phase"] = phase
+            e["phase"], changed = phase, True
         if priority is not None and PRIORITY_ORDER.get(e["priority"], 9) > PRIORITY_ORDER[priority]:
-            e["priority"] = priority
-        if why not in e["reason"]:
+            e["priority"], changed = priority, True
+        if changed and id(e) not in moved:
+            # the rule's own reason justified the old phase and priority: one reason, the new one
+            moved.add(id(e))
+            e["reason"] = f"{kb.topics[e['topic']].label}: {why}" + (
+                f"; {params['partly_done_reason']}"
+                if e["status"] == "partial" else "")
+        elif why not in e["reason"]:
             e["reason"] = f"{e['reason']}; {why}"
         if because not in e["because"]:
             e["because"] = list(e["because"]) + [because]
@@ -156,7 +173,10 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     for lag in summary.get("lagging", []):
         unit, current = lag["unit"], units.get(lag["unit"], {}).get("current")
         topics = {t.id for t in kb.topics.values() if unit in (t.area, t.dimension)}
-        ahead = [a["name"] for a in lag.get("ahead", [])]
+        # in the action's reason, what runs ahead by dimension: the summary names each unit
+        ahead = list(dict.fromkeys(
+            kb.dimensions[kb.areas[a["unit"]].dimension].name if a["unit"] in kb.areas else a["name"]
+            for a in lag.get("ahead", [])))
         why = str(params.get("lagging_plan_reason", "{name} lags behind: its work comes first")).format(
             name=lag["name"], ahead=_and(ahead) if ahead else "the programme")
         for e in entries:
@@ -166,34 +186,58 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     # a red flag and the checklist actions on its subject move together
     subjects = params.get("flag_topics") or {}
     gap = int(params.get("flag_phase_gap", 1))
-    for f in flags:
-        if not f.get("action") or f.get("phase") not in index:
-            continue
+    def subject_of(f: dict) -> set[str]:
         topics = set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
-        if f.get("topic"):
-            topics.add(f["topic"])
-        latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
-        why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
+        return topics | ({f["topic"]} if f.get("topic") else set())
+
+    planned_flags = [f for f in flags if f.get("action") and f.get("phase") in index]
+    for _ in range(len(phases) + 1):  # until nothing moves: each pass only moves things earlier
+        # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
+        for f in skipping:
+            late = max((b.rsplit(":", 1)[1] for b in f["because"] if b.startswith(f"cell:{f['topic']}:")),
+                       key=lambda st: stage_rank.get(st, 0), default=None)
+            why = str(params.get("skipping_plan_reason", "later-stage work already rests on it")).format(title=f["title"])
+            for e in entries:
+                if e["kind"] == "action" and e["topic"] == f["topic"] and late and \
+                        stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
+                    touch(e, f["phase"], "medium", why, f["id"])
+        # a red flag is planned no later than the checklist actions on its subject: one cut, one time
+        first_of: dict[str, int] = {}
         for e in entries:
-            if e["kind"] == "action" and e["topic"] in topics and (
-                    index[e["phase"]] > index[latest] or e["priority"] == "low"):
-                touch(e, latest, "medium", why, f["id"])
-    # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
-    for f in skipping:
-        late = max((b.rsplit(":", 1)[1] for b in f["because"] if b.startswith(f"cell:{f['topic']}:")),
-                   key=lambda st: stage_rank.get(st, 0), default=None)
-        why = str(params.get("skipping_plan_reason", "later-stage work already rests on it")).format(title=f["title"])
-        for e in entries:
-            if e["kind"] == "action" and e["topic"] == f["topic"] and late and \
-                    stage_rank[e["stage"]] < stage_rank[late] and e["status"] == "not_started":
-                touch(e, f["phase"], "medium", why, f["id"])
+            if e["kind"] == "action":
+                first_of[e["topic"]] = min(first_of.get(e["topic"], len(phases)), index[e["phase"]])
+        before = [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]
+        for f in planned_flags:
+            if f in skipping:
+                continue
+            earliest = min((first_of[t] for t in subject_of(f) if t in first_of), default=len(phases))
+            if earliest < index[f["phase"]]:
+                f["phase"] = phases[earliest]["id"]
+                for e in entries:
+                    if e["kind"] == "flag" and e["id"] == f["id"]:
+                        e["phase"] = f["phase"]
+        # and the checklist actions on its subject come in its phase or the next, never at low priority
+        for f in planned_flags:
+            latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
+            why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
+            for e in entries:
+                if e["kind"] == "action" and e["topic"] in subject_of(f) and (
+                        index[e["phase"]] > index[latest] or e["priority"] == "low"):
+                    touch(e, latest, "medium", why, f["id"])
+        if before == [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]:
+            break
+    for f in skipping:  # the flag's phase is that of the earliest action carrying it
+        carried = [index[e["phase"]] for e in entries if f["id"] in e["because"]]
+        if carried:
+            f["phase"] = phases[min(carried)]["id"]
     for e in entries:  # the recommendation says what the plan says
         r = recs_by_item.get(e["item"]) if e["kind"] == "action" and e["id"] == f"rec.{e['item']}" else None
         if r is not None:
             r.update(phase=e["phase"], priority=e["priority"], reason=e["reason"], because=e["because"])
     order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
-    for e in sorted(entries, key=lambda e: (e["kind"] != "flag", e["item"] not in lagging_side, order[id(e)])):
+    for e in sorted(entries, key=lambda e: (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
+                                            order[id(e)])):
         phase = e.pop("phase")
         by_phase.setdefault(phase, []).append(e)
     return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
@@ -236,7 +280,8 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
         skip = {"text": skipping.text, "topics": names, "flags": [b for b in skipping.because if b in by_id],
                 "rule": skipping.rule, "because": list(skipping.because)}
     status = {(t["id"], s): t["cells"][s]["status"] for t in topics for s in kb.stage_ids}
-    started = {(t["id"], s): t["cells"][s]["done"] + t["cells"][s]["partial"] > 0 for t in topics for s in kb.stage_ids}
+    under_way = float((base_params or {}).get("hallmark_under_way_share", 0.5))
+    started = {(t["id"], s): (t["completion"][s] or 0) >= under_way for t in topics for s in kb.stage_ids}
     assessed = {t["id"] for t in topics if t["assessed"]}
 
     def hallmarks(stage_id):
@@ -250,16 +295,19 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
             st = status.get((h["topic"], stage.id))
             key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
             if key == "not_in_place" and started.get((h["topic"], stage.id)):
-                key = "under_way"  # begun (some action done or partly done) but not met: never "still to do" whole
+                key = "under_way"  # half-way or more but not met: never "still to do" whole
             out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
         # what the client has beyond the typical stage: hallmarks of later stages already in place
         later = kb.stage_ids[kb.stage_ids.index(stage.id) + 1:]
+        # (never a topic whose later work skipped its earlier stages: the red flag condemns it)
         out["beyond"] = [{"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label,
                           "stage": s.id}
                          for s in kb.stages if s.id in later for h in s.hallmarks
-                         if status.get((h["topic"], s.id)) == "met"]
+                         if status.get((h["topic"], s.id)) == "met" and h["topic"] not in skipped_topics]
         return out
 
+    skipped_topics = {f["topic"] for f in flags if f.get("topic")}
+    hold = run.findings.get("holdback")
     screening = run.findings.get("screening")
     # areas a screening cannot assess even when fully answered: too few of their topics asked about
     asked = {kb.items[i].topic for i in (scope or ()) if i in kb.items}
@@ -277,6 +325,8 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
                       "because": list(screening.because)} if screening else None,
         "not_assessed": [t["name"] for t in topics if t["id"] not in assessed],
         "perception": _perception(views or {}, base_params),
+        "held_back": {"text": hold.text, "stage": hold.fields.get("stage"), "topics": list(hold.fields.get("topics") or []),
+                      "rule": hold.rule, "because": list(hold.because)} if hold else None,
     }
 
 
@@ -326,21 +376,42 @@ def _perception(views: dict, params) -> dict | None:
     actions it rates higher and lower, the largest gaps, and the facts where it raises no flag the
     audit raises."""
     gaps, facts = views.get("view_gaps") or [], views.get("view_fact_gaps") or []
-    if not gaps and not facts:
+    between = views.get("perception_gaps") or []
+    if not gaps and not facts and not between:
         return None
     params = params or {}
     higher = [g for g in gaps if g["spread"] > 0]
     lower = [g for g in gaps if g["spread"] < 0]
+    higher_items = sorted({g["item"] for g in higher})
+    lower_items = sorted({g["item"] for g in lower})
     rosy_facts = [f for f in facts if f["rosier"]]
     min_gaps = params.get("rosier_view_min_gaps", 5)
     ratio = params.get("rosier_view_ratio", 2)
-    rosier = (len(higher) >= min_gaps and len(higher) >= ratio * len(lower)) or bool(rosy_facts)
-    largest = sorted(higher, key=lambda g: (-g["spread"], g["item"]))[:params.get("rosier_view_largest", 5)]
-    return {"rosier": rosier, "higher": len(higher), "lower": len(lower),
+    rosier = (len(higher_items) >= min_gaps and len(higher_items) >= ratio * len(lower_items)) or bool(rosy_facts)
+    # each screening respondent against the audit, whichever way they differ
+    people = sorted({r for g in gaps + facts for r in g.get("respondents", [])})
+    by_respondent = []
+    for r in people:
+        up = {g["item"] for g in higher if r in g.get("respondents", [])}
+        down = {g["item"] for g in lower if r in g.get("respondents", [])}
+        rosy = [f for f in rosy_facts if r in f.get("respondents", [])]
+        by_respondent.append({"respondent": r, "higher": len(up), "lower": len(down),
+                              "rosier": (len(up) >= min_gaps and len(up) >= ratio * len(down)) or bool(rosy)})
+    if by_respondent:
+        rosier = any(b["rosier"] for b in by_respondent)
+    # the largest gaps whichever way they run, rosier first when the screening is rosier
+    largest = sorted(gaps, key=lambda g: (-abs(g["spread"]), -g["spread"] if rosier else 0, g["item"]))
+    largest = largest[:params.get("rosier_view_largest", 5)]
+    who = sorted({a["respondent"] for g in between for a in g.get("answers", []) if a.get("respondent")})
+    return {"rosier": rosier, "higher": len(higher_items), "lower": len(lower_items),
             "largest": [{"item": g["item"], "text": g["text"], "topic_name": g["topic_name"], "view": g["view"],
-                         "audit": g["audit"], "questionnaire_title": g["questionnaire_title"]} for g in largest],
+                         "audit": g["audit"], "questionnaire_title": g["questionnaire_title"],
+                         "respondents": list(g.get("respondents", []))} for g in largest],
             "facts": [{"fact": f["fact"], "text": f["text"], "view": f["view"], "audit": f["audit"],
-                       "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"]} for f in facts],
+                       "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"],
+                       "respondents": list(f.get("respondents", []))} for f in facts],
+            "between_respondents": {"questions": len(between), "respondents": who} if between else None,
+            "by_respondent": by_respondent,
             "rule": "summary.perception", "because": [f"view_gap:{g['item']}" for g in largest]
             + [f"view_fact:{f['fact']}" for f in rosy_facts]}
 
@@ -356,12 +427,15 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     dimensions = []
     for d in kb.dimensions.values():
         topics = [t.id for t in kb.topics.values() if t.dimension == d.id]
-        dimensions.append({"id": d.id, "name": d.name, **_state(run, d.id), "score": _score(kb, run, topics)})
+        state = _state(run, d.id)  # a unit the answers do not show carries no number either
+        dimensions.append({"id": d.id, "name": d.name, **state,
+                           "score": _score(kb, run, topics) if state["assessed"] else None})
     areas = []
     for a in kb.areas.values():
         topics = [t.id for t in kb.topics.values() if t.area == a.id]
-        areas.append({"id": a.id, "name": a.name, "dimension": a.dimension, **_state(run, a.id),
-                      "score": _score(kb, run, topics)})
+        state = _state(run, a.id)
+        areas.append({"id": a.id, "name": a.name, "dimension": a.dimension, **state,
+                      "score": _score(kb, run, topics) if state["assessed"] else None})
     topics_out = []
     for t in kb.topics.values():
         completion, cells = _cells(kb, run, t.id)
@@ -449,9 +523,11 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
     view_fact_gaps = list(evidence.extra.get("view_fact_gaps", []))
     summary = _summary(kb, run, overall, topics_out, flags, coverage, areas, evidence.scope,
                        base.param("rollup_min_assessed_share"), base.params,
-                       {"view_gaps": view_gaps, "view_fact_gaps": view_fact_gaps})
+                       {"view_gaps": view_gaps, "view_fact_gaps": view_fact_gaps, "perception_gaps": gaps})
     units_current = {u["id"]: u for u in dimensions + areas}
-    plan = _plan(base, kb, recs, roadmap, flags, summary, units_current)
+    foundation = set(base.param("foundation_topics"))
+    plan = _plan(base, kb, recs, roadmap, flags, summary, units_current,
+                 tuple(t["id"] for t in topics_out if t["id"] in foundation and not t["assessed"]))
     recs.sort(key=lambda r: (PRIORITY_ORDER.get(r["priority"], 9), stage_rank[r["stage"]],
                              STATUS_ORDER.get(r["status"], 9), order[r["item"]]))
     for n, r in enumerate(recs, 1):
@@ -498,9 +574,16 @@ def method_text(base, kb=None) -> list[str]:
     is read by clients."""
     if kb is None:
         return list(base.method)
-    ids = sorted(kb.topics, key=len, reverse=True)
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ids) + r")\b") if ids else None
-    return [pattern.sub(lambda m: kb.topics[m.group(0)].label, p) if pattern else p for p in base.method]
+    cached = _METHOD.get((id(base), id(kb)))
+    if cached is None or cached[0] is not base or cached[1] is not kb:
+        ids = sorted(kb.topics, key=len, reverse=True)
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in ids) + r")\b") if ids else None
+        texts = [pattern.sub(lambda m: kb.topics[m.group(0)].label, p) if pattern else p for p in base.method]
+        cached = _METHOD[(id(base), id(kb))] = (base, kb, texts)
+    return list(cached[2])
+
+
+_METHOD: dict = {}  # (rules, knowledge base) -> the Method page's paragraphs, made once
 
 
 def dumps(result: dict) -> str:

@@ -289,4 +289,7 @@ def test_topics_that_share_a_name_read_with_their_area_also_in_results_saved_bef
     before_labels = copy.deepcopy(first)
     for t in before_labels["topics"]:
         del t["label"]
-    assert topic_names(before_labels) == names
+    # a label the knowledge base sets itself ("Programme (Goals & strategy)", beside "the programme")
+    # is not in results saved before labels: those read the topic's plain name
+    declared = {"sp.goals.programme": "Programme"}
+    assert topic_names(before_labels) == {**names, **declared}

@@ -71,7 +71,9 @@ def test_the_report_says_how_far_the_organisation_came_in_names(url):
                                "--format", "json").stdout)["progress"]["target"]
     page = _section(res.stdout, "## Progress since earlier audits", "## The plan")
     assert (f"Towards the target of stage C Embedding KAM by 2027-06-30: **{round(target['percent_to_target'] * 100)}%** "
-            f"of the way there; {round(target['progress_since_first'] * 100)}% of the gap at the first audit "
+            "of the way there (counted topic by topic: the stages each has achieved and the share done of the stage "
+            "it works on, against the target; the programme as a whole has achieved stage A Scoping KAM); "
+            f"{round(target['progress_since_first'] * 100)}% of the gap at the first audit "
             f"(2026-04-01, {round(target['first']['percent_to_target'] * 100)}% of the way) closed since.") in page
     assert "| 2026-04-01 (Example Consulting) | – | no stage yet | A Scoping KAM |" in page
     assert "| This assessment (2026-10-15) | – | A Scoping KAM | B Introducing KAM |" in page
