@@ -350,8 +350,9 @@ def test_any_valid_answers_of_several_respondents_combine_without_error(tmp_path
 
 
 @pytest.mark.parametrize("written", ["none", "None", "[]"])
-def test_nothing_ticked_may_be_written_none_as_the_question_says(tmp_path, written):
-    """ka-plan's goal breakdown: "Tick all that apply (or type none)" holds in a file too."""
+def test_nothing_ticked_may_be_written_none_as_the_interview_says(tmp_path, written):
+    """ka-plan's goal breakdown: nothing ticked is "none" at the terminal ("or 'none'") and in a file
+    too (the question's own text carries no typing hint: the web form has a "None of these" box)."""
     ev = evidence(tmp_path, f"questionnaire: ka-plan\nanswers:\n  goal_measurable: yes\n  goal_breakdown: {written}\n")
     assert ev.extra["answers"]["goal_breakdown"] == []
     assert (ev.facts["plan_goal_by_product"], ev.facts["plan_goal_by_geography"]) == (False, False)

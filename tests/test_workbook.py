@@ -177,6 +177,39 @@ def test_a_bad_value_names_sheet_and_cell(tmp_path, northwind_xlsx):
                          "not applicable, don't know")
 
 
+def test_every_bad_cell_is_listed_in_one_run(tmp_path, northwind_xlsx):
+    """Several bad cells: `questionnaire validate` names every one as Sheet!Cell in one run, as
+    it lists every bad answer of a YAML file; `assess` stops at the first, as for a YAML file."""
+    import re
+    book = load_workbook(northwind_xlsx)
+    book["Answers"]["D14"] = "finished"
+    book["Answers"]["D20"] = '=IF(1=1,"done","partial")'
+    book["Answers"]["D31"] = "maybe"
+    book["Answers"]["A40"] = "no.such.question"
+    fact_row = next(r for r in book["Facts"].iter_rows(min_row=2) if r[0].value == "volume_bonus_pct")
+    fact_row[3].value = 250
+    book.save(tmp_path / "bad.xlsx")
+    res = invoke("questionnaire", "validate", "full-audit", tmp_path / "bad.xlsx")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    lines = res.output.strip().splitlines()
+    places = [re.search(r"bad\.xlsx: ?((Answers|Facts)![A-Z]+\d+): ", line).group(1) for line in lines]
+    assert sorted(places) == sorted(["Answers!D14", "Answers!D20", "Answers!D31", "Answers!A40",
+                                     f"Facts!D{fact_row[3].row}"])
+    assert any("'finished' is not one of" in line for line in lines)
+    assert any("Answers!D20: holds a formula" in line for line in lines)
+    assert "Answers!D14: 'finished' is not one of" in one_line_error(tmp_path / "bad.xlsx")
+
+
+def test_thousands_of_bad_cells_list_twenty_and_say_how_many_more(tmp_path, northwind_xlsx):
+    book = load_workbook(northwind_xlsx)
+    for row in range(2, 102):
+        book["Answers"][f"D{row}"] = "finished"
+    book.save(tmp_path / "bad.xlsx")
+    res = invoke("questionnaire", "validate", "full-audit", tmp_path / "bad.xlsx")
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 21 and lines[-1].endswith("... and 80 more problems")
+
+
 def test_a_number_out_of_limits_names_its_cell(tmp_path):
     template = make_template(tmp_path, "readiness")
     book = load_workbook(template)

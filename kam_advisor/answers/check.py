@@ -228,6 +228,13 @@ def answer_hint(question: Question, specials: bool = True) -> str:
     return hint
 
 
+def question_range(q: Questionnaire) -> tuple[int, int]:
+    """(questions asked before any answer, questions there are): the readiness check asks 21 and,
+    depending on the answers, up to 30. `questionnaire list`, the consultant's page and the web
+    questionnaire's pages all count with this and :func:`visible_questions`."""
+    return len(visible_questions(q, {})), len(q)
+
+
 def visible_questions(q: Questionnaire, answers: Mapping[str, Any]) -> list[Question]:
     """The questions asked, given canonical answers: a hidden question's answer never counts."""
     seen: dict[str, Any] = {}
@@ -296,6 +303,7 @@ def checked_answers(q: Questionnaire, af: AnswerFile, fact_specs=None, complete:
                                 af.path, header_line(data, "questionnaire")))
         return {}, errors
     answers, problems = canonical_answers(q, af)
+    errors.extend(af.problems)           # a workbook's bad cells, found while reading it
     errors.extend(problems)
     for qid, line in af.note_lines.items():
         if qid not in q.questions:

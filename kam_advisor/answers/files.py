@@ -45,6 +45,7 @@ class AnswerFile:
     fact_lines: Mapping[str, int] = field(default_factory=dict)
     note_lines: Mapping[str, int] = field(default_factory=dict)  # the `notes:` block's entries
     no_answers: bool = False  # `answers:` missing or left empty (an untouched template)
+    problems: tuple = ()      # DataErrors of cells a workbook reader left out (each names Sheet!Cell)
 
     def line_of(self, qid: str) -> int | None:
         return self.lines.get(qid)

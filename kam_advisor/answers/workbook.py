@@ -25,7 +25,7 @@ from kam_advisor.answers.check import answer_hint, coerce_answer, format_number
 from kam_advisor.answers.files import AnswerFile, check_fact
 from kam_advisor.answers.questionnaire import Question, Questionnaire
 from kam_advisor.data import xlsx
-from kam_advisor.data.errors import DataError
+from kam_advisor.data.errors import DataError, DataErrors
 from kam_advisor.data.vocab import LABELS, SPECIAL, STATUSES
 
 SUFFIXES = (".xlsx",)
@@ -146,8 +146,9 @@ def template(q: Questionnaire, fact_specs: Mapping[str, Mapping[str, Any]] | Non
         "(they are refused, never calculated).",
         "Questions marked 'Only if' in the Help column count only when that condition holds.",
         f"The '{FACTS}' sheet (optional) holds figures the advisor can use beside the answers.",
-        f"Check the file:  kam-advisor questionnaire validate {q.id} FILE.xlsx",
-        "Assess it:       kam-advisor assess --answers FILE.xlsx",
+        "When you have finished, save the file and send it back to whoever sent it to you.",
+        f"(For the consultant, on receipt: kam-advisor questionnaire validate {q.id} FILE.xlsx lists every "
+        "problem; kam-advisor assess --answers FILE.xlsx assesses it.)",
     ]
     for text in steps:
         intro.append(["", text])
@@ -323,10 +324,59 @@ def _questionnaire(questionnaire_id: Any, where: str, path) -> Questionnaire:
     return loader.load(questionnaire_id)
 
 
-def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] | None = None) -> AnswerFile:
-    """A filled questionnaire workbook as an :class:`AnswerFile` (answers already checked)."""
-    from openpyxl import load_workbook
+def _answer_row(q: Questionnaire, number: int, row, answers: dict, notes: dict, lines: dict, path) -> None:
+    """One row of the Answers sheet into ``answers`` and ``notes``; a bad cell raises DataError."""
+    cells = list(row) + [None] * (NOTE_COL - len(row))
+    id_cell, answer_cell, note_cell = cells[ID_COL - 1], cells[ANSWER_COL - 1], cells[NOTE_COL - 1]
+    qid = _value(id_cell, ANSWERS, path) if id_cell is not None else None
+    raw = _value(answer_cell, ANSWERS, path) if answer_cell is not None else None
+    note = _value(note_cell, ANSWERS, path) if note_cell is not None else None
+    if qid is None:
+        if raw is not None or note is not None:
+            raise DataError(f"{ANSWERS}!A{number}: an answer without a question id in column A", path)
+        return
+    qid = str(qid)
+    where = f"{ANSWERS}!{_letter(ANSWER_COL)}{number}"
+    if qid not in q.questions:
+        raise DataError(f"{ANSWERS}!A{number}: no question '{qid}' in questionnaire '{q.id}'", path)
+    if qid in lines:
+        raise DataError(f"{ANSWERS}!A{number}: question '{qid}' appears twice (also row {int(lines[qid])})", path)
+    lines[qid] = Cell(number, where)
+    if note is not None:
+        notes[qid] = str(note)
+    if raw is not None:
+        answers[qid] = _answer(q.questions[qid], raw, where, path)
 
+
+def _fact_row(number: int, row, facts: dict, fact_lines: dict, fact_specs, path) -> None:
+    """One row of the Facts sheet into ``facts``; a bad cell raises DataError."""
+    cells = list(row) + [None] * (FACT_VALUE_COL - len(row))
+    name = _value(cells[0], FACTS, path) if cells[0] is not None else None
+    value_cell = cells[FACT_VALUE_COL - 1]
+    value = _value(value_cell, FACTS, path) if value_cell is not None else None
+    if name is None or value is None:
+        return
+    where = f"{FACTS}!{_letter(FACT_VALUE_COL)}{number}"
+    name = str(name)
+    if fact_specs is not None:
+        if name not in fact_specs:
+            raise DataError(f"{FACTS}!A{number}: no fact '{name}'", path)
+        try:
+            value = check_fact(fact_specs[name], name, value, None, None)
+        except DataError as err:
+            raise DataError(f"{where}: {err.message}", path) from None
+    facts[name] = value
+    fact_lines[name] = Cell(number, where)
+
+
+def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] | None = None) -> AnswerFile:
+    """A filled questionnaire workbook as an :class:`AnswerFile` (answers already checked).
+
+    A bad cell (an answer that is not one of the allowed, a formula, an unknown question id, a
+    fact out of its range) is left out and kept in ``problems``, each naming its ``Sheet!Cell``,
+    so that the checks of answers files report every one of them in one run
+    (:func:`kam_advisor.answers.check.checked_answers`); a workbook that cannot be read as one
+    (no Answers sheet, wrong headings, not a questionnaire) raises DataError at once."""
     path = Path(path)
     # a regular file within the size limits, its sheets' XML bounded, entities never expanded;
     # read_only streams the sheets; data_only=False so that a formula shows as one
@@ -346,30 +396,14 @@ def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] 
         answers: dict[str, Any] = {}
         notes: dict[str, str] = {}
         lines: dict[str, Cell] = {}
+        problems: list[DataError] = []      # every bad cell, as a YAML file's answers are all checked
         rows = _rows(book, ANSWERS, path, len(ANSWER_COLUMNS))
         _header(rows, ANSWERS, ANSWER_COLUMNS[:5], path)
         for number, row in rows:
-            cells = list(row) + [None] * (NOTE_COL - len(row))
-            id_cell, answer_cell, note_cell = cells[ID_COL - 1], cells[ANSWER_COL - 1], cells[NOTE_COL - 1]
-            qid = _value(id_cell, ANSWERS, path) if id_cell is not None else None
-            raw = _value(answer_cell, ANSWERS, path) if answer_cell is not None else None
-            note = _value(note_cell, ANSWERS, path) if note_cell is not None else None
-            if qid is None:
-                if raw is not None or note is not None:
-                    raise DataError(f"{ANSWERS}!A{number}: an answer without a question id in column A", path)
-                continue
-            qid = str(qid)
-            where = f"{ANSWERS}!{_letter(ANSWER_COL)}{number}"
-            if qid not in q.questions:
-                raise DataError(f"{ANSWERS}!A{number}: no question '{qid}' in questionnaire '{q.id}'", path)
-            if qid in lines:
-                raise DataError(f"{ANSWERS}!A{number}: question '{qid}' appears twice (also row {int(lines[qid])})",
-                                path)
-            lines[qid] = Cell(number, where)
-            if raw is not None:
-                answers[qid] = _answer(q.questions[qid], raw, where, path)
-            if note is not None:
-                notes[qid] = str(note)
+            try:
+                _answer_row(q, number, row, answers, notes, lines, path)
+            except DataError as err:
+                problems.append(err)
 
         facts: dict[str, Any] = {}
         fact_lines: dict[str, Cell] = {}
@@ -377,23 +411,10 @@ def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] 
             rows = _rows(book, FACTS, path, FACT_VALUE_COL)
             _header(rows, FACTS, FACT_COLUMNS[:FACT_VALUE_COL], path)
             for number, row in rows:
-                cells = list(row) + [None] * (FACT_VALUE_COL - len(row))
-                name = _value(cells[0], FACTS, path) if cells[0] is not None else None
-                value_cell = cells[FACT_VALUE_COL - 1]
-                value = _value(value_cell, FACTS, path) if value_cell is not None else None
-                if name is None or value is None:
-                    continue
-                where = f"{FACTS}!{_letter(FACT_VALUE_COL)}{number}"
-                name = str(name)
-                if fact_specs is not None:
-                    if name not in fact_specs:
-                        raise DataError(f"{FACTS}!A{number}: no fact '{name}'", path)
-                    try:
-                        value = check_fact(fact_specs[name], name, value, None, None)
-                    except DataError as err:
-                        raise DataError(f"{where}: {err.message}", path) from None
-                facts[name] = value
-                fact_lines[name] = Cell(number, where)
+                try:
+                    _fact_row(number, row, facts, fact_lines, fact_specs, path)
+                except DataError as err:
+                    problems.append(err)
     finally:
         book.close()
 
@@ -403,7 +424,7 @@ def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] 
 
     return AnswerFile(path=str(path), questionnaire=q.id, answers=answers, notes=notes, facts=facts,
                       respondent=text("respondent"), organisation=text("organisation"), date=text("date"),
-                      assessor=text("assessor"), lines=lines, fact_lines=fact_lines)
+                      assessor=text("assessor"), lines=lines, fact_lines=fact_lines, problems=tuple(problems))
 
 
 def continue_in_yaml(q: Questionnaire, path: str | Path) -> Path:
@@ -418,6 +439,8 @@ def continue_in_yaml(q: Questionnaire, path: str | Path) -> Path:
         raise DataError(f"exists; to continue those answers use --answers {target.name} "
                         "(the workbook is never rewritten)", target)
     af = read_workbook(path)
+    if af.problems:
+        raise af.problems[0] if len(af.problems) == 1 else DataErrors(list(af.problems))
     if af.questionnaire != q.id:
         raise DataError(f"this workbook answers questionnaire '{af.questionnaire}', not '{q.id}'", path)
     header = {"respondent": af.respondent, "organisation": af.organisation, "date": af.date,

@@ -103,12 +103,15 @@ def q_list(ctx, fmt):
     """The built-in questionnaires."""
     found = loader.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
     rows = [{"id": q.id, "version": q.version, "audience": q.audience, "questions": len(q),
-             "sections": len(q.sections), "minutes": q.minutes, "title": q.title} for q in found]
+             "asked": check.question_range(q)[0], "sections": len(q.sections), "minutes": q.minutes,
+             "title": q.title} for q in found]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    # as the web pages count: the questions asked before any answer, up to all of them
     click.echo(textfmt.table(["id", "audience", "questions", "minutes", "title"],
-                             [[r["id"], r["audience"], r["questions"], r["minutes"], r["title"]] for r in rows],
+                             [[r["id"], r["audience"], r["questions"] if r["asked"] == r["questions"]
+                               else f"{r['asked']}-{r['questions']}", r["minutes"], r["title"]] for r in rows],
                              "llrrl"))
 
 

@@ -1,7 +1,8 @@
 """The ``serve`` command: the web questionnaire on this machine (127.0.0.1 unless --host).
 
-Prints the address and the consultant's admin link (with a token made at start-up, as Jupyter
-does); respondents get their own links from the consultant's page.
+Prints the address and the consultant's admin link (the token is kept in the store, so the
+link outlives restarts; --new-admin-token makes a new one); respondents get their own links
+from the consultant's page. --workers N runs N worker processes over one database.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import ipaddress
 
 import click
 
-from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, guard
+from kam_advisor.cli.shared import GuardedCommand, guard
 from kam_advisor.cli.store import db_option
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -29,30 +30,36 @@ def _is_loopback(host: str) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but this machine shares the questionnaire on the network.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes (they share only the database; use PostgreSQL for a team).")
+@click.option("--public-host", "hosts", multiple=True, metavar="NAME",
+              help="A name the site is reached by through a reverse proxy (e.g. kam.example.com); repeatable.")
+@click.option("--new-admin-token", is_flag=True, help="Make a new admin token (the old admin link stops working).")
 @db_option
 @click.pass_context
 @guard
-def serve(ctx, host, port, db_url):
+def serve(ctx, host, port, workers, hosts, new_admin_token, db_url):
     """Run the web questionnaire: engagements, one link per respondent, the combined report."""
-    import uvicorn
-
     from kam_advisor.cli.shared import root_options
-    from kam_advisor.store import open_store
-    from kam_advisor.web.app import build
+    from kam_advisor.store import engagements, open_store
+    from kam_advisor.web import server
 
     obj = root_options(ctx)
-    store = open_store(db_url)
-    app, token = build(store, kb_dir=obj.get("kb_dir"), rules_dir=obj.get("rules_dir"), shared=not _is_loopback(host))
+    server.check_address(host, port)
+    with open_store(db_url) as store:           # the schema and the kept secrets, before any worker starts
+        token = engagements.web_secrets(store, new_admin_token=new_admin_token).admin_token
+        url = store.engine.url
     shown = f"[{host}]" if ":" in host else host
     if not _is_loopback(host):
         click.echo(f"kam-advisor: warning: listening on {host}: anyone who can reach this machine on port {port} "
                    "can open the questionnaire pages (plain HTTP, no encryption); links and the admin token "
                    "are the only protection", err=True)
     click.echo(f"kam-advisor web questionnaire at http://{shown}:{port}/", err=True)
-    click.echo(f"consultant page (keep it private): http://{shown}:{port}/admin?token={token}", err=True)
-    click.echo(f"answers are stored in {store.url}; press Ctrl-C to stop", err=True)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False,
-                    limit_concurrency=100, timeout_keep_alive=5)
-    finally:
-        store.close()
+    click.echo(f"consultant page (keep it private): http://{shown}:{port}/admin?token={token}"
+               + (" (a new admin token)" if new_admin_token else ""), err=True)
+    where = url.render_as_string(hide_password=True)
+    click.echo(f"answers are stored in {where}"
+               + (f"; {workers} worker processes" if workers > 1 else "") + "; press Ctrl-C to stop", err=True)
+    server.run(db_url=url.render_as_string(hide_password=False), host=host, port=port, workers=workers,
+               kb_dir=obj.get("kb_dir"), rules_dir=obj.get("rules_dir"), shared=not _is_loopback(host),
+               hosts=tuple(hosts))

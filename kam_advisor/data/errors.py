@@ -46,7 +46,8 @@ class DataError(Exception):
             return message
         where = display_path(self.path)
         if self.line:
-            where += f":{self.line}"
+            place = str(self.line)          # a line number, or a workbook's Sheet!Cell
+            where += f":{place}" if place.isdigit() else f": {place}"
         return f"{where}: {message}"
 
 

@@ -258,10 +258,18 @@ class Store:
         organisation, date and assessor default to the result's; the date to today when the
         answers name none. One transaction: the audit is stored whole or not at all.
         """
-        record = _record(result, sources, organisation=organisation, unit=unit, date=date, assessor=assessor,
-                              questionnaire_version=questionnaire_version, audit_id=audit_id, saved_at=saved_at)
         with db.writing(self.engine) as conn:
-            self._insert(conn, *record)
+            return self.save_in(conn, result, sources, organisation=organisation, unit=unit, date=date,
+                                assessor=assessor, questionnaire_version=questionnaire_version, audit_id=audit_id,
+                                saved_at=saved_at)
+
+    def save_in(self, conn, result: Mapping[str, Any], sources: Sequence[Source] = (), **details) -> str:
+        """:meth:`save` within a writing transaction the caller holds (``db.writing``), so that
+        saving the audit and another change (closing a web engagement) are one transaction."""
+        record = _record(result, sources, **{"organisation": None, "unit": None, "date": None, "assessor": None,
+                                             "questionnaire_version": None, "audit_id": None, "saved_at": None,
+                                             **details})
+        self._insert(conn, *record)
         return record[0]["id"]
 
     @staticmethod

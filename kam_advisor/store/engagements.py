@@ -5,6 +5,10 @@ last part of their link) and answers online; every answer is saved at once, one 
 question, so respondents answering at the same time never overwrite each other. Closing the
 engagement freezes the answers (the links stop working) and records the audit saved in the
 history. Names and answers reach the database only as bound parameters.
+
+The web questionnaire's signing secret and admin token live here too (:func:`web_secrets`), so
+that a restarted server, or another of its worker processes, accepts the same links and forms.
+Closing is one transaction with saving the audit: two closes at once save one audit.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ import orjson
 import sqlalchemy as sa
 
 from kam_advisor.store import db
-from kam_advisor.store.audits import Store, check_name
+from kam_advisor.store.audits import Source, Store, check_name
 from kam_advisor.store.db import StoreError
 from kam_advisor.store.schema import engagements as engagements_t, respondents as respondents_t, \
-    web_answers as answers_t
+    web_answers as answers_t, web_settings as settings_t
 
 TOKEN_BYTES = 24          # 192 bits; the issue asks for at least 128
+SECRET_BYTES = 32         # the HMAC key of the forms' CSRF tokens
 MAX_RESPONDENTS = 200
+RESULT_BY_DEFAULT = ("readiness",)   # questionnaires whose respondents see their result unless turned off
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Engagement:
     closed_at: str | None
     audit_id: str | None
     respondents: tuple[Respondent, ...] = ()
+    show_result: bool = False
 
     @property
     def closed(self) -> bool:
@@ -68,8 +75,10 @@ def _label(label: str) -> str:
     return label
 
 
-def create(store: Store, organisation: str, questionnaire: str, respondents: list[str]) -> str:
-    """A new engagement with one link per respondent; returns its id."""
+def create(store: Store, organisation: str, questionnaire: str, respondents: list[str],
+           show_result: bool | None = None) -> str:
+    """A new engagement with one link per respondent; returns its id. ``show_result``: whether
+    respondents see their own result when they finish (None: yes for the readiness screening)."""
     organisation = check_name(organisation.strip() if isinstance(organisation, str) else organisation,
                               "organisation", required=True)
     labels = [_label(r) for r in respondents]
@@ -81,7 +90,9 @@ def create(store: Store, organisation: str, questionnaire: str, respondents: lis
     now = _now()
     with db.writing(store.engine) as conn:
         conn.execute(engagements_t.insert(), {"id": engagement_id, "organisation": organisation,
-                                              "questionnaire": questionnaire, "created_at": now})
+                                              "questionnaire": questionnaire, "created_at": now,
+                                              "show_result": (questionnaire in RESULT_BY_DEFAULT
+                                                              if show_result is None else bool(show_result))})
         for position, label in enumerate(labels, start=1):
             conn.execute(respondents_t.insert(), {"token": new_token(), "engagement_id": engagement_id,
                                                   "position": position, "label": label})
@@ -105,7 +116,7 @@ def add_respondent(store: Store, engagement_id: str, label: str) -> str:
 def _engagement(row, respondents=()) -> Engagement:
     return Engagement(id=row.id, organisation=row.organisation, questionnaire=row.questionnaire,
                       created_at=row.created_at, closed_at=row.closed_at, audit_id=row.audit_id,
-                      respondents=tuple(respondents))
+                      respondents=tuple(respondents), show_result=bool(row.show_result))
 
 
 def _respondents(conn, engagement_id: str) -> list[Respondent]:
@@ -142,15 +153,21 @@ def all_engagements(store: Store) -> list[Engagement]:
 
 
 def respondent(store: Store, token: str) -> tuple[Engagement, Respondent] | None:
-    """The engagement and respondent of a link's token, or None (unknown token)."""
+    """The engagement and respondent of a link's token, or None (unknown token). One query;
+    the engagement comes without its other respondents (every page a respondent opens asks)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 64:
         return None
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(respondents_t).where(respondents_t.c.token == token)).first()
-        if row is None:
-            return None
-        found = get(store, row.engagement_id, conn)
-    return found, next(r for r in found.respondents if r.token == token)
+        row = conn.execute(sa.select(respondents_t, *[c.label(f"e_{c.name}") for c in engagements_t.c])
+                           .join(engagements_t, engagements_t.c.id == respondents_t.c.engagement_id)
+                           .where(respondents_t.c.token == token)).first()
+    if row is None:
+        return None
+    engagement = Engagement(id=row.e_id, organisation=row.e_organisation, questionnaire=row.e_questionnaire,
+                            created_at=row.e_created_at, closed_at=row.e_closed_at, audit_id=row.e_audit_id,
+                            show_result=bool(row.e_show_result))
+    return engagement, Respondent(token=row.token, engagement_id=row.engagement_id, position=row.position,
+                                  label=row.label, updated_at=row.updated_at, finished_at=row.finished_at)
 
 
 def answers(store: Store, token: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -168,26 +185,126 @@ def save_answers(store: Store, token: str, given: Mapping[str, Any], notes: Mapp
     transaction; refused once closed."""
     now = _now()
     with db.writing(store.engine) as conn:
-        row = conn.execute(sa.select(respondents_t.c.engagement_id).where(respondents_t.c.token == token)).first()
-        closed = row is not None and conn.execute(sa.select(engagements_t.c.closed_at).where(
-            engagements_t.c.id == row.engagement_id)).scalar()
-        if row is None or closed:
+        closed = conn.execute(sa.select(engagements_t.c.closed_at)
+                              .join(respondents_t, respondents_t.c.engagement_id == engagements_t.c.id)
+                              .where(respondents_t.c.token == token)).first()
+        if closed is None or closed.closed_at is not None:
             raise StoreError("this questionnaire is closed")
-        for qid in set(given) | set(notes):
-            conn.execute(answers_t.delete().where(answers_t.c.token == token, answers_t.c.question == qid))
-            value, note = given.get(qid), notes.get(qid)
-            if value is not None or note:       # a note alone is kept too (value null)
-                conn.execute(answers_t.insert(), {"token": token, "question": qid, "value": orjson.dumps(value).decode(),
-                                                  "note": note or None, "updated_at": now})
+        changed = sorted(set(given) | set(notes))
+        if changed:
+            conn.execute(answers_t.delete().where(answers_t.c.token == token, answers_t.c.question.in_(changed)))
+            rows = [{"token": token, "question": qid, "value": orjson.dumps(given.get(qid)).decode(),
+                     "note": notes.get(qid) or None, "updated_at": now}
+                    for qid in changed if given.get(qid) is not None or notes.get(qid)]   # a note alone is kept too
+            if rows:
+                conn.execute(answers_t.insert(), rows)
         changes = {"updated_at": now}
         if finished:
             changes["finished_at"] = now
         conn.execute(respondents_t.update().where(respondents_t.c.token == token).values(**changes))
 
 
-def close(store: Store, engagement_id: str, audit_id: str | None) -> None:
-    """Close an engagement: its links stop working; the audit saved from it is recorded."""
+def set_show_result(store: Store, engagement_id: str, show: bool) -> None:
+    """Whether the respondents of an engagement see their own result when they finish."""
     with db.writing(store.engine) as conn:
-        conn.execute(engagements_t.update().where(engagements_t.c.id == engagement_id,
-                                                  engagements_t.c.closed_at.is_(None))
-                     .values(closed_at=_now(), audit_id=audit_id))
+        conn.execute(engagements_t.update().where(engagements_t.c.id == engagement_id)
+                     .values(show_result=bool(show)))
+
+
+def close(store: Store, engagement_id: str, audit_id: str | None) -> bool:
+    """Close an engagement: its links stop working; the audit saved from it is recorded.
+    Returns whether this call closed it (False: it was closed already)."""
+    with db.writing(store.engine) as conn:
+        return _close(conn, engagement_id, audit_id)
+
+
+def _close(conn, engagement_id: str, audit_id: str | None) -> bool:
+    # the condition on closed_at makes two closes at once close once: SQLite's write lock
+    # orders them; on PostgreSQL the second waits for the row and finds it closed
+    done = conn.execute(engagements_t.update().where(engagements_t.c.id == engagement_id,
+                                                     engagements_t.c.closed_at.is_(None))
+                        .values(closed_at=_now(), audit_id=audit_id))
+    return done.rowcount == 1
+
+
+def close_with_audit(store: Store, engagement_id: str, result: Mapping[str, Any] | None,
+                     sources: list[Source], **details) -> tuple[str | None, bool]:
+    """Close an engagement and save its combined result in the history, in one transaction.
+    Returns (the engagement's audit id, whether this call closed it): a second close, even one
+    sent at the same moment (a double click, another worker), saves nothing."""
+    with db.writing(store.engine) as conn:
+        # the engagement's row locked first (SQLite: the write lock BEGIN IMMEDIATE took; on
+        # PostgreSQL a second close waits here for the first to commit, then sees it closed)
+        query = sa.select(engagements_t.c.closed_at, engagements_t.c.audit_id).where(
+            engagements_t.c.id == engagement_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise StoreError("no engagement with that id")
+        if row.closed_at is not None:
+            return row.audit_id, False
+        audit_id = store.save_in(conn, result, sources, **details) if result is not None else None
+        _close(conn, engagement_id, audit_id)
+    return audit_id, True
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+@dataclass(frozen=True)
+class WebSecrets:
+    secret: bytes          # the HMAC key of the forms' CSRF tokens
+    admin_token: str       # the consultant's token (``/admin?token=...``)
+
+
+def web_secrets(store: Store, new_admin_token: bool = False) -> WebSecrets:
+    """The signing secret and admin token kept in the store, made on first use (and the admin
+    token made anew with ``new_admin_token``), so that every restart and every worker process
+    of ``serve`` shares them."""
+    for attempt in range(3):
+        try:
+            with db.writing(store.engine) as conn:
+                if conn.dialect.name == "postgresql":   # one process makes them; the others read them
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72451402)")
+                rows = dict(conn.execute(sa.select(settings_t.c.name, settings_t.c.value)).all())
+                now = _now()
+                if "secret" not in rows:
+                    rows["secret"] = secrets.token_hex(SECRET_BYTES)
+                    conn.execute(settings_t.insert(), {"name": "secret", "value": rows["secret"], "updated_at": now})
+                if "admin_token" not in rows or new_admin_token:
+                    rows["admin_token"] = secrets.token_urlsafe(TOKEN_BYTES)
+                    conn.execute(settings_t.delete().where(settings_t.c.name == "admin_token"))
+                    conn.execute(settings_t.insert(), {"name": "admin_token", "value": rows["admin_token"],
+                                                       "updated_at": now})
+            _keep_private(store)
+            return WebSecrets(secret=bytes.fromhex(rows["secret"]), admin_token=rows["admin_token"])
+        except sa.exc.IntegrityError:       # pragma: no cover - another process made them first
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _keep_private(store: Store) -> None:
+    """A SQLite file that holds the secrets (and the answers) is readable by its owner only."""
+    import os
+    import stat
+    if store.engine.dialect.name != "sqlite" or not store.engine.url.database:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = store.engine.url.database + suffix
+        try:
+            info = os.stat(path)
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & 0o077:
+                os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
+        except OSError:
+            pass
+
+
+def read_web_secrets(store: Store) -> WebSecrets | None:
+    """The secrets as kept (None before ``serve`` first made them); never writes."""
+    with store.engine.connect() as conn:
+        rows = dict(conn.execute(sa.select(settings_t.c.name, settings_t.c.value)).all())
+    if "secret" not in rows or "admin_token" not in rows:
+        return None
+    return WebSecrets(secret=bytes.fromhex(rows["secret"]), admin_token=rows["admin_token"])

@@ -10,11 +10,13 @@ store's queries are written against. A test checks both agree (tests/test_store_
 - ``targets``: the stage an organisation (or one unit) aims at, and by when (schema 2).
 - ``engagements``, ``respondents``, ``web_answers``: the web questionnaire (schema 3): an
   engagement per organisation and questionnaire, a secret link per respondent, their answers.
+- ``web_settings``: the web questionnaire's signing secret and admin token (schema 4), kept with
+  the store so that restarts and several worker processes share them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -81,6 +83,7 @@ engagements = Table(
     Column("created_at", String(32), nullable=False),
     Column("closed_at", String(32), nullable=True),
     Column("audit_id", String(32), nullable=True),    # the audit saved in the history when closed
+    Column("show_result", Boolean, nullable=True),    # respondents see their own result (schema 4)
 )
 
 respondents = Table(
@@ -100,5 +103,12 @@ web_answers = Table(
     Column("question", Text, primary_key=True),
     Column("value", Text, nullable=False),            # JSON: the canonical answer
     Column("note", Text, nullable=True),
+    Column("updated_at", String(32), nullable=False),
+)
+
+web_settings = Table(
+    "web_settings", metadata,
+    Column("name", String(64), primary_key=True),     # "secret" (hex) or "admin_token"
+    Column("value", Text, nullable=False),
     Column("updated_at", String(32), nullable=False),
 )

@@ -96,3 +96,30 @@ def test_a_database_from_a_newer_tool_is_refused_in_one_line_and_left_untouched(
         assert db.current_revision(conn) == "9001"
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM audits").scalar() == 1
     engine.dispose()
+
+
+def test_engagements_of_schema_3_keep_their_answers_and_readiness_shows_its_result(db_url):
+    """Schema 4 keeps the web questionnaire's secrets in the store and adds show_result: on for
+    the readiness engagements already there, off for the others (as new engagements default)."""
+    engine = db.create_engine(db_url)
+    with db.writing(engine) as conn:
+        command.upgrade(_config(conn), "0003")
+    with db.writing(engine) as conn:
+        for eid, qid in (("e1", "readiness"), ("e2", "full-audit")):
+            conn.exec_driver_sql("INSERT INTO engagements (id, organisation, questionnaire, created_at) "
+                                 f"VALUES ('{eid}', 'Acme', '{qid}', '2026-01-01T00:00:00+00:00')")
+        conn.exec_driver_sql("INSERT INTO respondents (token, engagement_id, position, label) "
+                             f"VALUES ('{'t' + 'x' * 31}', 'e1', 1, 'CEO')")
+        conn.exec_driver_sql("INSERT INTO web_answers (token, question, value, updated_at) VALUES "
+                             f"('{'t' + 'x' * 31}', 'driver', '\"done\"', '2026-01-01')")
+    engine.dispose()
+    from kam_advisor.store import engagements as eng
+    with open_store(db_url) as store:
+        assert eng.get(store, "e1").show_result is True and eng.get(store, "e2").show_result is False
+        assert eng.answers(store, "t" + "x" * 31) == ({"driver": "done"}, {})
+        assert eng.read_web_secrets(store) is None                   # made by the first `serve`
+        made = eng.web_secrets(store)
+        assert eng.web_secrets(store) == made == eng.read_web_secrets(store)
+        assert len(made.secret) == 32 and len(made.admin_token) == 32
+        rotated = eng.web_secrets(store, new_admin_token=True)
+        assert rotated.secret == made.secret and rotated.admin_token != made.admin_token
