@@ -193,6 +193,10 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
         return set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
 
     planned_flags = [f for f in flags if f.get("action") and f.get("phase") in index]
+    # each action's place in the transition's order: its step, then its place in the step's list
+    # (appoint the managers, then train them)
+    step_of = {i: (int(r.data.get("number") or 0), n) for r in kb.records.values() if r.kind == "transition-step"
+               for n, i in enumerate(r.data.get("items") or ())}
     for _ in range(len(phases) + 1):  # until nothing moves: each pass only moves things earlier
         # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
         for f in skipping:
@@ -236,6 +240,17 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                 if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
                         PRIORITY_ORDER.get(e["priority"], 9):
                     touch(e, n["phase"], n["priority"], str(params["finish_first_reason"]), f"rec.{n['item']}")
+        # the transition's order (knowledge/transition.yaml): an action of an earlier step (appoint
+        # the key account managers) is never planned after one of a later step (set the metrics, pay)
+        for e in entries:
+            k = step_of.get(e["item"]) if e["kind"] == "action" else None
+            if k is None:
+                continue
+            later = [n for n in entries if n["kind"] == "action" and step_of.get(n["item"], (-1, -1)) > k]
+            for n in later:
+                if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
+                        PRIORITY_ORDER.get(e["priority"], 9):
+                    touch(e, n["phase"], n["priority"], str(params["transition_order_reason"]), f"rec.{n['item']}")
         if before == [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]:
             break
     # a flag whose own action is a checklist action: listed once, as the flag's action
@@ -267,8 +282,12 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                      reason=why + (f"; {params['partly_done_reason']}" if r["status"] == "partial" else ""))
     order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
+    # within a phase: flags and assessments, the lagging side, then by priority and stage, an earlier
+    # transition step first (appoint before train before pay), then as the rules ranked them
     for e in sorted(entries, key=lambda e: (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
-                                            order[id(e)])):
+                                            PRIORITY_ORDER.get(e["priority"], 9) if e["kind"] == "action" else 0,
+                                            stage_rank.get(e["stage"], 0) if e["kind"] == "action" else 0,
+                                            step_of.get(e["item"], (99, 0)), order[id(e)])):
         phase = e.pop("phase")
         by_phase.setdefault(phase, []).append(e)
     return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
@@ -327,6 +346,11 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
             key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
             if key == "not_in_place" and started.get((h["topic"], stage.id)):
                 key = "under_way"  # half-way or more but not met: never "still to do" whole
+            if h.get("items"):  # the phrase names particular actions: they decide
+                named = [item_status.get(i, UNANSWERED) for i in h["items"]]
+                key = ("in_place" if all(x in ("done", "na") for x in named) and "done" in named
+                       else "under_way" if any(x in ("done", "partial") for x in named)
+                       else "not_in_place" if any(x == "not_started" for x in named) else "not_shown")
             out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
         # what the client has beyond the typical stage: hallmarks of later stages already in place
         later = kb.stage_ids[kb.stage_ids.index(stage.id) + 1:]
@@ -338,6 +362,7 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
         return out
 
     skipped_topics = {f["topic"] for f in flags if f.get("topic")}
+    item_status = run.statuses
     hold = run.findings.get("holdback")
     screening = run.findings.get("screening")
     # areas a screening cannot assess even when fully answered: too few of their topics asked about
