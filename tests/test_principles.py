@@ -191,3 +191,23 @@ def test_the_markdown_report_renders_as_written(evidence):
             assert html[max(0, at - 12):at].endswith("<p><strong>"), html[max(0, at - 80):at + 20]
     planned = sum(len(p["actions"]) for p in result["plan"]["phases"])
     assert html.count("<li>") >= planned
+
+
+STEP_OF = {i: (int(r.data["number"]), n) for r in KB.records.values() if r.kind == "transition-step"
+           for n, i in enumerate(r.data.get("items") or ())}
+
+
+@MANY
+@given(client_profile(screening=False))
+def test_the_plan_follows_the_transitions_order(evidence):
+    """An action of an earlier step of the transition (define the role, appoint, train the key
+    account managers) is never planned after, or below, one of a later step (metrics and pay)."""
+    result = assess(evidence)
+    order = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
+    prio = {"high": 0, "medium": 1, "low": 2}
+    placed = [(STEP_OF[a["item"]], order[p["id"]], prio[a["priority"]], a["text"])
+              for p in result["plan"]["phases"] for a in p["actions"] if a["kind"] == "action" and a["item"] in STEP_OF]
+    for step, phase, priority, text in placed:
+        for later_step, later_phase, later_priority, later_text in placed:
+            if later_step > step:
+                assert phase <= later_phase and priority <= later_priority, (text, later_text)
