@@ -51,6 +51,9 @@ def kb_v2(kb_v11):
     start = text.index("          - id: sp.goals.positioning.a3\n")
     end = text.index("          - id: sp.goals.positioning.a4\n")
     (kb_v11 / CHECKLIST).write_text(text[:start] + text[end:])
+    # a stage's hallmark names it: the knowledge base is checked for every reference, so it goes too
+    _edit(kb_v11, "items: [sp.goals.positioning.a1, sp.goals.positioning.a3]", "items: [sp.goals.positioning.a1]",
+          "stages.yaml")
     _edit(kb_v11, "version: 1.2.0", "version: 2.0.0", "kb.yaml")
     return kb_v11
 
