@@ -188,9 +188,12 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     subjects = params.get("flag_actions") or {}
     gap = int(params.get("flag_phase_gap", 0))
 
-    def subject_of(f: dict) -> set[str]:
-        """The checklist actions that remove the flag (rules/plan.yaml `flag_actions`)."""
-        return set(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
+    removes = {f["id"]: frozenset(subjects.get(f["rule"].rsplit(".high", 1)[0], subjects.get(f["rule"], [])))
+               for f in flags}
+
+    def subject_of(f: dict) -> frozenset[str]:
+        """The checklist actions that remove the flag (rules/plan.yaml `flag_actions`), read once."""
+        return removes[f["id"]]
 
     planned_flags = [f for f in flags if f.get("action") and f.get("phase") in index]
     # each action's place in the transition's order: its step, then its place in the step's list
@@ -231,22 +234,25 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                     touch(e, latest, "medium", why, f["id"])
         # finish what is started: a partly done action never waits behind a not-started one of the
         # same topic at the same or a later stage
+        by_topic: dict[str, list[dict]] = {}
+        for n in entries:
+            if n["kind"] == "action":
+                by_topic.setdefault(n["topic"], []).append(n)
         for e in entries:
             if e["kind"] != "action" or e["status"] != "partial":
                 continue
-            ahead_of_it = [n for n in entries if n["kind"] == "action" and n["topic"] == e["topic"]
-                           and n["status"] != "partial" and stage_rank[n["stage"]] >= stage_rank[e["stage"]]]
+            ahead_of_it = [n for n in by_topic[e["topic"]]
+                           if n["status"] != "partial" and stage_rank[n["stage"]] >= stage_rank[e["stage"]]]
             for n in ahead_of_it:
                 if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
                         PRIORITY_ORDER.get(e["priority"], 9):
                     touch(e, n["phase"], n["priority"], str(params["finish_first_reason"]), f"rec.{n['item']}")
         # the transition's order (knowledge/transition.yaml): an action of an earlier step (appoint
         # the key account managers) is never planned after one of a later step (set the metrics, pay)
-        for e in entries:
-            k = step_of.get(e["item"]) if e["kind"] == "action" else None
-            if k is None:
-                continue
-            later = [n for n in entries if n["kind"] == "action" and step_of.get(n["item"], (-1, -1)) > k]
+        stepped = [n for n in entries if n["kind"] == "action" and n["item"] in step_of]
+        for e in stepped:
+            k = step_of[e["item"]]
+            later = [n for n in stepped if step_of[n["item"]] > k]
             for n in later:
                 if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
                         PRIORITY_ORDER.get(e["priority"], 9):
