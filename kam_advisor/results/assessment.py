@@ -340,6 +340,20 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
     started = {(t["id"], s): (t["completion"][s] or 0) >= under_way for t in topics for s in kb.stage_ids}
     assessed = {t["id"] for t in topics if t["assessed"]}
 
+    def hallmark_state(h, stage_id) -> str:
+        """in_place, under_way, not_in_place or not_shown: by the topic's cell at the stage, or by
+        the actions the phrase names where it names some."""
+        st = status.get((h["topic"], stage_id))
+        key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
+        if key == "not_in_place" and started.get((h["topic"], stage_id)):
+            key = "under_way"  # half-way or more but not met: never "still to do" whole
+        if h.get("items"):  # the phrase names particular actions: they decide
+            named = [item_status.get(i, UNANSWERED) for i in h["items"]]
+            key = ("in_place" if all(x in ("done", "na") for x in named) and "done" in named
+                   else "under_way" if any(x in ("done", "partial") for x in named)
+                   else "not_in_place" if any(x == "not_started" for x in named) else "not_shown")
+        return key
+
     def hallmarks(stage_id):
         if not stage_id:
             return None
@@ -348,23 +362,19 @@ def _summary(kb, run: Inference, overall: dict, topics: list[dict], flags: list[
                "in_place": [], "not_in_place": [], "not_shown": []}
         out["under_way"] = []
         for h in stage.hallmarks:
-            st = status.get((h["topic"], stage.id))
-            key = "in_place" if st == "met" else "not_in_place" if st == "unmet" else "not_shown"
-            if key == "not_in_place" and started.get((h["topic"], stage.id)):
-                key = "under_way"  # half-way or more but not met: never "still to do" whole
-            if h.get("items"):  # the phrase names particular actions: they decide
-                named = [item_status.get(i, UNANSWERED) for i in h["items"]]
-                key = ("in_place" if all(x in ("done", "na") for x in named) and "done" in named
-                       else "under_way" if any(x in ("done", "partial") for x in named)
-                       else "not_in_place" if any(x == "not_started" for x in named) else "not_shown")
+            key = hallmark_state(h, stage.id)
             out[key].append({"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label})
         # what the client has beyond the typical stage: hallmarks of later stages already in place
-        later = kb.stage_ids[kb.stage_ids.index(stage.id) + 1:]
+        # beyond the stage, and beyond the next one when the summary describes that one too: each
+        # hallmark in place is said once
+        after = overall["current"] if stage.id == overall["achieved"] and overall["current"] not in (
+            None, overall["achieved"]) else stage.id
+        later = kb.stage_ids[kb.stage_ids.index(after) + 1:]
         # (never a topic whose later work skipped its earlier stages: the red flag condemns it)
         out["beyond"] = [{"text": h["text"], "topic": h["topic"], "topic_name": kb.topics[h["topic"]].label,
                           "stage": s.id}
                          for s in kb.stages if s.id in later for h in s.hallmarks
-                         if status.get((h["topic"], s.id)) == "met" and h["topic"] not in skipped_topics]
+                         if hallmark_state(h, s.id) == "in_place" and h["topic"] not in skipped_topics]
         return out
 
     skipped_topics = {f["topic"] for f in flags if f.get("topic")}
