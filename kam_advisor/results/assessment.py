@@ -461,8 +461,8 @@ def _perception(views: dict, params) -> dict | None:
     higher_items = sorted({g["item"] for g in higher})
     lower_items = sorted({g["item"] for g in lower})
     rosy_facts = [f for f in facts if f["rosier"]]
-    min_gaps = params.get("rosier_view_min_gaps", 5)
-    ratio = params.get("rosier_view_ratio", 2)
+    min_gaps = params["rosier_view_min_gaps"]
+    ratio = params["rosier_view_ratio"]
     rosier = (len(higher_items) >= min_gaps and len(higher_items) >= ratio * len(lower_items)) or bool(rosy_facts)
     # each screening respondent against the audit, whichever way they differ
     people = sorted({r for g in gaps + facts for r in g.get("respondents", [])})
@@ -477,7 +477,7 @@ def _perception(views: dict, params) -> dict | None:
         rosier = any(b["rosier"] for b in by_respondent)
     # the largest gaps whichever way they run, rosier first when the screening is rosier
     largest = sorted(gaps, key=lambda g: (-abs(g["spread"]), -g["spread"] if rosier else 0, g["item"]))
-    largest = largest[:params.get("rosier_view_largest", 5)]
+    largest = largest[:params["rosier_view_largest"]]
     who = sorted({a["respondent"] for g in between for a in g.get("answers", []) if a.get("respondent")})
     return {"rosier": rosier, "higher": len(higher_items), "lower": len(lower_items),
             "largest": [{"item": g["item"], "text": g["text"], "topic_name": g["topic_name"], "view": g["view"],
