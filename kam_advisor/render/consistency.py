@@ -187,6 +187,13 @@ def check_finish_what_is_started(result: Mapping[str, Any]) -> None:
             if b["topic"] == a["topic"] and b["status"] == "not_started" and rank[b["stage"]] >= rank[a["stage"]] \
                     and b["rank"] < a["rank"]:
                 _fail("finish what is started", f"'{a['text']}' (partly done) ranks after '{b['text']}'")
+    for p in result["plan"]["phases"]:  # and in each phase's order
+        acts = [a for a in p["actions"] if a["kind"] == "action"]
+        for n, a in enumerate(acts):
+            if a["status"] == "partial" and any(
+                    b["topic"] == a["topic"] and b["status"] == "not_started" and b["priority"] == a["priority"]
+                    and rank[b["stage"]] >= rank[a["stage"]] for b in acts[:n]):
+                _fail("finish what is started", f"'{a['text']}' (partly done) comes late in {p['name']}")
 
 
 def check_recommendations_match_the_plan(result: Mapping[str, Any]) -> None:

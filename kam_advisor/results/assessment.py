@@ -288,11 +288,13 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                      reason=why + (f"; {params['partly_done_reason']}" if r["status"] == "partial" else ""))
     order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
-    # within a phase: flags and assessments, the lagging side, then by priority and stage, an earlier
-    # transition step first (appoint before train before pay), then as the rules ranked them
+    # within a phase: flags and assessments, the lagging side, then by priority and stage, partly
+    # done first (finish what is started), an earlier transition step first (appoint before train
+    # before pay), then as the rules ranked them
     for e in sorted(entries, key=lambda e: (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
                                             PRIORITY_ORDER.get(e["priority"], 9) if e["kind"] == "action" else 0,
                                             stage_rank.get(e["stage"], 0) if e["kind"] == "action" else 0,
+                                            STATUS_ORDER.get(e["status"], 9) if e["kind"] == "action" else 0,
                                             step_of.get(e["item"], (99, 0)), order[id(e)])):
         phase = e.pop("phase")
         by_phase.setdefault(phase, []).append(e)
