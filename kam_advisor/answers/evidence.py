@@ -465,7 +465,8 @@ def compare_view_facts(main: Evidence, other: Evidence, other_q: Questionnaire, 
             rosier = (caution == "high" and theirs < ours) or (caution == "low" and theirs > ours)
         else:
             continue
-        out.append({"fact": name, "text": spec.get("description") or name.replace("_", " "),
+        # the fact's description as a phrase in a sentence (no full stop of its own)
+        out.append({"fact": name, "text": (spec.get("description") or name.replace("_", " ")).strip().rstrip("."),
                     "questionnaire": other.questionnaire, "questionnaire_title": other_q.title,
                     "respondents": list(other.respondents), "view": theirs, "audit": ours, "rosier": bool(rosier),
                     "because": list(other.provenance.get(name, ())) + list(main.provenance.get(name, ()))})

@@ -631,7 +631,7 @@ def _perception_view(perception: Any) -> dict | None:
             "heading": "Perception gap" if rosier else "Views compared",
             "largest": [f"{g.get('text')}: {whose(g)} says {_status_title(g.get('view')).lower()}, "
                         f"the audit {_status_title(g.get('audit')).lower()}" for g in largest[:SUMMARY_GAPS]],
-            "facts": [f"{_fact_text(f.get('text'))}: {whose(f)} says {_show(f.get('view'))}, "
+            "facts": [f"{f.get('text')}: {whose(f)} says {_show(f.get('view'))}, "
                       f"the audit {_show(f.get('audit'))}" for f in shown],
             "facts_label": "Where the screening sees no risk the audit finds" if shown and shown[0].get("rosier")
             else "Facts they see differently",
@@ -640,10 +640,6 @@ def _perception_view(perception: Any) -> dict | None:
 
 SUMMARY_FACTS = 3  # the executive summary names the largest gaps; the findings pages list them all
 SUMMARY_GAPS = 3
-
-
-def _fact_text(text: Any) -> str:
-    return str(text or "").strip().rstrip(".")
 
 
 def _whose(gap: Mapping[str, Any], several: bool) -> str:
@@ -742,7 +738,7 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
-        "view_facts": [{"text": _fact_text(g.get("text")), "view": _show(g.get("view")) + _whose(g, several_views),
+        "view_facts": [{"text": g.get("text") or "", "view": _show(g.get("view")) + _whose(g, several_views),
                         "audit": _show(g.get("audit")), "rosier": bool(g.get("rosier"))}
                        for g in _list(result.get("view_fact_gaps")) if isinstance(g, Mapping)],
         "view_gaps": [{"text": g.get("text") or names.text(g.get("item")), "topic_path": names.topic_path(g.get("topic")),

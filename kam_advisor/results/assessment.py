@@ -445,10 +445,6 @@ def _add_imbalance(kb, run: Inference, params, lagging: list[dict], topic_lags) 
                                 else kb.stage_ids.index(e["achieved"]) + 1, e["unit"]))
 
 
-def _fact_text(text) -> str:
-    return str(text or "").strip().rstrip(".")
-
-
 def _perception(views: dict, params) -> dict | None:
     """A screening much rosier than the audit, as a governance finding for the summary: how many
     actions it rates higher and lower, the largest gaps, and the facts where it raises no flag the
@@ -489,7 +485,7 @@ def _perception(views: dict, params) -> dict | None:
                        "rosier": f["rosier"], "questionnaire_title": f["questionnaire_title"],
                        "respondents": list(f.get("respondents", []))} for f in facts],
             "between_respondents": {"questions": len(between), "respondents": who,
-                                    "largest": [_fact_text(g.get("text")) for g in
+                                    "largest": [str(g.get("text") or "").strip().rstrip(".") for g in
                                                 sorted(between, key=lambda g: (-(g.get("spread") or 0),
                                                                                str(g.get("question"))))[:5]]}
             if between else None,
