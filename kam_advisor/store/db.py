@@ -22,7 +22,7 @@ from kam_advisor.data.errors import DataError
 
 # The migrations this version ships, oldest first; the last is the schema the queries expect.
 # tests/test_store_migrations.py checks this against Alembic's own view of the scripts.
-REVISIONS = ("0001", "0002", "0003", "0004")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 ENV_VAR = "KAM_ADVISOR_DB"
 _BUSY_SECONDS = 60         # how long a SQLite connection waits for another process's lock

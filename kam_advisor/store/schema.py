@@ -12,6 +12,8 @@ store's queries are written against. A test checks both agree (tests/test_store_
   engagement per organisation and questionnaire, a secret link per respondent, their answers.
 - ``web_settings``: the web questionnaire's signing secret and admin token (schema 4), kept with
   the store so that restarts and several worker processes share them.
+- schema 5 adds to ``audits`` the version of the stored result document and the organisation's
+  sector and size band (the peer benchmark's groups).
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ audits = Table(
     Column("summary", Text, nullable=False),          # JSON: stages and scores per dimension
     Column("facts", Text, nullable=False),            # JSON: the combined facts
     Column("result", Text, nullable=False),           # JSON: the full `assess` result
+    Column("schema_version", Integer, nullable=True),  # of `result` (schema 5); NULL: version 1
+    Column("sector", Text, nullable=True),            # peer group (schema 5)
+    Column("size_band", Text, nullable=True),
     Index("audits_by_organisation", "organisation", "unit", "date"),
+    Index("audits_by_peer_group", "sector", "size_band", "organisation", "date"),
 )
 
 responses = Table(
