@@ -148,9 +148,17 @@ def test_every_red_flag_is_an_action_in_the_plan_in_the_phase_its_severity_calls
     planned = {a["id"]: phase["id"] for phase in result["plan"]["phases"] for a in phase["actions"]}
     assert result["red_flags"]
     order = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
+    severity = {"high": 0, "medium": 1, "low": 2}
     for flag in result["red_flags"]:
-        # the phase its severity calls for, or earlier: with the checklist actions on its subject
-        assert order[flag["phase"]] <= order[{"high": "90d", "medium": "6m", "low": "12m"}[flag["severity"]]]
+        # the phase its severity calls for, or earlier: with the checklist actions on its subject;
+        # later only when the first phase is full (rules/plan.yaml `capacity`), and then never
+        # after a less severe flag
+        called_for = order[{"high": "90d", "medium": "6m", "low": "12m"}[flag["severity"]]]
+        entry = next((a for p in result["plan"]["phases"] for a in p["actions"] if a["id"] == flag["id"]), None)
+        assert order[flag["phase"]] <= called_for or (entry and "capacity:90d" in entry["because"]), flag["id"]
+        assert all(order[flag["phase"]] <= order[g["phase"]] for g in result["red_flags"]
+                   if severity[g["severity"]] > severity[flag["severity"]] and not g.get("topic")
+                   and not flag.get("topic")), flag["id"]
         if flag.get("topic"):  # stage skipping: the topic's earlier not-started actions carry it, no second copy
             carried = [a for phase in result["plan"]["phases"] for a in phase["actions"] if flag["id"] in a["because"]]
             assert carried and flag["id"] not in planned

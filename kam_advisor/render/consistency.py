@@ -77,19 +77,28 @@ def check_balance(result: Mapping[str, Any]) -> None:
         for t in order.values():
             if lag["unit"] in (t["area"], t["dimension"]):
                 side |= {(t["id"], s) for s in rank if s and rank[s] <= rank[unit["current"]]}
-    first_phase = result["plan"]["phases"][0]["id"] if result["plan"]["phases"] else None
+    # across phases, only a red flag's own actions may come before the lagging side (a full first
+    # phase moves the rest of both to the next); within a phase, the lagging side leads
+    subjects = result["parameters"].get("flag_actions") or {}
+    with_flag = {i for f in result["red_flags"] if not f.get("topic") and f.get("phase")
+                 for i in subjects.get(f["rule"].removesuffix(".high"), [])}
+    earlier_other = None
     for p in result["plan"]["phases"]:
         seen_other = None
         for a in p["actions"]:
             if a["kind"] != "action":
                 continue
             on_side = (a["topic"], a["stage"]) in side
-            if on_side and p["id"] != first_phase:
-                _fail("balance", f"'{a['text']}' is lagging-side work but sits in {p['name']}, not the first phase")
+            if on_side and earlier_other:
+                _fail("balance", f"'{a['text']}' is lagging-side work but sits in {p['name']}, after "
+                                 f"'{earlier_other}' in an earlier phase")
             if on_side and seen_other:
                 _fail("balance", f"'{a['text']}' (lagging side) comes after '{seen_other}' in {p['name']}")
             if not on_side:
                 seen_other = seen_other or a["text"]
+        earlier_other = earlier_other or next(
+            (a["text"] for a in p["actions"] if a["kind"] == "action" and (a["topic"], a["stage"]) not in side
+             and a["item"] not in with_flag), None)
 
 
 def check_ahead_needs_evidence(result: Mapping[str, Any]) -> None:

@@ -271,7 +271,20 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             flag_entry["because"] = list(flag_entry["because"]) + [b for b in entry["because"]
                                                                    if b not in flag_entry["because"]]
             entries.remove(entry)
-            absorbed[item] = {**flag_entry, "priority": entry["priority"]}
+            absorbed[item] = (flag_entry, entry["priority"])
+    order = {id(e): n for n, e in enumerate(entries)}
+
+    def within(e: dict) -> tuple:
+        """The order within a phase: flags and assessments, the lagging side, then by priority and
+        stage, partly done first (finish what is started), an earlier transition step first
+        (appoint before train before pay), then as the rules ranked them."""
+        act = e["kind"] == "action"
+        return (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
+                PRIORITY_ORDER.get(e["priority"], 9) if act else 0, stage_rank.get(e["stage"], 0) if act else 0,
+                STATUS_ORDER.get(e["status"], 9) if act else 0, step_of.get(e["item"], (99, 0)), order[id(e)])
+
+    _fill_to_capacity(phases, entries, within, planned_flags, subject_of, lagging_side, step_of, stage_rank,
+                      str(params["capacity_reason"]))
     for f in skipping:  # the flag's phase is that of the earliest action carrying it
         carried = [index[e["phase"]] for e in entries if f["id"] in e["because"]]
         if carried:
@@ -280,25 +293,84 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
         r = recs_by_item.get(e["item"]) if e["kind"] == "action" and e["id"] == f"rec.{e['item']}" else None
         if r is not None:
             r.update(phase=e["phase"], priority=e["priority"], reason=e["reason"], because=e["because"])
-    for item, e in absorbed.items():  # a recommendation the flag's action carries: the flag's phase
+    for item, (e, priority) in absorbed.items():  # a recommendation the flag's action carries: the flag's phase
         r = recs_by_item.get(item)
         if r is not None:
             why = str(params["flag_fix_reason"]).format(title=next(f["title"] for f in flags if f["id"] == e["id"]))
-            r.update(phase=e["phase"], priority=e["priority"],
+            r.update(phase=e["phase"], priority=priority,
                      reason=why + (f"; {params['partly_done_reason']}" if r["status"] == "partial" else ""))
-    order = {id(e): n for n, e in enumerate(entries)}
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
-    # within a phase: flags and assessments, the lagging side, then by priority and stage, partly
-    # done first (finish what is started), an earlier transition step first (appoint before train
-    # before pay), then as the rules ranked them
-    for e in sorted(entries, key=lambda e: (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
-                                            PRIORITY_ORDER.get(e["priority"], 9) if e["kind"] == "action" else 0,
-                                            stage_rank.get(e["stage"], 0) if e["kind"] == "action" else 0,
-                                            STATUS_ORDER.get(e["status"], 9) if e["kind"] == "action" else 0,
-                                            step_of.get(e["item"], (99, 0)), order[id(e)])):
+    for e in sorted(entries, key=within):
         phase = e.pop("phase")
         by_phase.setdefault(phase, []).append(e)
     return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
+
+
+def _fill_to_capacity(phases, entries, within, planned_flags, subject_of, lagging_side, step_of, stage_rank,
+                      reason: str) -> None:
+    """A phase that declares a `capacity` (rules/plan.yaml) holds no more entries than that; the
+    rest move to the next phase. Each entry comes with what must not be planned after it, so the
+    plan's other principles survive the cut: the foundations' assessment before everything, a red
+    flag with the actions that remove it (one group), the lagging side before other actions (a red
+    flag's group apart), a partly done action before a not-started one of its topic at the same or
+    a later stage, and an earlier transition step before a later one. The phase takes whole
+    groups in its order and stops at the first that does not fit (never skipping ahead to a smaller,
+    less urgent one); a first group larger than the capacity is taken whole."""
+    for n, phase in enumerate(phases[:-1]):
+        cap = phase.get("capacity")
+        here = sorted((e for e in entries if e["phase"] == phase["id"]), key=within)
+        if cap is None or len(here) <= cap:
+            continue
+        grouped: dict[int, list[dict]] = {}
+        for f in planned_flags:
+            group = [e for e in here if (e["kind"] == "flag" and e["id"] == f["id"])
+                     or (e["kind"] == "action" and e["item"] in subject_of(f))]
+            if any(e["kind"] == "flag" for e in group):
+                for e in group:
+                    grouped.setdefault(id(e), []).extend(group)
+        assess = [e for e in here if e["kind"] == "assess"]
+        lagging = [e for e in here if e["kind"] == "action" and e["item"] in lagging_side]
+        partial = [e for e in here if e["kind"] == "action" and e["status"] == "partial"]
+        stepped = [e for e in here if e["kind"] == "action" and e["item"] in step_of]
+
+        def before(e: dict) -> list[dict]:
+            """What must not be planned after `e`."""
+            need = list(grouped.get(id(e), ()))
+            if e["kind"] != "assess":
+                need += assess
+            if e["kind"] == "action":
+                if e["item"] not in lagging_side and id(e) not in grouped:
+                    need += lagging
+                if e["status"] != "partial":
+                    need += [p for p in partial if p["topic"] == e["topic"]
+                             and stage_rank[e["stage"]] >= stage_rank[p["stage"]]]
+                if e["item"] in step_of:
+                    need += [s for s in stepped if step_of[s["item"]] < step_of[e["item"]]]
+            return need
+
+        kept: set[int] = set()
+        for e in here:
+            if id(e) in kept:
+                continue
+            unit, todo = {id(e): e}, [e]
+            while todo:
+                for m in before(todo.pop()):
+                    if id(m) not in kept and id(m) not in unit:
+                        unit[id(m)] = m
+                        todo.append(m)
+            if kept and len(kept) + len(unit) > cap:
+                break
+            kept |= unit.keys()
+        later = phases[n + 1]
+        for e in here:
+            if id(e) not in kept:
+                e["phase"] = later["id"]
+                e["reason"] = f"{e['reason'].rstrip('.')}; {reason.format(phase=phase['name'].lower(), capacity=cap)}"
+                e["because"] = list(e["because"]) + [f"capacity:{phase['id']}"]
+    for f in planned_flags:  # a flag's record says the phase its entry is in
+        entry = next((e for e in entries if e["kind"] == "flag" and e["id"] == f["id"]), None)
+        if entry is not None:
+            f["phase"] = entry["phase"]
 
 
 def _and(names: list[str]) -> str:
