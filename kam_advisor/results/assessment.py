@@ -15,7 +15,6 @@ from typing import Sequence
 import orjson
 
 from kam_advisor import __version__
-from kam_advisor.results import kinds
 from kam_advisor.results.bases import load_bases
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.errors import DataError
@@ -34,13 +33,12 @@ def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Ev
 
 
 def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> dict:
-    """Assess one answers file, or several respondents' files of one questionnaire."""
+    """Assess one answers file, or several respondents' files of one questionnaire, by the
+    pipeline of the kind of result the questionnaire produces (programme, account, plan)."""
+    from kam_advisor.results.pipelines import for_evidence
     kb, base = load_bases(kb_dir, rules_dir)
     evidence, gaps = evidence_from_files(paths, kb, base.facts)
-    own = kinds.result_for(evidence, kb, base, gaps)  # account and ka-plan answers: their own result
-    if own is not None:
-        return own
-    return assess_evidence(evidence, kb, base, perception_gaps=gaps)
+    return for_evidence(evidence).assess(evidence, kb, base, gaps)
 
 
 def assess_answers(answer_files: Sequence, kb_dir=None, rules_dir=None) -> dict:
