@@ -24,20 +24,21 @@ from kam_advisor.reasoning.inference import PROGRAMME, Inference, infer
 STATUS_ORDER = {s: n for n, s in enumerate(OPEN_ORDER)}
 
 
-def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Evidence, list[dict]]:
+def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs, questionnaires=None) -> tuple[Evidence, list[dict]]:
     from kam_advisor.answers import evidence as evidence_mod
     for p in paths:
         if not os.path.lexists(p):
             raise DataError("answers file not found", p)
-    return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs)
+    return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs, root=questionnaires)
 
 
-def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> dict:
+def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None, questionnaires=None) -> dict:
     """Assess one answers file, or several respondents' files of one questionnaire, by the
-    pipeline of the kind of result the questionnaire produces (programme, account, plan)."""
+    pipeline of the kind of result the questionnaire produces (programme, account, plan).
+    ``questionnaires``: the folder of questionnaires the answers name (default the built-in one)."""
     from kam_advisor.results.pipelines import for_evidence
     kb, base = load_bases(kb_dir, rules_dir)
-    evidence, gaps = evidence_from_files(paths, kb, base.facts)
+    evidence, gaps = evidence_from_files(paths, kb, base.facts, questionnaires)
     return for_evidence(evidence).assess(evidence, kb, base, gaps)
 
 
@@ -50,6 +51,7 @@ def assess_answers(answer_files: Sequence, kb_dir=None, rules_dir=None) -> dict:
 
 
 def assess_evidence(evidence: Evidence, kb=None, base=None, perception_gaps=None) -> dict:
+    """The programme pipeline's result for evidence (whatever its questionnaire produces)."""
     if kb is None or base is None:
         kb, base = load_bases()
     run = infer(evidence, kb, base)
