@@ -38,6 +38,7 @@ def render(kb) -> str:
         "id: full-audit",
         f"version: {VERSION}",
         "audience: consultant",
+        "produces: programme",
         "title: Full KAM audit (all checklist actions)",
         "intro: >-",
         "  The complete audit and action checklist for a KAM transition: for every action, say",

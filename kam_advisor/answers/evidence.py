@@ -245,6 +245,7 @@ def _evidence(q: Questionnaire, respondents: Sequence[_Respondent], fact_specs) 
     return Evidence(
         scope=questionnaire_scope(q),
         questionnaire=q.id,
+        produces=q.produces,
         statuses={iid: _merge_statuses(s) for iid, s in sorted(item_statuses.items())},
         facts=dict(sorted(facts.items())),
         provenance={k: tuple(dict.fromkeys(v)) for k, v in sorted(provenance.items())},

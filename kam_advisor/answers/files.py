@@ -67,6 +67,8 @@ class Evidence:
     assessor: str | None = None
     # the checklist actions the questionnaire asks about (None: the whole checklist)
     scope: frozenset[str] | None = None
+    # the kind of result the questionnaire produces (its `produces:`), which chooses the pipeline
+    produces: str = "programme"
 
 
 _TOP_FIELDS = ("questionnaire", "answers", "facts", "respondent", "organisation", "date", "notes", "kind",

@@ -132,7 +132,7 @@ def build(data: Any, path) -> Questionnaire:
     q = Questionnaire(id=data["id"], version=data["version"], audience=data["audience"], title=data["title"],
                       intro=data["intro"], minutes=data["minutes"], sections=tuple(sections),
                       questions=questions, path=str(path), keyed_by=data.get("keyed_by"),
-                      id_line=data.line_of("id"))
+                      id_line=data.line_of("id"), produces=data.get("produces", "programme"))
     if not errors:
         errors.extend(_check_conditions(q, data, path))
     if errors:

@@ -135,6 +135,7 @@ class Questionnaire:
     path: str
     keyed_by: str | None = None
     id_line: int = 1
+    produces: str = "programme"  # the kind of result its answers give (which pipeline assesses them)
 
     def __len__(self) -> int:
         return len(self.questions)

@@ -187,8 +187,9 @@ def plan_check(ctx, files, as_of, fmt, output):
             data = load_file(path)
             if isinstance(data, dict) and "questionnaire" in data:
                 evidence, gaps = evidence_from_files([path], kb, base.facts)
-                if evidence.questionnaire != "ka-plan":
-                    raise DataError(f"answers of questionnaire '{evidence.questionnaire}', not of 'ka-plan'", path)
+                if evidence.produces != "plan":
+                    raise DataError(f"answers of questionnaire '{evidence.questionnaire}', which produces "
+                                    f"'{evidence.produces}', not 'plan' (e.g. 'ka-plan')", path)
                 result = plan_mod.plan_result(evidence, kb, base, day, gaps)
                 result["file"] = Path(path).name
             else:

@@ -102,17 +102,17 @@ def questionnaire():
 def q_list(ctx, fmt):
     """The built-in questionnaires."""
     found = loader.list_questionnaires(kb=_kb(ctx), fact_specs=_facts(ctx))
-    rows = [{"id": q.id, "version": q.version, "audience": q.audience, "questions": len(q),
+    rows = [{"id": q.id, "version": q.version, "audience": q.audience, "produces": q.produces, "questions": len(q),
              "asked": check.question_range(q)[0], "sections": len(q.sections), "minutes": q.minutes,
              "title": q.title} for q in found]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     # as the web pages count: the questions asked before any answer, up to all of them
-    click.echo(textfmt.table(["id", "audience", "questions", "minutes", "title"],
-                             [[r["id"], r["audience"], r["questions"] if r["asked"] == r["questions"]
+    click.echo(textfmt.table(["id", "audience", "produces", "questions", "minutes", "title"],
+                             [[r["id"], r["audience"], r["produces"], r["questions"] if r["asked"] == r["questions"]
                                else f"{r['asked']}-{r['questions']}", r["minutes"], r["title"]] for r in rows],
-                             "llrrl"))
+                             "lllrrl"))
 
 
 def describe(q: qmodel.Questionnaire) -> dict:
@@ -140,7 +140,7 @@ def describe(q: qmodel.Questionnaire) -> dict:
         return out
 
     return {"id": q.id, "version": q.version, "audience": q.audience, "title": q.title, "intro": q.intro,
-            "minutes": q.minutes, "keyed_by": q.keyed_by, "questions": len(q),
+            "minutes": q.minutes, "keyed_by": q.keyed_by, "produces": q.produces, "questions": len(q),
             "sections": [{"id": s.id, "title": s.title, "intro": s.intro,
                           "when": conditions.describe(s.when) if s.when is not None else None,
                           "questions": [question(q.questions[i]) for i in s.questions]} for s in q.sections]}
@@ -157,7 +157,8 @@ def q_show(ctx, name, fmt):
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo(f"{q.title}\n{q.id} {q.version} · for {q.audience}s · {len(q)} questions · about {q.minutes} minutes")
+    click.echo(f"{q.title}\n{q.id} {q.version} · for {q.audience}s · {len(q)} questions · about {q.minutes} minutes"
+               f" · gives {'an' if q.produces[0] in 'aeiou' else 'a'} {q.produces} result")
     click.echo(textfmt.block({"intro": q.intro}))
     for s in data["sections"]:
         click.echo(f"\n== {s['title']} ==" + (f"  (only if {s['when']})" if s["when"] else ""))

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any, Iterator
 
 from kam_advisor.data.errors import DataError
+from kam_advisor.data.suggest import did_you_mean
 from kam_advisor.data.yamlio import LineDict, LineList, load_file, parse_yaml, plain
 
 
@@ -217,6 +218,8 @@ def _format(err, data, path, kinds: dict[int, str]) -> DataError:
     elif v == "enum":
         allowed = ", ".join(str(x) for x in err.validator_value)
         message = f"must be one of {allowed} (got {_describe(err.instance)})"
+        if err.schema.get("x-suggest") and isinstance(err.instance, str):
+            message += did_you_mean(err.instance, [str(x) for x in err.validator_value])
     elif v == "const":
         message = f"must be {err.validator_value!r} (got {_describe(err.instance)})"
     elif v == "type":

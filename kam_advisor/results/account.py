@@ -547,11 +547,28 @@ def _num(v):
 
 
 def account_result(evidence: Evidence, kb, base: RuleBase, perception_gaps=None) -> dict:
-    """The result of an `account` answers file: this account's scores, quadrant and advice."""
-    sc = scoring(kb, base)
-    acc = input_from_evidence(evidence, kb)
+    """The result of `account` answers: this account's scores, quadrant and advice."""
+    facts = account_facts(evidence, kb, base)
+    return account_document(evidence, facts, account_rules(facts, kb, base), kb, base, perception_gaps)
+
+
+def account_facts(evidence: Evidence, kb, base: RuleBase) -> tuple[Scoring, AccountInput]:
+    """The scoring (criteria, weights, bands) and the one account the answers describe."""
+    return scoring(kb, base), input_from_evidence(evidence, kb)
+
+
+def account_rules(facts: tuple[Scoring, AccountInput], kb, base: RuleBase) -> dict:
+    """The account classified by the account rules (scores, quadrant, move, reviews, flags)."""
+    sc, acc = facts
     shaped = next(classify([acc], kb, base, sc))
     shaped.pop("row")
+    return shaped
+
+
+def account_document(evidence: Evidence, facts: tuple[Scoring, AccountInput], shaped: dict, kb, base: RuleBase,
+                     perception_gaps=None) -> dict:
+    """The account result document (the `assess` JSON of an account)."""
+    sc = facts[0]
     return {"kind": "account", "tool": {"name": "kam-advisor", "version": __version__}, "kb_version": kb.version,
             "questionnaire": evidence.questionnaire, "organisation": evidence.organisation,
             "assessor": evidence.assessor, "date": evidence.date, "respondents": list(evidence.respondents),

@@ -15,7 +15,6 @@ from typing import Sequence
 import orjson
 
 from kam_advisor import __version__
-from kam_advisor.results import kinds
 from kam_advisor.results.bases import load_bases
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.errors import DataError
@@ -25,22 +24,22 @@ from kam_advisor.reasoning.inference import PROGRAMME, Inference, infer
 STATUS_ORDER = {s: n for n, s in enumerate(OPEN_ORDER)}
 
 
-def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs) -> tuple[Evidence, list[dict]]:
+def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs, questionnaires=None) -> tuple[Evidence, list[dict]]:
     from kam_advisor.answers import evidence as evidence_mod
     for p in paths:
         if not os.path.lexists(p):
             raise DataError("answers file not found", p)
-    return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs)
+    return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs, root=questionnaires)
 
 
-def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None) -> dict:
-    """Assess one answers file, or several respondents' files of one questionnaire."""
+def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None, questionnaires=None) -> dict:
+    """Assess one answers file, or several respondents' files of one questionnaire, by the
+    pipeline of the kind of result the questionnaire produces (programme, account, plan).
+    ``questionnaires``: the folder of questionnaires the answers name (default the built-in one)."""
+    from kam_advisor.results.pipelines import for_evidence
     kb, base = load_bases(kb_dir, rules_dir)
-    evidence, gaps = evidence_from_files(paths, kb, base.facts)
-    own = kinds.result_for(evidence, kb, base, gaps)  # account and ka-plan answers: their own result
-    if own is not None:
-        return own
-    return assess_evidence(evidence, kb, base, perception_gaps=gaps)
+    evidence, gaps = evidence_from_files(paths, kb, base.facts, questionnaires)
+    return for_evidence(evidence).assess(evidence, kb, base, gaps)
 
 
 def assess_answers(answer_files: Sequence, kb_dir=None, rules_dir=None) -> dict:
@@ -52,6 +51,7 @@ def assess_answers(answer_files: Sequence, kb_dir=None, rules_dir=None) -> dict:
 
 
 def assess_evidence(evidence: Evidence, kb=None, base=None, perception_gaps=None) -> dict:
+    """The programme pipeline's result for evidence (whatever its questionnaire produces)."""
     if kb is None or base is None:
         kb, base = load_bases()
     run = infer(evidence, kb, base)

@@ -60,17 +60,9 @@ def _init(kb_dir, rules_dir) -> None:
 
 
 def summary_fields(result: dict) -> dict:
-    """The summary.csv columns a result fills (an account or plan result: its own columns)."""
-    if result.get("kind", "programme") != "programme":
-        from kam_advisor.results.kinds import summary_columns
-        return summary_columns(result)
-    o = result["overall"]
-    return dict(organisation=result.get("organisation") or "", questionnaire=result["questionnaire"],
-                achieved=o["achieved"] or "", current=o["current"] or "", confidence=o.get("confidence") or "",
-                answered=result["coverage"]["answered"], total=result["coverage"]["total"],
-                red_flags=len(result["red_flags"]),
-                high_flags=sum(1 for x in result["red_flags"] if x["severity"] == "high"),
-                recommendations=len(result["recommendations"]), kind="programme")
+    """The summary.csv columns a result fills: those of its kind's pipeline."""
+    from kam_advisor.results.pipelines import pipeline
+    return pipeline(result.get("kind", "programme")).summary(result)
 
 
 def assess_one(job: tuple[str, str]) -> tuple[str, str | None, dict | None, str | None]:

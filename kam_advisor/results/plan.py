@@ -200,6 +200,11 @@ _ELEMENT_FIELDS = {"goal": ("goal_stated",), "csf": ("csf_count",), "nc": ("nc_c
 def check_fact(fact: dict, kb, base: RuleBase, source: Mapping[str, Any]) -> dict:
     """Run the plan rules over one plan fact and shape the result."""
     fact = _ratios(fact, base)
+    return plan_document(fact, plan_findings(fact, base), kb, base, source)
+
+
+def plan_findings(fact: dict, base: RuleBase) -> list[dict]:
+    """The plan rules run over one plan fact (with its ratios): the findings, most severe first."""
     sink = Sink()
     with compile_rules(rules_reached(base, PLAN_FACT_TYPES)).session(sink) as session:
         session.assert_facts([fact])
@@ -213,6 +218,12 @@ def check_fact(fact: dict, kb, base: RuleBase, source: Mapping[str, Any]) -> dic
                          "advice": f.meta.get("advice"), "source": spec.source, "kb_ref": spec.kb_ref,
                          "rule": f.rule, "penalty": penalties[f.meta.get("severity")]})
     findings.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), list(ELEMENTS).index(x["element"]), x["id"]))
+    return findings
+
+
+def plan_document(fact: dict, findings: list[dict], kb, base: RuleBase, source: Mapping[str, Any]) -> dict:
+    """The plan result document: score, findings, elements assessed, facts and trace."""
+    penalties = base.param("plan_penalties")
     lost = sum(x["penalty"] for x in findings)
     score = max(0, 100 - lost)
     assessed = [e for e, fields in _ELEMENT_FIELDS.items() if any(k in fact for k in fields)]
@@ -244,9 +255,17 @@ def check_plan_file(path: str | Path, kb, base: RuleBase, as_of: dt.date | None 
 
 
 def plan_result(evidence: Evidence, kb, base: RuleBase, as_of: dt.date | None = None, perception_gaps=None) -> dict:
-    """The result of a `ka-plan` answers file: the plan's findings and score."""
-    fact = plan_fact_from_evidence(evidence, as_of)
-    return check_fact(fact, kb, base, {"questionnaire": evidence.questionnaire, "organisation": evidence.organisation,
-                                       "assessor": evidence.assessor, "date": evidence.date,
-                                       "respondents": list(evidence.respondents),
-                                       "perception_gaps": list(perception_gaps or [])})
+    """The result of plan answers (`ka-plan`): the plan's findings and score."""
+    return check_fact(plan_fact_from_evidence(evidence, as_of), kb, base, plan_source(evidence, perception_gaps))
+
+
+def plan_facts(evidence: Evidence, base: RuleBase, as_of: dt.date | None = None) -> dict:
+    """The `plan` fact of plan answers, with the ratios its severity bands compare."""
+    return _ratios(plan_fact_from_evidence(evidence, as_of), base)
+
+
+def plan_source(evidence: Evidence, perception_gaps=None) -> dict:
+    """What a plan result says of the answers it comes from."""
+    return {"questionnaire": evidence.questionnaire, "organisation": evidence.organisation,
+            "assessor": evidence.assessor, "date": evidence.date, "respondents": list(evidence.respondents),
+            "perception_gaps": list(perception_gaps or [])}

@@ -38,10 +38,8 @@ def _rollup(store, every, rules_dir, kb_dir):
     if len(latest) < 2:
         return None
     from kam_advisor.results.bases import load_bases
-    from kam_advisor.results.units import rollup
+    from kam_advisor.results.pipelines import pipeline
     kb, base = load_bases(kb_dir, rules_dir)
-    conflicts = [{**r.data, "item_texts": {i: kb.items[i].text for i in r.data.get("items") or [] if i in kb.items}}
-                 for r in kb.records.values() if r.kind == "conflict"]
     units = []
     summaries = store.summaries(a.id for a in latest.values())
     older = [i for i, s in summaries.items() if "statuses" not in s or "stages" not in s or "red_flags" not in s]
@@ -52,7 +50,7 @@ def _rollup(store, every, rules_dir, kb_dir):
             "stages": s["stages"], "overall": s["overall"], "dimensions": s["dimensions"], "red_flags": s["red_flags"],
             "answers": [{"item": i, "status": st} for i, st in s["statuses"].items()]}
         units.append({"unit": name, "id": a.id, "date": a.date, "result": view})
-    return rollup(units, base.params, conflicts)
+    return pipeline("units").assess(units, kb, base)
 
 
 def history_document(store, organisation: str, unit: str | None = None, from_id: str | None = None,
