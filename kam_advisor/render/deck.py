@@ -112,12 +112,12 @@ def deck_content(view: Mapping[str, Any]) -> dict:
 
 # --------------------------------------------------------------------------- drawing
 
-def _pptx():
+def check_available() -> None:
+    """python-pptx is there, or one line saying how to install it."""
     try:
         import pptx  # noqa: F401
     except ImportError:
         raise DataError(NEEDS_EXTRA) from None
-    return pptx
 
 
 class _Deck:
@@ -356,7 +356,7 @@ def render_deck(result: Mapping[str, Any], *, org: str | None = None, assessor: 
                 title: str | None = None, date: str | None = None, progress: Mapping[str, Any] | None = None,
                 brand: Brand | None = None) -> bytes:
     """The board deck of ``result`` as the bytes of a .pptx file (same inputs, same bytes)."""
-    _pptx()
+    check_available()
     if kinds.is_own(result):
         raise DataError(f"the deck is for a programme assessment; this is an {result.get('kind')} result "
                         "(use --format html, md, text or json)")
