@@ -155,3 +155,9 @@ def test_without_python_pptx_the_deck_is_one_line(cli, monkeypatch, tmp_path):
 def test_an_account_result_has_no_deck():
     with pytest.raises(DataError, match="the deck is for a programme assessment"):
         deck.render_deck({"kind": "account"})
+
+
+def test_an_empty_result_still_makes_a_deck():
+    prs = Presentation(io.BytesIO(deck.render_deck({})))
+    assert 6 <= len(prs.slides) <= 12 and not charts(prs)
+    assert "The answers give no scores to chart yet." in texts(prs)[1]

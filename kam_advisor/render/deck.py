@@ -120,6 +120,22 @@ def check_available() -> None:
         raise DataError(NEEDS_EXTRA) from None
 
 
+def _bullet(para, indent_in: float) -> None:
+    """A real bullet (PowerPoint keeps it on the next line a consultant types), hanging ``indent_in``."""
+    from pptx.oxml.ns import qn
+    from pptx.util import Inches
+    ppr = para._p.get_or_add_pPr()
+    ppr.set("marL", str(int(Inches(indent_in))))
+    ppr.set("indent", str(-int(Inches(0.3))))
+    for tag in ("a:buNone", "a:buFont", "a:buChar"):
+        for old in ppr.findall(qn(tag)):
+            ppr.remove(old)
+    font = ppr.makeelement(qn("a:buFont"), {"typeface": "Arial"})
+    char = ppr.makeelement(qn("a:buChar"), {"char": "\u2022"})
+    ppr.append(font)
+    ppr.append(char)
+
+
 class _Deck:
     """A 16:9 presentation with the brand's title bars and footer on every slide."""
 
@@ -197,8 +213,12 @@ class _Deck:
             first = False
             para.level = style.get("level", 0)
             para.space_after = Pt(style.get("after", 6))
+            if style.get("bullet"):
+                _bullet(para, 0.3 + 0.35 * para.level)
+            elif para.level:
+                para._p.get_or_add_pPr().set("marL", str(int(Inches(0.3 + 0.35 * para.level))))
             run = para.add_run()
-            run.text = (("\u2022 " if style.get("bullet") else "") + text)
+            run.text = text
             self._style(run, style.get("size", 16), style.get("bold", False), style.get("colour"))
         return box
 
@@ -229,8 +249,9 @@ class _Deck:
         self.text(slide, 0.6, 2.0, 12.1, 3.2, lines, name="Title")
         who = " \u00b7 ".join(part for part in (c["date"], c["assessor"], f"prepared by {brand.firm}" if brand else "",
                                                  brand.footer if brand else "") if part)
-        self.text(slide, 0.6, self.HEIGHT_IN - 1.2, 12.1, 0.8, [(who, {"size": 16, "colour": self.ink})],
-                  name="Footer")
+        if who:
+            self.text(slide, 0.6, self.HEIGHT_IN - 1.2, 12.1, 0.8, [(who, {"size": 16, "colour": self.ink})],
+                      name="Footer")
 
     def standing_slide(self) -> None:
         from pptx.chart.data import CategoryChartData
