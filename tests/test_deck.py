@@ -161,3 +161,11 @@ def test_an_empty_result_still_makes_a_deck():
     prs = Presentation(io.BytesIO(deck.render_deck({})))
     assert 6 <= len(prs.slides) <= 12 and not charts(prs)
     assert "The answers give no scores to chart yet." in texts(prs)[1]
+
+
+def test_report_progress_adds_the_progress_slide(cli, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(cli_report, "_progress", lambda result, *args: seen.append(args) or PROGRESS)
+    assert cli("--format", "pptx", "--output", "board.pptx", "--progress").exit_code == 0
+    assert seen and any(t.startswith("Progress since the last audit") for t in
+                        texts(Presentation(str(tmp_path / "board.pptx"))))
