@@ -14,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from kam_advisor.cli.shared import GuardedCommand, answers_options, answers_paths, check_date, root_options
+from kam_advisor.cli.shared import (GuardedCommand, answers_options, answers_paths, brand_option, check_date,
+                                    load_brand_option, root_options)
 from kam_advisor.cli.store import db_option, store_errors
 from kam_advisor.data.errors import DataError, display_path
 
@@ -67,10 +68,10 @@ def _use_colour(stream) -> bool:
 
 @click.command("report", cls=GuardedCommand)
 @answers_options("Report on")
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "text", "json"]), default="html",
-              show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "text", "json", "pptx"]), default="html",
+              show_default=True, help="Report format (pptx: the board deck).")
 @click.option("--output", type=click.Path(), metavar="PATH",
-              help="Write the report here ('-' = stdout). Required for html and pdf; default stdout otherwise.")
+              help="Write the report here ('-' = stdout). Required for html, pdf and pptx; default stdout otherwise.")
 @click.option("--org", help="Organisation name to show (default: the one in the answers).")
 @click.option("--assessor", help="Assessor's name to show on the cover.")
 @click.option("--date", "date", metavar="YYYY-MM-DD", help="Date of the assessment to show (default: the answers').")
@@ -82,15 +83,18 @@ def _use_colour(stream) -> bool:
               help="Add the organisation's earlier audits and its progress towards its target stage, from the "
                    "history database (see 'assess --save', 'target').")
 @click.option("--unit", help="With --progress: the unit's audits and target (default: the whole organisation's).")
+@brand_option
 @db_option
 @click.pass_context
 @store_errors
-def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, progress, unit, db_url):
-    """Assess the answers and write the diagnostic report (html, pdf, md, text or json).
+def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, progress, unit, brand_file,
+           db_url):
+    """Assess the answers and write the diagnostic report (html, pdf, md, text, json or pptx).
 
-    pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium'). --progress adds
-    a page on the audits kept in the history database before this one and on the way to the
-    organisation's target stage."""
+    pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium'); pptx is the
+    board deck (python-pptx). --progress adds a page on the audits kept in the history database
+    before this one and on the way to the organisation's target stage. --brand puts a firm's
+    name, colour, logo and footer on the html, pdf and pptx."""
     from kam_advisor.render import report as report_mod
     from kam_advisor.data.files import atomic_write, check_output
 
@@ -102,26 +106,35 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     to_stdout = not output or output == "-"
     if fmt == "html" and not output:
         raise DataError("--format html writes a file: give --output PATH (or '-' for stdout)")
-    if fmt == "pdf" and to_stdout:
-        raise DataError("--format pdf writes a file: give --output PATH")
+    if fmt in ("pdf", "pptx") and to_stdout:
+        raise DataError(f"--format {fmt} writes a file: give --output PATH")
     if not to_stdout and not Path(output).parent.is_dir() and str(Path(output).parent):
         raise DataError("folder does not exist", Path(output).parent)
     if not to_stdout:
         check_output(Path(output), inputs=answers)
     if unit and not progress:
         raise DataError("--unit: only with --progress (the unit whose earlier audits and target to show)")
+    brand = load_brand_option(brand_file)
+    if fmt == "pptx":
+        from kam_advisor.render.deck import check_available, render_deck
+        check_available()  # before the assessment runs
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
     history = _progress(result, org, date, unit, db_url) if progress else None
+    if fmt == "pptx":
+        atomic_write(Path(output), render_deck(result, org=org, assessor=assessor, title=title, date=date,
+                                               progress=history, brand=brand), inputs=answers)
+        click.echo(f"deck written to {display_path(output)}", err=True)
+        return
     if fmt == "pdf":
         from kam_advisor.render.pdf import render_pdf
         atomic_write(Path(output), render_pdf(result, org=org, assessor=assessor, title=title, date=date,
-                                              appendix=appendix, progress=history), inputs=answers)
+                                              appendix=appendix, progress=history, brand=brand), inputs=answers)
         click.echo(f"report written to {display_path(output)}", err=True)
         return
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
-                             appendix=appendix, progress=history)
+                             appendix=appendix, progress=history, brand=brand)
     if to_stdout:
         # we decided; click must not strip or add. Coloured, the text goes past the terminal
         # guard: its user text is shown as \xNN by the renderer, the colours are ours

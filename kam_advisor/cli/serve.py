@@ -11,7 +11,7 @@ import ipaddress
 
 import click
 
-from kam_advisor.cli.shared import GuardedCommand, guard
+from kam_advisor.cli.shared import GuardedCommand, brand_option, guard, load_brand_option
 from kam_advisor.cli.store import db_option
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -35,16 +35,18 @@ def _is_loopback(host: str) -> bool:
 @click.option("--public-host", "hosts", multiple=True, metavar="NAME",
               help="A name the site is reached by through a reverse proxy (e.g. kam.example.com); repeatable.")
 @click.option("--new-admin-token", is_flag=True, help="Make a new admin token (the old admin link stops working).")
+@brand_option
 @db_option
 @click.pass_context
 @guard
-def serve(ctx, host, port, workers, hosts, new_admin_token, db_url):
+def serve(ctx, host, port, workers, hosts, new_admin_token, brand_file, db_url):
     """Run the web questionnaire: engagements, one link per respondent, the combined report."""
     from kam_advisor.cli.shared import root_options
     from kam_advisor.store import engagements, open_store
     from kam_advisor.web import server
 
     obj = root_options(ctx)
+    load_brand_option(brand_file)              # a bad brand file stops here, before anything starts
     server.check_address(host, port)
     with open_store(db_url) as store:           # the schema and the kept secrets, before any worker starts
         token = engagements.web_secrets(store, new_admin_token=new_admin_token).admin_token
@@ -62,4 +64,4 @@ def serve(ctx, host, port, workers, hosts, new_admin_token, db_url):
                + (f"; {workers} worker processes" if workers > 1 else "") + "; press Ctrl-C to stop", err=True)
     server.run(db_url=url.render_as_string(hide_password=False), host=host, port=port, workers=workers,
                kb_dir=obj.get("kb_dir"), rules_dir=obj.get("rules_dir"), shared=not _is_loopback(host),
-               hosts=tuple(hosts))
+               hosts=tuple(hosts), brand_file=brand_file)

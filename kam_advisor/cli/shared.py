@@ -229,3 +229,18 @@ def check_date(text: str | None) -> str | None:
         return dt.date.fromisoformat(text.strip()).isoformat()
     except ValueError:
         raise DataError(f"--date: expected a date YYYY-MM-DD (got {text!r})") from None
+
+
+def brand_option(func):
+    """``--brand FILE`` (default ``$KAM_ADVISOR_BRAND``): the firm's name, colour, logo and footer."""
+    return click.option("--brand", "brand_file", metavar="FILE", envvar="KAM_ADVISOR_BRAND", show_envvar=True,
+                        help="A brand file (YAML: firm, colour, logo, footer) for the firm's name, colour and "
+                             "logo on what it writes.")(func)
+
+
+def load_brand_option(path: str | None):
+    """The checked brand of ``--brand`` (None without one); a bad file is one line, exit 2."""
+    if not path:
+        return None
+    from kam_advisor.data.brand import load_brand
+    return load_brand(path)

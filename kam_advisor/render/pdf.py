@@ -46,9 +46,10 @@ def find_browser() -> str | None:
     return None
 
 
-def footer_html(organisation: str, date: str) -> str:
-    """Chromium's footer template: organisation and date left, 'Page n of m' right (escaped)."""
-    left = " \u00b7 ".join(html.escape(part) for part in (organisation, date) if part)
+def footer_html(organisation: str, date: str, *more: str) -> str:
+    """Chromium's footer template: organisation, date (and ``more``: a firm, its footer) left,
+    'Page n of m' right (escaped)."""
+    left = " \u00b7 ".join(html.escape(part) for part in (organisation, date, *more) if part)
     return _FOOTER.format(left=left)
 
 
@@ -81,13 +82,15 @@ def html_to_pdf(page_html: str, footer: str) -> bytes:
 
 def render_pdf(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
                title: str | None = None, date: str | None = None, appendix: bool = False,
-               progress: Mapping[str, Any] | None = None) -> bytes:
-    """The HTML report of ``result`` as an A4 PDF: page numbers, organisation and date in the footer.
+               progress: Mapping[str, Any] | None = None, brand: Any = None) -> bytes:
+    """The HTML report of ``result`` as an A4 PDF: page numbers, organisation and date in the footer
+    (and a ``brand``'s firm and footer text).
 
     The date is ``date``, else the result's own (the answers' date); without one, today's.
     """
     page_html = report.render(result, "html", org=org, assessor=assessor, title=title, date=date, appendix=appendix,
-                              progress=progress)
+                              progress=progress, brand=brand)
     organisation = org or str(result.get("organisation") or "")
     date = date or str(result.get("date") or _dt.date.today().isoformat())
-    return html_to_pdf(page_html, footer_html(organisation, date))
+    more = (brand.firm, brand.footer) if brand else ()
+    return html_to_pdf(page_html, footer_html(organisation, date, *more))

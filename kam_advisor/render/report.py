@@ -875,7 +875,7 @@ def _ratio_style(threshold: float):
 
 def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
            title: str | None = None, date: str | None = None, color: bool = False, appendix: bool = False,
-           summary_only: bool = False, progress: Mapping[str, Any] | None = None) -> str:
+           summary_only: bool = False, progress: Mapping[str, Any] | None = None, brand: Any = None) -> str:
     """The report in ``fmt`` (html, md, text or json) as one string ending in a newline.
 
     ``progress`` (:func:`kam_advisor.store.progress.report_progress`): the organisation's earlier
@@ -886,6 +886,7 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     title; ``appendix`` adds every answer with its evidence note. ``summary_only`` (text) gives
     the terminal summary of ``assess``: the cover lines, the executive summary and the first phase.
     JSON is the assessment contract itself (with ``org``/``assessor``/``date`` applied).
+    ``brand`` (:class:`kam_advisor.data.brand.Brand`): the firm's colour, logo and footer (HTML).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
@@ -903,7 +904,7 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
                       progress=progress)
     if fmt == "html":
         template = _environment("html").get_template("report.html.j2")
-        return _PUNCT.sub(r"\1", template.render(v=view, charts=_charts(view)))
+        return _PUNCT.sub(r"\1", template.render(v=view, charts=_charts(view), brand=brand))
     if fmt == "md":
         return _tidy(_environment("md").get_template("report.md.j2").render(v=view))
     threshold = _number(_get(_get(result, "parameters", {}), "cell_threshold")) or DEFAULT_THRESHOLD

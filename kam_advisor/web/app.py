@@ -40,6 +40,7 @@ from kam_advisor.answers import loader
 from kam_advisor.answers.check import answer_hint, coerce_answer, format_number, question_range, visible_questions
 from kam_advisor.answers.files import AnswerFile
 from kam_advisor.answers.questionnaire import Question, Questionnaire
+from kam_advisor.data.brand import Brand
 from kam_advisor.data.errors import DataError
 from kam_advisor.data.vocab import SPECIAL, STATUSES, TITLES
 from kam_advisor.store import Store
@@ -73,6 +74,7 @@ class Settings:
     # Host headers answered: this machine's names unless shared (a DNS-rebinding page cannot
     # then reach the server under its own name); a reverse proxy's public name is added
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]", "::1")
+    brand: Brand | None = None            # the consulting firm's name, colour, logo and footer
 
 
 def _environment() -> jinja2.Environment:
@@ -288,6 +290,7 @@ def invitation(engagement, q: Questionnaire, label: str, link: str) -> str:
 
 def create_app(settings: Settings) -> Starlette:
     env = _environment()
+    env.globals["brand"] = settings.brand
     store = settings.store
     questionnaires: dict[str, Questionnaire] = {}
     lock = threading.Lock()
@@ -507,7 +510,8 @@ def create_app(settings: Settings) -> Starlette:
         html = env.get_template("result.html.j2").render(inline_css=css, **context)
         try:
             with _PDF_SLOTS:
-                data = html_to_pdf(html, footer_html(engagement.organisation, (person.finished_at or "")[:10]))
+                more = (settings.brand.firm, settings.brand.footer) if settings.brand else ()
+                data = html_to_pdf(html, footer_html(engagement.organisation, (person.finished_at or "")[:10], *more))
         except DataError as err:
             return message(503, "No PDF", err.message)
         return Response(data, media_type="application/pdf",
@@ -656,12 +660,12 @@ def create_app(settings: Settings) -> Starlette:
         from kam_advisor.store.progress import report_progress
         history = report_progress(store, engagement.organisation, result, None, engagement.audit_id, False)
         if fmt == "html":
-            return HTMLResponse(report.render(result, "html", progress=history),
+            return HTMLResponse(report.render(result, "html", progress=history, brand=settings.brand),
                                 headers={"content-security-policy": REPORT_CSP})
         from kam_advisor.render.pdf import render_pdf
         try:
             with _PDF_SLOTS:
-                data = render_pdf(result, progress=history)
+                data = render_pdf(result, progress=history, brand=settings.brand)
         except DataError as err:
             return message(503, "No PDF", err.message)
         return Response(data, media_type="application/pdf",
@@ -709,6 +713,12 @@ def create_app(settings: Settings) -> Starlette:
     def result_pdf(request: Request, form):
         return result_page(request, form, pdf=True)
 
+    async def brand_css(request: Request):
+        """The brand's colour for the pages (their CSP allows no inline style)."""
+        if settings.brand is None:
+            return not_found()
+        return Response(f":root {{ --accent: {settings.brand.colour}; }}\n", media_type="text/css")
+
     both = ["GET", "POST"]
     routes = [
         Route("/", threaded(home)),
@@ -722,6 +732,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/admin/e/{eid}/close", threaded(close_page), methods=both),
         Route("/admin/e/{eid}/report.{fmt:str}", threaded(report_page)),
         Route("/admin/e/{eid}/compare", threaded(compare_page)),
+        Route("/brand.css", brand_css),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 
@@ -737,14 +748,16 @@ def create_app(settings: Settings) -> Starlette:
 
 def build(store: Store, admin_token: str | None = None, kb_dir=None, rules_dir=None,
           shared: bool = False, new_admin_token: bool = False,
-          hosts: tuple[str, ...] = ()) -> tuple[Starlette, str]:
+          hosts: tuple[str, ...] = (), brand: Brand | None = None) -> tuple[Starlette, str]:
     """The application and its admin token. The signing secret and the admin token are the
     store's (made on first use; ``new_admin_token`` makes a new admin token), unless
     ``admin_token`` is given. ``shared``: it listens beyond this machine, so any Host name is
-    answered; ``hosts``: names besides this machine's that it answers to (a reverse proxy's)."""
+    answered; ``hosts``: names besides this machine's that it answers to (a reverse proxy's);
+    ``brand``: the consulting firm's name, colour, logo and footer on every page and report."""
     kept = eng.web_secrets(store, new_admin_token=new_admin_token)
     token = admin_token or kept.admin_token
-    settings = Settings(store=store, admin_token=token, secret=kept.secret, kb_dir=kb_dir, rules_dir=rules_dir)
+    settings = Settings(store=store, admin_token=token, secret=kept.secret, kb_dir=kb_dir, rules_dir=rules_dir,
+                        brand=brand)
     if shared:
         settings.allowed_hosts = ("*",)
     elif hosts:

@@ -175,19 +175,22 @@ def uvicorn_options(limits: Limits) -> dict:
 
 
 def run(*, db_url: str, host: str, port: int, workers: int = 1, kb_dir=None, rules_dir=None,
-        shared: bool = False, hosts: tuple[str, ...] = (), limits: Limits = LIMITS) -> None:
+        shared: bool = False, hosts: tuple[str, ...] = (), limits: Limits = LIMITS,
+        brand_file: str | None = None) -> None:
     """Serve until stopped (Ctrl-C, SIGTERM). The store's schema and secrets are made by the
-    caller first (``serve`` prints the admin link from them)."""
+    caller first (``serve`` prints the admin link from them); so is ``brand_file`` checked
+    (each worker process reads it again)."""
     import uvicorn
 
     settings = {"db": db_url, "kb_dir": kb_dir, "rules_dir": rules_dir, "shared": shared, "hosts": list(hosts),
-                "limits": asdict(limits)}
+                "limits": asdict(limits), "brand": os.path.abspath(brand_file) if brand_file else None}
     if workers <= 1:
         from kam_advisor.store import open_store
         from kam_advisor.web.app import build
         store = open_store(db_url)
         try:
-            app, _ = build(store, kb_dir=kb_dir, rules_dir=rules_dir, shared=shared, hosts=hosts)
+            app, _ = build(store, kb_dir=kb_dir, rules_dir=rules_dir, shared=shared, hosts=hosts,
+                           brand=_brand(settings["brand"]))
             uvicorn.run(app, host=host, port=port, http=protocol(limits), **uvicorn_options(limits))
         finally:
             store.close()
@@ -209,5 +212,10 @@ def worker_app():
     LIMITS = Limits(**settings["limits"])
     store = open_store(settings["db"])
     app, _ = build(store, kb_dir=settings["kb_dir"], rules_dir=settings["rules_dir"], shared=settings["shared"],
-                   hosts=tuple(settings["hosts"]))
+                   hosts=tuple(settings["hosts"]), brand=_brand(settings.get("brand")))
     return app
+
+
+def _brand(path: str | None):
+    from kam_advisor.data.brand import load_brand
+    return load_brand(path) if path else None
