@@ -8,7 +8,7 @@ its ``kind``: "programme", "account", "plan" (and "portfolio" for `accounts scor
 from __future__ import annotations
 
 from kam_advisor.answers.files import Evidence
-from kam_advisor.data.cells import spreadsheet_safe
+from kam_advisor.data.cells import spreadsheet_cell
 
 OWN_RESULTS = ("account", "ka-plan")
 
@@ -27,13 +27,13 @@ def result_for(evidence: Evidence, kb, base, perception_gaps=None) -> dict | Non
 def summary_columns(result: dict) -> dict:
     """The `batch` summary.csv columns of an account or plan result."""
     if result["kind"] == "account":
-        return {"kind": "account", "questionnaire": result["questionnaire"], "organisation": spreadsheet_safe(result.get("organisation") or ""),
-                "account": spreadsheet_safe(result["name"]), "customer_attractiveness": _blank(result["customer_attractiveness"]["score"]),
+        return {"kind": "account", "questionnaire": result["questionnaire"], "organisation": spreadsheet_cell(result.get("organisation") or ""),
+                "account": spreadsheet_cell(result["name"]), "customer_attractiveness": _blank(result["customer_attractiveness"]["score"]),
                 "supplier_attractiveness": _blank(result["supplier_attractiveness"]["score"]),
                 "quadrant": result["quadrant"]["name"], "advice": result["advice"]["title"],
                 "red_flags": len(result["flags"]), "high_flags": sum(1 for f in result["flags"] if f["severity"] == "high")}
-    return {"kind": "plan", "questionnaire": result.get("questionnaire") or "", "organisation": spreadsheet_safe(result.get("organisation") or ""),
-            "account": spreadsheet_safe(result["customer"]), "plan_score": result["score"]["value"], "red_flags": len(result["findings"]),
+    return {"kind": "plan", "questionnaire": result.get("questionnaire") or "", "organisation": spreadsheet_cell(result.get("organisation") or ""),
+            "account": spreadsheet_cell(result["customer"]), "plan_score": result["score"]["value"], "red_flags": len(result["findings"]),
             "high_flags": sum(1 for f in result["findings"] if f["severity"] == "high")}
 
 
