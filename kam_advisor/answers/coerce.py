@@ -173,7 +173,7 @@ def parse_input(question: Question, line: str) -> Any:
                 return coerce_answer(question, status)
         if normalise_status(low) is None:
             raise ValueError(f"type 1 to {len(STATUSES)}, or one of: "
-                             + ", ".join(STATUS_LABELS[s] for s in STATUSES))
+                             + ", ".join(STATUS_LABELS[s] for s in STATUSES) + did_you_mean(low, _STATUS_WORDS))
     elif question.type in ("single_choice", "multi_choice"):
         tokens = [t.strip() for t in (text.split(",") if "," in text else text.split())]
         if question.type == "single_choice":
