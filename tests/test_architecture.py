@@ -28,3 +28,11 @@ def test_imports_only_go_down_the_layers(monkeypatch):
     from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
     monkeypatch.chdir(ROOT)
     assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True) == EXIT_STATUS_SUCCESS
+
+
+def test_the_package_is_checked_for_import_cycles():
+    # test_imports_only_go_down_the_layers runs every contract; this one keeps the cycle check there
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    acyclic = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "acyclic_siblings"]
+    assert [c["ancestors"] for c in acyclic] == [["kam_advisor"]]
+    assert "depth" not in acyclic[0] and "skip_descendants" not in acyclic[0]

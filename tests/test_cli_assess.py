@@ -59,6 +59,15 @@ def test_assess_output_is_byte_identical_and_written_atomically(tmp_path):
      "4: answer 'sp.goals.positioning.z9': no such question in 'full-audit'; did you mean 'sp.goals.positioning.d3'?"),
     ("answers:\n  sp.goals.positioning.a1: finished\n",
      "4: answer 'sp.goals.positioning.a1': expected one of done, partial, not_started, na, dont_know (got 'finished')"),
+    ("answers:\n  sp.goals.positioning.a1: not startd\n",
+     "4: answer 'sp.goals.positioning.a1': expected one of done, partial, not_started, na, dont_know; "
+     "did you mean 'not started'? (got 'not startd')"),
+    ("answers:\n  sp.goals.positioning.a1: don\n",
+     "4: answer 'sp.goals.positioning.a1': expected one of done, partial, not_started, na, dont_know; "
+     "did you mean 'done'? (got 'don')"),
+    ("answers:\n  sp.goals.positioning.a1: {status: partialy}\n",
+     "4: answer 'sp.goals.positioning.a1': expected one of done, partial, not_started, na, dont_know; "
+     "did you mean 'partial'? (got 'partialy')"),
     ("answers:\n  sp.goals.positioning.a1: done\nfacts:\n  ka_count: many\n",
      "6: fact 'ka_count': expected a whole number (got 'many')"),
     ("answers:\n  sp.goals.positioning.a1: done\nfacts:\n  kam_cuont: 3\n",

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import hostile_corpus
 from conftest import ROOT
 from kam_advisor.cli import main
-from kam_advisor.data import files, neutral, yamlio
+from kam_advisor.data import cells, files, neutral, yamlio
 from kam_advisor.data.errors import DataError
 from kam_advisor.results import batch
 
@@ -839,8 +839,8 @@ def test_summary_csv_cells_never_run_as_formulas(tmp_path):
     assert len(rows) == len(names) + 1
     for row in rows:
         for value in row.values():
-            assert not value.startswith(neutral.FORMULA_START), value
-            assert len(value) <= neutral.MAX_CELL
+            assert not value.startswith(cells.FORMULA_START), value
+            assert len(value) <= cells.MAX_CELL
     assert rows[0]["file"] == "'=1+1.yaml"
     assert {r["organisation"] for r in rows} >= {"'=HYPERLINK(\"http://evil\",\"x\")", "'@SUM(1+1)", "'-2+3",
                                                  "' Tabbed", "' Carriage", "line break"}
@@ -849,9 +849,21 @@ def test_summary_csv_cells_never_run_as_formulas(tmp_path):
 @pytest.mark.parametrize("value, expected", [
     ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\t=1", "' =1"), ("\r=1", "' =1"),
     ("a\nb", "a b"), ("Acme", "Acme"), (12, 12), (None, None), ("", ""), ("x" * 2000, "x" * 999 + "\u2026"),
+    # the cases of the old `spreadsheet_safe` (portfolio outputs) and those white space before a sign hid
+    (-3.5, -3.5), (0, 0), (True, True), ("-5", "'-5"), ("Acme = best", "Acme = best"), (" =1+1", "' =1+1"),
+    ("  @SUM(A1)", "'  @SUM(A1)"), ("\u00a0+1", "'\u00a0+1"), ("\n=1", "' =1"), (" ", " "), ("a-b", "a-b"), ("\tTabbed", "' Tabbed"),
 ])
 def test_spreadsheet_cell(value, expected):
-    assert neutral.spreadsheet_cell(value) == expected
+    assert cells.spreadsheet_cell(value) == expected
+
+
+def test_one_spreadsheet_rule_for_every_csv_and_xlsx_writer():
+    import kam_advisor.data.neutral as terminal_module
+    from kam_advisor.render import accounts as portfolio_outputs
+    from kam_advisor.results import batch as batch_summary, kinds
+    assert not hasattr(terminal_module, "spreadsheet_cell")
+    for module in (portfolio_outputs, batch_summary, kinds):
+        assert module.spreadsheet_cell is cells.spreadsheet_cell, module.__name__
 
 
 # ------------------------------------------------------------------------------- Markdown and terminals

@@ -321,3 +321,9 @@ def test_a_killed_process_loses_no_answer(tmp_path):
             child.kill()
     assert saved(answers) == {"plans": "done", "pages": 3}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_mistyped_status_at_the_prompt_says_which_was_meant(tmp_path):
+    result, _ = answer(tmp_path, "not startd\ndone\n2\ny\n")
+    assert ("! type 1 to 5, or one of: done, partial, not started, not applicable, don't know; "
+            "did you mean 'not started'?") in result.output

@@ -24,3 +24,13 @@ def test_readme_opens_with_exactly_two_setup_commands():
 def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _setup_commands()[1] in ci
+
+
+def test_the_python_versions_the_readme_states_are_the_package_s():
+    import tomllib
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    readme = (ROOT / "README.md").read_text()
+    assert requires == ">=3.11,<3.13"  # durable-rules 2.0.28 does not build on 3.13 (PyEval_CallObject)
+    assert f'`requires-python = "{requires}"`' in readme
+    assert "CFLAGS=-DPyEval_CallObject=PyObject_CallObject" in readme
+    assert "## Set-up (fresh machine, Python 3.11 or 3.12)" in readme

@@ -177,6 +177,14 @@ def test_a_bad_value_names_sheet_and_cell(tmp_path, northwind_xlsx):
                          "not applicable, don't know")
 
 
+
+def test_a_mistyped_status_in_a_cell_says_which_was_meant(tmp_path, northwind_xlsx):
+    book_path = changed(northwind_xlsx, tmp_path / "typo.xlsx", "Answers", "D14", "Not startd")
+    line = one_line_error(book_path)
+    assert line.endswith("typo.xlsx: Answers!D14: 'Not startd' is not one of done, partial, not started, "
+                         "not applicable, don't know; did you mean 'not started'?")
+
+
 def test_every_bad_cell_is_listed_in_one_run(tmp_path, northwind_xlsx):
     """Several bad cells: `questionnaire validate` names every one as Sheet!Cell in one run, as
     it lists every bad answer of a YAML file; `assess` stops at the first, as for a YAML file."""

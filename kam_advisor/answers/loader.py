@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from kam_advisor.answers import conditions
 from kam_advisor.data import cache, schema
-from kam_advisor.answers.check import coerce_answer
+from kam_advisor.answers.coerce import coerce_answer
 from kam_advisor.answers.files import check_fact
 from kam_advisor.data.errors import DataError, DataErrors
 from kam_advisor.data.paths import data_dir

@@ -21,11 +21,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from kam_advisor.answers import conditions
-from kam_advisor.answers.check import answer_hint, coerce_answer, format_number
+from kam_advisor.answers import loader
+from kam_advisor.answers.coerce import answer_hint, coerce_answer, format_number
 from kam_advisor.answers.files import AnswerFile, check_fact
 from kam_advisor.answers.questionnaire import Question, Questionnaire
 from kam_advisor.data import xlsx
+from kam_advisor.answers.writer import answers_document
 from kam_advisor.data.errors import DataError, DataErrors
+from kam_advisor.data.suggest import did_you_mean
+from kam_advisor.data.files import atomic_write
 from kam_advisor.data.vocab import LABELS, SPECIAL, STATUSES
 
 SUFFIXES = (".xlsx",)
@@ -311,13 +315,13 @@ def _answer(question: Question, raw: Any, where: str, path) -> Any:
         shown = choices_shown(question)
         if shown and not isinstance(raw, list):
             text = format_number(raw) if isinstance(raw, float) else raw
-            raise DataError(f"{where}: {str(text)!r} is not one of {', '.join(shown)}", path) from None
+            hint = did_you_mean(str(text).strip().lower(), [w.lower() for w in shown])
+            raise DataError(f"{where}: {str(text)!r} is not one of {', '.join(shown)}{hint}", path) from None
         raise DataError(f"{where}: {exc} (got {raw!r})", path) from None
 
 
 def _questionnaire(questionnaire_id: Any, where: str, path) -> Questionnaire:
     # the id comes from the file: only a built-in questionnaire's name, never a path
-    from kam_advisor.answers import loader
     known = loader.names()
     if not isinstance(questionnaire_id, str) or questionnaire_id not in known:
         raise DataError(f"{where}: {questionnaire_id!r} is not a questionnaire (one of {', '.join(known)})", path)
@@ -430,9 +434,6 @@ def read_workbook(path: str | Path, fact_specs: Mapping[str, Mapping[str, Any]] 
 def continue_in_yaml(q: Questionnaire, path: str | Path) -> Path:
     """The answers of a filled workbook copied into an answers file beside it (``NAME.yaml``),
     for ``run`` to continue; the workbook is never rewritten. Refused when that file exists."""
-    from kam_advisor.answers.writer import answers_document
-    from kam_advisor.data.files import atomic_write
-
     path = Path(path)
     target = path.with_suffix(".yaml")
     if target.exists():

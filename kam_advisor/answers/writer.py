@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import yaml
 
 from kam_advisor.answers import conditions
-from kam_advisor.answers.check import answer_hint
+from kam_advisor.answers.coerce import answer_hint
 from kam_advisor.answers.questionnaire import Questionnaire
 from kam_advisor.data.yamlio import plain
 

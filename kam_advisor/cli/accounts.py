@@ -49,10 +49,13 @@ def accounts():
 @accounts.command("template")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write the template here (.csv, or .xlsx); default stdout (CSV).")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 @click.pass_context
 @guard
-def accounts_template(ctx, output):
+def accounts_template(ctx, output, force):
     """A portfolio file with the documented columns and two example rows."""
+    if output and output != "-" and Path(output).is_file() and not force:
+        raise DataError("exists; not overwriting it (it may hold your accounts); use --force to replace it", output)
     from kam_advisor.answers.portfolio import ACCOUNT_COLUMNS
     from kam_advisor.results.account import criteria
     kb, _ = _bases(ctx)

@@ -70,7 +70,7 @@ def _use_colour(stream) -> bool:
 @answers_options("Report on")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "text", "json", "pptx"]), default="html",
               show_default=True, help="Report format (pptx: the board deck).")
-@click.option("--output", type=click.Path(), metavar="PATH",
+@click.option("--output", "-o", type=click.Path(), metavar="PATH",
               help="Write the report here ('-' = stdout). Required for html, pdf and pptx; default stdout otherwise.")
 @click.option("--org", help="Organisation name to show (default: the one in the answers).")
 @click.option("--assessor", help="Assessor's name to show on the cover.")

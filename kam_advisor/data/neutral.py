@@ -1,8 +1,7 @@
-"""Text from users made harmless where it lands: a terminal, a spreadsheet cell.
+"""Text from users made harmless in a terminal and in error lines.
 
 User text (names, notes, ids, file names) is data. Printed to a terminal, an escape sequence in
-it could retitle the window or clear the screen; opened in a spreadsheet, a cell starting with
-``=`` could run a formula (CSV injection). Every writer of such text calls one of these.
+it could retitle the window or clear the screen. (Spreadsheet cells: :mod:`kam_advisor.data.cells`.)
 """
 
 from __future__ import annotations
@@ -12,9 +11,6 @@ from typing import Any
 
 # C0 controls but tab and newline, DEL and the C1 controls (ESC, CSI 0x9b, OSC 0x9d, ...)
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CELL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MAX_CELL = 1_000  # characters; Python's csv reader refuses fields over 131,072
 
 
 # Whole control sequences, 7-bit and 8-bit (ECMA-48): OSC (title, clipboard: ESC ] 52;...) to BEL
@@ -111,18 +107,3 @@ def shorten_values(message: str) -> str:
     over twice that, e.g. a 5,000-digit number) cut there, saying how much was left out."""
     return _LONG_VALUE.sub(_shorten, message) if len(message) > QUOTE_MAX else message
 
-
-def spreadsheet_cell(value: Any) -> Any:
-    """A CSV/spreadsheet cell that is shown, never run: text starting with ``= + - @``, tab or CR
-    gets a leading apostrophe (the OWASP rule; spreadsheets hide it), control characters
-    (line breaks included) become spaces, and text is cut at MAX_CELL characters. Numbers,
-    booleans and None pass unchanged."""
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        text = "'" + text
-    text = _CELL_CONTROL.sub(" ", text)
-    if len(text) > MAX_CELL:
-        text = text[: MAX_CELL - 1] + "\u2026"
-    return text

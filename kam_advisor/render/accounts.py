@@ -4,7 +4,7 @@ one account's result as text, Markdown, HTML or JSON.
 Portfolio writers stream: they take a run (``header()``, ``accounts()`` then ``finish()``, see
 :class:`kam_advisor.results.account.PortfolioRun`) and never hold all accounts; the HTML report
 keeps only the largest accounts it shows (chart and lists). Text a person typed
-(names, managers) never becomes a spreadsheet formula (:func:`spreadsheet_safe`).
+(names, managers) never becomes a spreadsheet formula (:func:`spreadsheet_cell`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import jinja2
 from markupsafe import Markup, escape
 
-from kam_advisor.data.cells import spreadsheet_safe
+from kam_advisor.data.cells import spreadsheet_cell
 from kam_advisor.render.charts import ACCENT, INK, MUTED, num
 
 CSV_COLUMNS = ["row", "id", "name", "manager", "key_account", "revenue", "potential", "customer_attractiveness",
@@ -38,7 +38,7 @@ def _yes_no(v):
 def csv_row(a: Mapping[str, Any]) -> list:
     """One account as the CSV/xlsx columns (``CSV_COLUMNS``), text made formula-safe."""
     cs, ss = a["customer_attractiveness"]["score"], a["supplier_attractiveness"]["score"]
-    safe = spreadsheet_safe
+    safe = spreadsheet_cell
     return [a["row"], safe(a["id"] or ""), safe(a["name"]), safe(a["manager"] or ""), _yes_no(a["key_account"]),
               "" if a["revenue"] is None else num_text(a["revenue"]),
               "" if a["potential"] is None else num_text(a["potential"]),
@@ -100,7 +100,7 @@ def write_xlsx(path, run) -> dict:
     findings = book.create_sheet("Findings")
     findings.append(["severity", "finding", "manager", "message", "advice"])
     for f in tail["findings"]:
-        findings.append([spreadsheet_safe(v or "") for v in (f["severity"], f["title"], f["manager"], f["message"],
+        findings.append([spreadsheet_cell(v or "") for v in (f["severity"], f["title"], f["manager"], f["message"],
                                                               f["advice"])])
     summary_sheet(book.create_sheet("Summary"), tail["summary"])
     quadrants = book.create_sheet("Quadrants")
@@ -110,7 +110,7 @@ def write_xlsx(path, run) -> dict:
     skipped = book.create_sheet("Skipped rows")
     skipped.append(["row", "error"])
     for s in tail["skipped"]:
-        skipped.append([s["row"], spreadsheet_safe(s["error"])])
+        skipped.append([s["row"], spreadsheet_cell(s["error"])])
     with atomic_stream(path, binary=True) as handle:
         book.save(handle)
     return tail
@@ -125,7 +125,7 @@ def summary_lines(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
                                    ("Kept as they are", summary["key_accounts_kept"]),
                                    ("To review (on the proposed list until reviewed)", arith["review"]),
                                    ("In words", arith["text"])]
-    rows += [("To review", spreadsheet_safe(g["text"][:1].upper() + g["text"][1:])) for g in summary["review"]]
+    rows += [("To review", spreadsheet_cell(g["text"][:1].upper() + g["text"][1:])) for g in summary["review"]]
     return rows
 
 

@@ -4,7 +4,7 @@ The HTML report (:func:`kam_advisor.render.report.render`) already carries a pri
 Chromium's own printing paginates it. Page numbers and the organisation and date in the
 footer need the DevTools protocol (``Page.printToPDF`` with a footer template), which
 Playwright drives; Playwright launches the system browser (Debian's ``chromium``), never a
-downloaded one. A missing browser or Playwright is a :class:`DataError` (one line, exit 2).
+downloaded one; Playwright is the ``pdf`` extra. A missing browser or Playwright is a :class:`DataError` (one line, exit 2).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import shutil
 from typing import Any, Mapping
 
+from kam_advisor.data import extras
 from kam_advisor.data.errors import DataError
 from kam_advisor.render import report
 
@@ -55,13 +56,13 @@ def footer_html(organisation: str, date: str, *more: str) -> str:
 
 def html_to_pdf(page_html: str, footer: str) -> bytes:
     """Print an HTML document to an A4 PDF with the given footer template."""
-    browser_path = find_browser()
-    if not browser_path:
-        raise DataError(NO_ENGINE)
     try:
         from playwright.sync_api import Error as PlaywrightError, sync_playwright
     except ImportError:
-        raise DataError("PDF needs the Python package 'playwright' (pip install playwright)") from None
+        raise DataError(extras.missing("a PDF report", extras.PDF)) from None
+    browser_path = find_browser()
+    if not browser_path:
+        raise DataError(NO_ENGINE)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=BROWSER_FLAGS)

@@ -5,7 +5,7 @@ worker that crashes or hangs must not take the batch with it): a worker that die
 longer than ``timeout`` seconds is that file's error row, and a fresh worker takes the next
 file. Each worker loads the knowledge base and rules once. A bad file is recorded and skipped,
 never fatal; ``summary.csv`` is always written (also after Ctrl-C, with the files not reached
-marked), its cells neutralised for spreadsheets (:func:`kam_advisor.data.neutral.spreadsheet_cell`).
+marked), its cells neutralised for spreadsheets (:func:`kam_advisor.data.cells.spreadsheet_cell`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 
 from kam_advisor.data.errors import DataError, RuleFailure, display_path
 from kam_advisor.data.files import atomic_write, remove_leftovers, sync_file
-from kam_advisor.data.neutral import spreadsheet_cell
+from kam_advisor.data.cells import spreadsheet_cell
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_FIELDS = ["file", "status", "output", "organisation", "questionnaire", "achieved", "current",

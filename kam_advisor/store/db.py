@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from kam_advisor.data import extras
 from kam_advisor.data.errors import DataError
 
 # The migrations this version ships, oldest first; the last is the schema the queries expect.
@@ -158,9 +159,9 @@ def create_engine(url: str, write: bool = True) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, write)
     try:
-        import psycopg  # noqa: F401 - say clearly when the driver is missing
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        raise StoreError("PostgreSQL needs psycopg 3: pip install 'psycopg[binary]'") from None
+        import psycopg  # noqa: F401 - say clearly when the driver (the postgres extra) is missing
+    except ImportError:
+        raise StoreError(extras.missing("a postgresql:// history database", extras.POSTGRES)) from None
     # no hstore lookup on connect: the store never uses hstore (one round trip less per command)
     try:
         return sa.create_engine(parsed, use_native_hstore=False)

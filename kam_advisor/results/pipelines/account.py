@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from kam_advisor.data.cells import spreadsheet_safe
+from kam_advisor.data.cells import spreadsheet_cell
 from kam_advisor.results.account import account_document, account_facts, account_rules
 from kam_advisor.results.pipelines import Pipeline
 
 
 def summary(result: dict) -> dict:
-    return {"kind": "account", "questionnaire": result["questionnaire"], "organisation": spreadsheet_safe(result.get("organisation") or ""),
-            "account": spreadsheet_safe(result["name"]), "customer_attractiveness": _blank(result["customer_attractiveness"]["score"]),
+    return {"kind": "account", "questionnaire": result["questionnaire"], "organisation": spreadsheet_cell(result.get("organisation") or ""),
+            "account": spreadsheet_cell(result["name"]), "customer_attractiveness": _blank(result["customer_attractiveness"]["score"]),
             "supplier_attractiveness": _blank(result["supplier_attractiveness"]["score"]),
             "quadrant": result["quadrant"]["name"], "advice": result["advice"]["title"],
             "red_flags": len(result["flags"]), "high_flags": sum(1 for f in result["flags"] if f["severity"] == "high")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kam_advisor.data.cells import spreadsheet_safe
+from kam_advisor.data.cells import spreadsheet_cell
 from kam_advisor.results.plan import plan_document, plan_facts, plan_findings, plan_source
 from kam_advisor.results.pipelines import Pipeline
 
@@ -12,8 +12,8 @@ def _shape(evidence, fact, findings, kb, base, gaps) -> dict:
 
 
 def summary(result: dict) -> dict:
-    return {"kind": "plan", "questionnaire": result.get("questionnaire") or "", "organisation": spreadsheet_safe(result.get("organisation") or ""),
-            "account": spreadsheet_safe(result["customer"]), "plan_score": result["score"]["value"], "red_flags": len(result["findings"]),
+    return {"kind": "plan", "questionnaire": result.get("questionnaire") or "", "organisation": spreadsheet_cell(result.get("organisation") or ""),
+            "account": spreadsheet_cell(result["customer"]), "plan_score": result["score"]["value"], "red_flags": len(result["findings"]),
             "high_flags": sum(1 for f in result["findings"] if f["severity"] == "high")}
 
 
