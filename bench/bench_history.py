@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from kam_advisor.cli import main  # noqa: E402
-from kam_advisor.results.assessment import assess_files  # noqa: E402
+from kam_advisor.results.assess import assess_files  # noqa: E402
 from kam_advisor.store import open_store, sources_from_files  # noqa: E402
 
 ORG = "Bench Components Ltd"

@@ -51,7 +51,7 @@ def run(args: list[str]) -> tuple[float, float, int, int]:
 def in_process(path: Path) -> float:
     """Seconds `assess_files` takes to refuse ``path`` (bases already loaded)."""
     from kam_advisor.data.errors import DataError
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     start = time.perf_counter()
     try:
         assess_files([str(path)])

@@ -16,7 +16,7 @@ import time
 
 from kam_advisor.render import report
 from kam_advisor.render.pdf import render_pdf
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.data.paths import data_dir
 
 

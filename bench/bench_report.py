@@ -26,7 +26,7 @@ def load_result(answers: list[str]) -> tuple[dict, str]:
     paths = answers or [str(p) for p in sorted((ROOT / "examples").glob("*.yaml"))[:1]]
     if paths:
         try:
-            from kam_advisor.results.assessment import assess_files
+            from kam_advisor.results.assess import assess_files
         except ImportError:
             pass
         else:

@@ -33,7 +33,7 @@ from kam_advisor.data import rules as rules_mod
 from kam_advisor.reasoning.inference import Sink
 from kam_advisor.render.accounts import write_json
 from kam_advisor.results import account, plan as plan_mod
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.results.bases import load_bases
 
 HERE = Path(__file__).parent

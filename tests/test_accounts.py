@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 from kam_advisor.answers.portfolio import AccountInput
 from kam_advisor.cli import main
 from kam_advisor.results import account
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.results.bases import load_bases
 
 CRITERIA = ["stability", "cross_sell", "adjacent_markets", "order_flow", "aligned_strategy", "financial", "ease",

@@ -14,6 +14,7 @@ from conftest import ROOT
 from kam_advisor.answers.files import Evidence
 from kam_advisor.render import report
 from kam_advisor.results import assessment
+from kam_advisor.results import assess
 from test_cases import CASES, evidence_for
 from test_inference import ITEMS, KB, BASE, STAGES, audit
 
@@ -144,7 +145,7 @@ def test_within_a_topic_partly_done_never_ranks_after_not_started_of_the_same_or
 
 
 def test_every_red_flag_is_an_action_in_the_plan_in_the_phase_its_severity_calls_for():
-    result = assessment.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
+    result = assess.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
     planned = {a["id"]: phase["id"] for phase in result["plan"]["phases"] for a in phase["actions"]}
     assert result["red_flags"]
     order = {p["id"]: n for n, p in enumerate(result["plan"]["phases"])}
@@ -212,7 +213,7 @@ def test_no_internal_id_in_the_executive_summary_of_any_golden_case(path):
 
 
 def test_ids_and_rules_stay_in_the_technical_appendix():
-    result = assessment.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
+    result = assess.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
     plain = report.render(result, "html")
     full = report.render(result, "html", appendix=True)
     first = result["recommendations"][0]
@@ -221,7 +222,7 @@ def test_ids_and_rules_stay_in_the_technical_appendix():
 
 
 def test_sources_are_named_by_their_titles():
-    result = assessment.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
+    result = assess.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
     for fmt in ("html", "md", "text"):
         out = report.render(result, fmt)
         assert ".txt" not in out.replace("--format text", "")
@@ -229,7 +230,7 @@ def test_sources_are_named_by_their_titles():
 
 
 def test_the_glossary_spells_out_the_checklists_shorthand():
-    result = assessment.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
+    result = assess.assess_files([str(ROOT / "examples" / "northwind-early-b.yaml")])
     terms = {g["term"] for g in result["glossary"]}
     assert {"KAMgr", "KA", "MIS", "P&L"} <= terms
     assert "Key account manager: the person who leads" in report.render(result, "text")
@@ -246,7 +247,7 @@ def test_a_facets_reason_names_the_answers_that_drive_its_score():
 def test_the_cover_never_shows_a_file_name_or_an_unnamed_organisation(tmp_path):
     path = tmp_path / "acme-answers-2026.yaml"
     path.write_text("questionnaire: readiness\nanswers:\n  driver: done\n")
-    result = assessment.assess_files([str(path)])
+    result = assess.assess_files([str(path)])
     html = report.render(result, "html")
     assert "acme-answers-2026" not in html and "Organisation not named" not in html
     assert result["respondents"] == []
@@ -262,7 +263,7 @@ def test_a_screening_by_executives_is_compared_with_the_audit(tmp_path):
     screening = tmp_path / "ceo.yaml"
     screening.write_text("questionnaire: readiness\nrespondent: Chief Executive\n"
                          "answers:\n  driver: " + ("not_started" if said == "done" else "done") + "\n")
-    result = assessment.assess_files([str(audit_path), str(screening)])
+    result = assess.assess_files([str(audit_path), str(screening)])
     assert result["questionnaire"] == "full-audit"
     gaps = {g["item"]: g for g in result["view_gaps"]}
     assert "sp.goals.positioning.a1" in gaps

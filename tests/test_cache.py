@@ -16,6 +16,7 @@ from kam_advisor.data import cache, knowledge, rules as rules_mod, schema
 from kam_advisor.data.errors import DataError
 from kam_advisor.data.paths import data_dir
 from kam_advisor.results import assessment, bases
+from kam_advisor.results import assess
 
 NORTHWIND = ROOT / "examples" / "northwind-early-b.yaml"
 
@@ -46,11 +47,11 @@ def no_validation(monkeypatch):
 
 
 def test_a_second_process_reads_validated_data_from_the_cache(cache_dir, monkeypatch):
-    first = assessment.dumps(assessment.assess_files([NORTHWIND]))
+    first = assessment.dumps(assess.assess_files([NORTHWIND]))
     assert sorted(p.name.split("-")[0] for p in cache_dir.iterdir()) == ["knowledge", "questionnaire", "rules"]
     forget_loaded(monkeypatch)
     no_validation(monkeypatch)
-    assert assessment.dumps(assessment.assess_files([NORTHWIND])) == first
+    assert assessment.dumps(assess.assess_files([NORTHWIND])) == first
 
 
 def test_a_changed_file_is_validated_again(cache_dir, kb_copy, monkeypatch):
@@ -76,26 +77,26 @@ def test_a_changed_rules_file_is_validated_again(cache_dir, tmp_path, monkeypatc
 
 
 def test_a_corrupt_cache_is_ignored_and_rebuilt(cache_dir, monkeypatch):
-    first = assessment.dumps(assessment.assess_files([NORTHWIND]))
+    first = assessment.dumps(assess.assess_files([NORTHWIND]))
     entries = sorted(cache_dir.iterdir())
     for n, entry in enumerate(entries):
         entry.write_bytes([b"", b"not a pickle", b"\x80\x05\x95garbage"][n % 3])
     forget_loaded(monkeypatch)
-    assert assessment.dumps(assessment.assess_files([NORTHWIND])) == first
+    assert assessment.dumps(assess.assess_files([NORTHWIND])) == first
     forget_loaded(monkeypatch)
     no_validation(monkeypatch)  # rebuilt entries are good again
-    assert assessment.dumps(assessment.assess_files([NORTHWIND])) == first
+    assert assessment.dumps(assess.assess_files([NORTHWIND])) == first
 
 
 def test_an_empty_setting_turns_the_cache_off(cache_dir, monkeypatch):
     monkeypatch.setenv(cache.ENV, "")
-    assert assessment.assess_files([NORTHWIND])["overall"]["current"] == "B"
+    assert assess.assess_files([NORTHWIND])["overall"]["current"] == "B"
     assert not cache_dir.exists()
 
 
 def test_an_unwritable_cache_folder_is_ignored(cache_dir, monkeypatch):
     cache_dir.write_text("a file where the folder should be")
-    assert assessment.assess_files([NORTHWIND])["overall"]["current"] == "B"
+    assert assess.assess_files([NORTHWIND])["overall"]["current"] == "B"
 
 
 @pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")

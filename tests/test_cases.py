@@ -16,6 +16,7 @@ import yaml
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data import rules as rules_mod
 from kam_advisor.results import assessment
+from kam_advisor.results import assess
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 RULES = rules_mod.load()
@@ -153,6 +154,6 @@ def test_the_json_is_written_as_the_standard_json_module_writes_it(results):
     """`dumps` uses orjson for speed; its text is the standard library's, byte for byte."""
     import json
     from conftest import ROOT
-    documents = list(results.values()) + [assessment.assess_files([p]) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+    documents = list(results.values()) + [assess.assess_files([p]) for p in sorted((ROOT / "examples").glob("*.yaml"))]
     for result in documents:
         assert assessment.dumps(result) == json.dumps(result, indent=2, ensure_ascii=False) + "\n"

@@ -162,7 +162,7 @@ def reaudit(tmp_path):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     url = f"sqlite:///{tmp_path / 'h.db'}"
     assert invoke("assess", "--answers", path, "--save", "--db", url).exit_code == 0
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     return url, assess_files([path])
 
 
@@ -258,7 +258,7 @@ def test_the_golden_cases_as_units_of_one_organisation_keep_principle_9(golden_r
 
 def test_compare_of_an_organisation_with_units_end_to_end(tmp_path, reaudit):
     url, april = reaudit
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     for name, path in (("Austria", EXAMPLES / "northwind-early-b.yaml"), ("Germany", EXAMPLES / "meridian-mature.yaml"),
                        ("France", tmp_path / "april.yaml")):
         assert invoke("assess", "--answers", path, "--save", "--org", "Acme", "--unit", name, "--db", url).exit_code == 0
@@ -418,7 +418,7 @@ def test_the_checker_names_the_principle_a_report_breaks(reaudit, tmp_path):
 
 def test_the_checker_catches_a_seed_illustration_told_as_the_clients_and_broken_arithmetic(bases, tmp_path, conflicts):
     kb, base = bases
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     results = {"North": assess_files([EXAMPLES / "northwind-early-b.yaml"]),
                "South": assess_files([EXAMPLES / "meridian-mature.yaml"])}
     units = rollup([{"unit": n, "id": None, "date": "2026-10-15", "result": r} for n, r in results.items()],

@@ -131,7 +131,7 @@ def test_an_svg_logo_gives_way_to_the_firm_name(tmp_path, result):
 
 
 def test_a_deck_of_a_real_assessment(tmp_path):
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     result = assess_files([str(ROOT / "examples" / "meridian-mature.yaml")])
     prs = Presentation(io.BytesIO(deck.render_deck(result)))
     assert 6 <= len(prs.slides) <= 12

@@ -20,7 +20,7 @@ def test_the_heavy_parts_are_extras_and_the_test_extra_pulls_them_all_in():
     assert "playwright" not in core and "psycopg" not in core
     assert [d.split(">")[0] for d in extras["pdf"]] == ["playwright"]
     assert [d.split(">")[0] for d in extras["postgres"]] == ["psycopg[binary]"]
-    assert extras["all"] == ["kam-advisor[pdf,postgres]"]
+    assert extras["all"] == ["kam-advisor[pdf,postgres,pptx]"]
     assert "kam-advisor[all]" in extras["test"]
 
 

@@ -746,12 +746,12 @@ def test_a_second_run_on_the_same_answers_file_is_refused_while_the_first_goes_o
 
 
 def test_ctrl_c_anywhere_exits_130_without_aborted(monkeypatch):
-    from kam_advisor.results import assessment
+    from kam_advisor.results import assess
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(assessment, "assess_files", interrupted)
+    monkeypatch.setattr(assess, "assess_files", interrupted)
     result = invoke("assess", "--example", "northwind-early-b")
     assert result.exit_code == 130 and "Aborted" not in result.output
 
@@ -860,9 +860,10 @@ def test_spreadsheet_cell(value, expected):
 def test_one_spreadsheet_rule_for_every_csv_and_xlsx_writer():
     import kam_advisor.data.neutral as terminal_module
     from kam_advisor.render import accounts as portfolio_outputs
-    from kam_advisor.results import batch as batch_summary, kinds
+    from kam_advisor.results import batch as batch_summary
+    from kam_advisor.results.pipelines import account as account_rows, plan as plan_rows
     assert not hasattr(terminal_module, "spreadsheet_cell")
-    for module in (portfolio_outputs, batch_summary, kinds):
+    for module in (portfolio_outputs, batch_summary, account_rows, plan_rows):
         assert module.spreadsheet_cell is cells.spreadsheet_cell, module.__name__
 
 

@@ -12,6 +12,7 @@ import yaml
 from conftest import ROOT
 from kam_advisor.render import consistency, report
 from kam_advisor.results import assessment
+from kam_advisor.results import assess
 
 CASES = sorted(p.parent for p in (ROOT / "docs" / "panel").glob("round-*/*/expect.yaml"))
 PHASES = ["90d", "6m", "12m"]
@@ -19,7 +20,7 @@ PHASES = ["90d", "6m", "12m"]
 
 def _case(folder: Path) -> tuple[dict, dict]:
     spec = yaml.safe_load((folder / "expect.yaml").read_text())
-    result = assessment.assess_files([str(folder / name) for name in spec["answers"]])
+    result = assess.assess_files([str(folder / name) for name in spec["answers"]])
     return result, spec["expect"]
 
 

@@ -12,7 +12,7 @@ from kam_advisor.cli import main
 from kam_advisor.data.errors import DataError
 from kam_advisor.render import kinds as render_kinds
 from kam_advisor.results import pipelines
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.results.batch import summary_fields
 
 CRITERIA = ["stability", "cross_sell", "adjacent_markets", "order_flow", "aligned_strategy", "financial", "ease",

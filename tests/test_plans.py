@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from kam_advisor.cli import main
 from kam_advisor.results import plan as plan_mod
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.results.bases import load_bases
 
 COMPLETE = Path(__file__).parent / "fixtures" / "plans" / "complete.yaml"

@@ -73,6 +73,7 @@ def test_the_principles_hold_in_the_printed_report_too(chromium_path, tmp_path):
     from conftest import ROOT
     from kam_advisor.render import consistency
     from kam_advisor.results import assessment
+    from kam_advisor.results import assess
     answers = ROOT / "docs" / "panel" / "round-1" / "harbourline-unbalanced" / "full-audit.yaml"
     out = tmp_path / "harbourline.pdf"
     res = CliRunner().invoke(main, ["report", "--answers", str(answers), "--format", "pdf", "--output", str(out)])
@@ -80,6 +81,6 @@ def test_the_principles_hold_in_the_printed_report_too(chromium_path, tmp_path):
     text = " ".join(page.extract_text() for page in PdfReader(out).pages)
     text = re.sub(r"(?<=\w)-\s+(?=\w)", "-", " ".join(text.split()))   # words the printer split at a hyphen
     text = re.sub(r"\S+ · \d{4}-\d{2}-\d{2} Page \d+ of \d+", " ", text)  # footers between pages
-    result = assessment.assess_files([str(answers)])
+    result = assess.assess_files([str(answers)])
     assert result["summary"]["lagging"]
     consistency.check_rendered(result, "pdf-text", text)

@@ -122,12 +122,13 @@ def kb_stats(ctx, fmt):
 def assess_cmd(ctx, answers, example, fmt, output, **save):
     """Assess answers: stages, facets, recommendations, roadmap, red flags, with reasons."""
     from kam_advisor.results import assessment
+    from kam_advisor.results import assess
     paths = answers_paths(answers, example)
     if output and output != "-":
         from kam_advisor.data.files import check_output
         check_output(Path(output), inputs=paths)
     check_save_options(**save)
-    result = assessment.assess_files(paths, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"))
+    result = assess.assess_files(paths, kb_dir=ctx.obj.get("kb_dir"), rules_dir=ctx.obj.get("rules_dir"))
     apply_names(result, **save)
     save_if_asked(result, paths, **save)
     from kam_advisor.render.text import render_text
@@ -144,8 +145,8 @@ def explain_cmd(ctx, finding_id, answers, example, depth):
 
     FINDING_ID is an id from the result: a topic/area/dimension id or 'programme' (its stage),
     a recommendation (rec.<item>), a red flag (flag.<name>), a facet band (band:<facet>)."""
-    from kam_advisor.results import assessment, explain
-    result = assessment.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
+    from kam_advisor.results import assess, assessment, explain
+    result = assess.assess_files(answers_paths(answers, example), kb_dir=ctx.obj.get("kb_dir"),
                                      rules_dir=ctx.obj.get("rules_dir"))
     click.echo(explain.render_explain(explain.explain(result, finding_id, depth)), nl=False)
 

@@ -83,7 +83,7 @@ def _assess_text(ctx, save=None):
     `--save`, save the assessment in the history too."""
     def assess(path) -> str:
         from kam_advisor.render.text import render_text
-        from kam_advisor.results.assessment import assess_files
+        from kam_advisor.results.assess import assess_files
         result = assess_files([str(path)], kb_dir=_obj(ctx).get("kb_dir"), rules_dir=_obj(ctx).get("rules_dir"))
         if save and save.get("save"):
             save_if_asked(result, [str(path)], **save)

@@ -1,6 +1,6 @@
 """The ``report`` command: assess one or more answers files and write the diagnostic report.
 
-A thin click wrapper over :func:`kam_advisor.results.assessment.assess_files` and
+A thin click wrapper over :func:`kam_advisor.results.assess.assess_files` and
 :func:`kam_advisor.render.report.render`, for the main CLI to register (``main.add_command(report)``).
 Every expected failure is a DataError: one line on stderr, exit code 2 (also when the command
 is used on its own, outside the main group).
@@ -25,7 +25,7 @@ _obj = root_options
 
 def _assess(paths: list[str], kb_dir: str | None, rules_dir: str | None) -> dict:
     """The assessment result for the answers files (imported late: a heavy module)."""
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     if rules_dir:
         return assess_files(paths, kb_dir=kb_dir, rules_dir=rules_dir)
     return assess_files(paths, kb_dir=kb_dir)

@@ -32,16 +32,6 @@ def evidence_from_files(paths: Sequence[str | Path], kb, fact_specs, questionnai
     return evidence_mod.load_evidence([str(p) for p in paths], kb, fact_specs, root=questionnaires)
 
 
-def assess_files(paths: Sequence[str | Path], kb_dir=None, rules_dir=None, questionnaires=None) -> dict:
-    """Assess one answers file, or several respondents' files of one questionnaire, by the
-    pipeline of the kind of result the questionnaire produces (programme, account, plan).
-    ``questionnaires``: the folder of questionnaires the answers name (default the built-in one)."""
-    from kam_advisor.results.pipelines import for_evidence
-    kb, base = load_bases(kb_dir, rules_dir)
-    evidence, gaps = evidence_from_files(paths, kb, base.facts, questionnaires)
-    return for_evidence(evidence).assess(evidence, kb, base, gaps)
-
-
 def assess_answers(answer_files: Sequence, kb_dir=None, rules_dir=None) -> dict:
     """Assess answers already read (AnswerFile objects, one per respondent, one questionnaire)."""
     from kam_advisor.answers import evidence as evidence_mod

@@ -69,7 +69,8 @@ def assess_one(job: tuple[str, str]) -> tuple[str, str | None, dict | None, str 
     """(path, None, its summary fields, error line) for one (answers file, result file); never
     raises. The worker writes the result file itself: the result document never goes between
     processes, and writing (with its fsync) runs in the workers, side by side."""
-    from kam_advisor.results.assessment import assess_files, dumps_utf8
+    from kam_advisor.results.assess import assess_files
+    from kam_advisor.results.assessment import dumps_utf8
     path, output = job
     kb_dir, rules_dir = _BASES.get("dirs", (None, None))
     try:

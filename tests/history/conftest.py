@@ -145,7 +145,7 @@ def store(backend, request, tmp_path):
 @pytest.fixture(scope="session")
 def northwind():
     """The Northwind example assessed, with its raw answers: (result, sources)."""
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     from kam_advisor.store import sources_from_files
     path = EXAMPLES / "northwind-early-b.yaml"
     return assess_files([path]), sources_from_files([path])
@@ -153,7 +153,7 @@ def northwind():
 
 @pytest.fixture(scope="session")
 def meridian():
-    from kam_advisor.results.assessment import assess_files
+    from kam_advisor.results.assess import assess_files
     from kam_advisor.store import sources_from_files
     path = EXAMPLES / "meridian-mature.yaml"
     return assess_files([path]), sources_from_files([path])

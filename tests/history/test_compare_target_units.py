@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from history.conftest import EXAMPLES
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.results.bases import load_bases
 from kam_advisor.results.compare import compare, trend
 from kam_advisor.results.target import progress, topic_level

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from history.conftest import EXAMPLES
 from kam_advisor.cli import main
-from kam_advisor.results.assessment import assess_files
+from kam_advisor.results.assess import assess_files
 from kam_advisor.results.target import progress
 
 NORTHWIND = EXAMPLES / "northwind-early-b.yaml"
