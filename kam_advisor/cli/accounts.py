@@ -142,6 +142,11 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
     else:
         with atomic_stream(Path(output)) as handle:
             tail = (render.write_csv if fmt == "csv" else render.write_json)(handle, run)
+    warned = tail.get("warnings") or []
+    for w in warned[:ERRORS_SHOWN]:
+        click.echo(f"kam-advisor: warning: {w['message']}", err=True)
+    if len(warned) > ERRORS_SHOWN:
+        click.echo(f"kam-advisor: warning: ... and {len(warned) - ERRORS_SHOWN} more ratings left out", err=True)
     skipped = tail["skipped"]
     for s in skipped[:ERRORS_SHOWN]:
         click.echo(f"kam-advisor: skipped {s['error']}", err=True)

@@ -23,7 +23,8 @@ from kam_advisor.render.charts import ACCENT, INK, MUTED, num
 
 CSV_COLUMNS = ["row", "id", "name", "manager", "key_account", "revenue", "potential", "customer_attractiveness",
                "supplier_attractiveness", "quadrant", "advice", "move", "moved_from", "flags", "reason",
-               "key_list", "review"]
+               "key_list", "review", "warnings"]
+XLSX_COLUMNS = CSV_COLUMNS + ["flag_ids"]  # the flags column in words there, their ids last
 KEY_LIST_WORDS = {"keep": "kept", "off": "moved off", "review": "to review", "on": "moved on", None: ""}
 BOX_COLOURS = {"mutual.key": "#2e7d32", "mutual.build": "#f2a900", "mutual.maintenance": "#1d4e89",
                "mutual.minimal": "#c62828", "none": "#9aa3ad"}
@@ -45,7 +46,14 @@ def csv_row(a: Mapping[str, Any]) -> list:
               "" if cs is None else cs, "" if ss is None else ss, a["quadrant"]["name"], a["advice"]["title"],
               a["move"]["direction"] if a["move"] else "", a["moved"]["from_name"] if a["moved"] else "",
               "; ".join(f["id"] for f in a["flags"]), safe(a["quadrant"]["reason"]),
-              KEY_LIST_WORDS[a.get("key_list")], safe(" ".join(r["reason"] for r in a.get("reviews") or []))]
+              KEY_LIST_WORDS[a.get("key_list")], safe(" ".join(r["reason"] for r in a.get("reviews") or [])),
+              warnings_text(a)]
+
+
+def warnings_text(a: Mapping[str, Any]) -> str:
+    """The account's rating cells left out, in words (formula-safe)."""
+    return spreadsheet_safe("; ".join(f"{w['column']} left out: '{w['value']}' is not {w['expected']}"
+                                      for w in a.get("warnings") or ()))
 
 
 def num_text(x: float) -> str:
@@ -84,33 +92,46 @@ def _indented(value) -> str:
 
 
 def write_xlsx(path, run) -> dict:
-    """Sheets Accounts, Findings and Skipped rows; written with openpyxl's streaming writer."""
+    """Sheets Accounts, Findings, Summary, Quadrants, Skipped rows and Ratings left out, laid out
+    for a person (:mod:`kam_advisor.render.sheets`); written with openpyxl's streaming writer."""
     import openpyxl
     from kam_advisor.data.files import atomic_stream
+    from kam_advisor.render.sheets import TableSheet
     book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("Accounts")
-    sheet.append(CSV_COLUMNS)
+    money = "#,##0"
+    sheet = TableSheet(book, "Accounts", XLSX_COLUMNS, {5: money, 6: money})
+    flags_at = CSV_COLUMNS.index("flags")
     for a in run.accounts():
         row = csv_row(a)
         for i in (5, 6, 7, 8):  # numbers stay numbers
             if row[i] != "":
                 row[i] = float(row[i]) if i in (5, 6) else row[i]
-        sheet.append(row)
+        row[flags_at] = "; ".join(f["title"] for f in a["flags"])
+        sheet.append(row + ["; ".join(f["id"] for f in a["flags"])])
+    sheet.close()
     tail = run.finish()
-    findings = book.create_sheet("Findings")
-    findings.append(["severity", "finding", "manager", "message", "advice"])
+    findings = TableSheet(book, "Findings", ["severity", "finding", "manager", "message", "advice", "id"])
     for f in tail["findings"]:
         findings.append([spreadsheet_safe(v or "") for v in (f["severity"], f["title"], f["manager"], f["message"],
-                                                              f["advice"])])
-    summary_sheet(book.create_sheet("Summary"), tail["summary"])
-    quadrants = book.create_sheet("Quadrants")
-    quadrants.append(["quadrant", "accounts", "revenue"])
+                                                              f["advice"], f["id"])])
+    findings.close()
+    summary = TableSheet(book, "Summary", ["", "accounts"])
+    for label, value in summary_lines(tail["summary"]):
+        summary.append([label, value])
+    summary.close()
+    quadrants = TableSheet(book, "Quadrants", ["quadrant", "accounts", "revenue"], {2: money})
     for q in tail["summary"]["quadrants"]:
         quadrants.append([q["name"], q["accounts"], q["revenue"]])
-    skipped = book.create_sheet("Skipped rows")
-    skipped.append(["row", "error"])
+    quadrants.close()
+    skipped = TableSheet(book, "Skipped rows", ["row", "error"])
     for s in tail["skipped"]:
         skipped.append([s["row"], spreadsheet_safe(s["error"])])
+    skipped.close()
+    left_out = TableSheet(book, "Ratings left out", ["row", "account", "column", "value", "expected", "where"])
+    for w in tail.get("warnings") or ():
+        left_out.append([w["row"], spreadsheet_safe(w.get("account") or ""), w["column"], spreadsheet_safe(w["value"]),
+                         w["expected"], spreadsheet_safe(w["where"])])
+    left_out.close()
     with atomic_stream(path, binary=True) as handle:
         book.save(handle)
     return tail
