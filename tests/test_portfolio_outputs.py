@@ -203,3 +203,32 @@ def test_xlsx_output_has_widths_frozen_header_filters_and_flags_in_words(tmp_pat
     ids_in_words = [c.value for s in book.worksheets for r in s.iter_rows() for c in r
                     if isinstance(c.value, str) and "flag." in c.value and c.column != len(header)]
     assert not [v for v in ids_in_words if v != "flag_ids"]
+
+
+# --- the portfolio template ---------------------------------------------------------------------
+
+def test_the_xlsx_template_explains_its_columns_offers_drop_downs_and_loads_back(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["accounts", "template", "-o", str(tmp_path / "t.xlsx")]).exit_code == 0
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    assert book.sheetnames[0] == "Accounts"
+    sheet = book["Accounts"]
+    header = [c.value for c in sheet[1]]
+    assert header == HEADER
+    assert sheet.freeze_panes and sheet.auto_filter.ref
+    explained = {r[0]: r[1] for r in book["Columns"].iter_rows(min_row=2, values_only=True) if r[0]}
+    assert set(explained) == set(HEADER)
+    assert explained["cross_sell"].startswith("Cross- and up-selling: Opportunity for cross and up-selling")
+    assert all(sheet.cell(row=1, column=i + 1).comment for i in range(len(HEADER)))
+    by_column: dict[str, object] = {}
+    for dv in sheet.data_validations.dataValidation:
+        for rng in str(dv.sqref).split():
+            by_column[header[openpyxl.utils.column_index_from_string(rng.split("2:")[0]) - 1]] = dv
+    rating = by_column["stability"]
+    assert (rating.type, rating.formula1, rating.formula2) == ("whole", "1", "5")
+    assert set(by_column) >= {*CRITERIA, "key_account", "buysell_level", "treats_us_as_key", "price_only"}
+    assert by_column["buysell_level"].formula1 == '"commodity,enhanced,collaborative,partner"'
+    assert by_column["key_account"].formula1 == '"yes,no"'
+    out = runner.invoke(main, ["accounts", "score", str(tmp_path / "t.xlsx"), "--format", "json"])
+    assert out.exit_code == 0 and not json.loads(out.stdout)["warnings"]
+    assert [a["name"] for a in json.loads(out.stdout)["accounts"]] == ["Northwind Components", "Harbour Retail"]

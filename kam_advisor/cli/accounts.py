@@ -52,21 +52,17 @@ def accounts():
 @click.pass_context
 @guard
 def accounts_template(ctx, output):
-    """A portfolio file with the documented columns and two example rows."""
+    """A portfolio file with the documented columns and two example rows; as .xlsx with
+    drop-downs, 1-5 ranges, and a Columns sheet saying what each column holds."""
     from kam_advisor.answers.portfolio import ACCOUNT_COLUMNS
     from kam_advisor.results.account import criteria
     kb, _ = _bases(ctx)
     crit = [k for k, _ in criteria(kb)]
     header = [*ACCOUNT_COLUMNS[:6], *crit, *ACCOUNT_COLUMNS[6:]]  # who and what it is worth, ratings, their view
     if output and output != "-" and output.lower().endswith(".xlsx"):
-        import openpyxl
-        from kam_advisor.data.files import atomic_stream
-        book = openpyxl.Workbook(write_only=True)
-        sheet = book.create_sheet("Accounts")
-        for row in [header] + TEMPLATE_ROWS:
-            sheet.append(row)
-        with atomic_stream(Path(output), binary=True) as handle:
-            book.save(handle)
+        from kam_advisor.answers.portfolio_template import workbook
+        from kam_advisor.data.files import atomic_write
+        atomic_write(Path(output), workbook(kb, criteria(kb), header, TEMPLATE_ROWS))
     else:
         import csv
         import io
