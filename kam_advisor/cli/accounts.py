@@ -159,6 +159,37 @@ def plan():
     """Key-account plans: the health check."""
 
 
+@plan.command("template")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write the plan here: .yaml (default stdout) or .xlsx.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.pass_context
+@guard
+def plan_template(ctx, output, force):
+    """A fillable key-account plan (YAML, or xlsx by --output's suffix) with the fields `plan
+    check` reads: header, goal, critical success factors, necessary conditions, actions,
+    reviews, each explained."""
+    from kam_advisor.answers import plan_template as tpl
+    kb, base = _bases(ctx)
+    params = {k: base.param(k) for k in ("plan_pages_max", "plan_actions_max")}
+    to_stdout = not output or output == "-"
+    if not to_stdout:
+        path = Path(output)
+        if path.suffix.lower() not in (".yaml", ".yml", ".xlsx"):
+            raise DataError("a plan template is .yaml, .yml or .xlsx", path)
+        if path.exists() and not force:
+            raise DataError("exists; not overwriting it (it may hold a plan); use --force to replace it", path)
+        if str(path.parent) and not path.parent.is_dir():
+            raise DataError("folder does not exist", path.parent)
+    if not to_stdout and output.lower().endswith(".xlsx"):
+        from kam_advisor.data.files import atomic_write
+        atomic_write(Path(output), tpl.xlsx_template(kb, params))
+    else:
+        _write(tpl.yaml_template(kb, params), output)
+    if not to_stdout:
+        click.echo(f"plan template written to {display_path(output)}", err=True)
+
+
 @plan.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Judge overdue reviews against this date (default today).")
@@ -185,7 +216,7 @@ def plan_check(ctx, files, as_of, fmt, output):
         try:
             if not Path(path).is_file():
                 raise DataError("plan file not found", path)
-            data = load_file(path)
+            data = None if Path(path).suffix.lower() in (".xlsx", ".xlsm") else load_file(path)
             if isinstance(data, dict) and "questionnaire" in data:
                 evidence, gaps = evidence_from_files([path], kb, base.facts)
                 if evidence.questionnaire != "ka-plan":
