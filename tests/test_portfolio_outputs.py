@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -232,3 +233,26 @@ def test_the_xlsx_template_explains_its_columns_offers_drop_downs_and_loads_back
     out = runner.invoke(main, ["accounts", "score", str(tmp_path / "t.xlsx"), "--format", "json"])
     assert out.exit_code == 0 and not json.loads(out.stdout)["warnings"]
     assert [a["name"] for a in json.loads(out.stdout)["accounts"]] == ["Northwind Components", "Harbour Retail"]
+
+
+def test_the_names_beside_the_bubbles_print(chromium_path, tmp_path):
+    """Printed by headless Chromium (as the PDF reports are), the names are on the page: text,
+    not tooltips."""
+    import io
+
+    from pypdf import PdfReader
+
+    from kam_advisor.render.pdf import html_to_pdf
+    path = write_csv(tmp_path / "a.csv", [row("Northwind Pumps", revenue=5_000_000),
+                                         row("Harbour Retail", ratings=2, level="commodity", revenue=800_000)])
+    CliRunner().invoke(main, ["accounts", "score", str(path), "-o", str(tmp_path / "r.html")])
+    html = (tmp_path / "r.html").read_text()
+    unlabelled = re.sub(r'<text class="bubble-label"[^>]*>[^<]*</text>', "", html)
+    assert unlabelled != html
+
+    def matrix_page(page_html: str) -> str:
+        pdf = PdfReader(io.BytesIO(html_to_pdf(page_html, "portfolio")))
+        return next(p.extract_text() for p in pdf.pages if "Our attractiveness to the customer" in p.extract_text())
+    printed, without = matrix_page(html), matrix_page(unlabelled)
+    for name in ("Northwind Pumps", "Harbour Retail"):  # the labels add the names to the printed page
+        assert printed.count(name) > without.count(name)
