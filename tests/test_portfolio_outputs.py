@@ -256,3 +256,11 @@ def test_the_names_beside_the_bubbles_print(chromium_path, tmp_path):
     printed, without = matrix_page(html), matrix_page(unlabelled)
     for name in ("Northwind Pumps", "Harbour Retail"):  # the labels add the names to the printed page
         assert printed.count(name) > without.count(name)
+
+
+def test_control_characters_in_names_do_not_break_the_xlsx(tmp_path):
+    path = write_csv(tmp_path / "a.csv", [row("Bad\x01Name"), row("Tab\tand\nnewline")])
+    out = CliRunner().invoke(main, ["accounts", "score", str(path), "-o", str(tmp_path / "o.xlsx")])
+    assert out.exit_code == 0, out.stderr
+    names = [r[2] for r in openpyxl.load_workbook(tmp_path / "o.xlsx")["Accounts"].iter_rows(min_row=2, values_only=True)]
+    assert names == ["Bad Name", "Tab and newline"]

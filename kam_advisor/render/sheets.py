@@ -1,6 +1,8 @@
 """Worksheets laid out as a person would: columns as wide as their content, the header row
 frozen and bold, a filter on it. Works with openpyxl's streaming (write-only) workbooks: the
-first rows are held back until the columns can be sized, then everything streams.
+first rows are held back until the columns can be sized, then everything streams. Every text
+cell goes through :func:`kam_advisor.data.neutral.spreadsheet_cell`: never a formula, no control
+character (which openpyxl refuses).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from typing import Any, Sequence
 
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from kam_advisor.data.neutral import spreadsheet_cell
 
 SAMPLE_ROWS = 200   # rows that size the columns; later rows stream past
 WIDTH_MIN, WIDTH_MAX = 6, 60  # characters; longer text wraps in its cell
@@ -75,8 +79,9 @@ class TableSheet:
         self.sheet.append(cells)
 
     def _write(self, row: Sequence[Any]) -> None:
+        row = [spreadsheet_cell(v) if isinstance(v, str) else v for v in row]
         if not self.formats:
-            self.sheet.append(list(row))
+            self.sheet.append(row)
             return
         from openpyxl.cell import WriteOnlyCell
         cells = []
