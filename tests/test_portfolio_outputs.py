@@ -139,6 +139,7 @@ def test_one_bad_rating_leaves_out_the_cell_not_the_account(tmp_path):
     line = next(line for line in out.stderr.splitlines() if "warning" in line)
     assert "a.csv: row 3, column cross_sell: cross_sell must be a rating from 1 to 5 (got '6')" in line
     assert "'Six' scored on its other criteria" in line
+    assert "3 accounts scored, 0 rows skipped, 1 rating left out;" in out.stderr
 
 
 def test_too_few_valid_ratings_still_leave_the_account_unplaced(tmp_path):

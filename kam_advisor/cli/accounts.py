@@ -148,7 +148,7 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
         click.echo(f"kam-advisor: skipped {s['error']}", err=True)
     if len(skipped) > ERRORS_SHOWN:
         click.echo(f"kam-advisor: ... and {len(skipped) - ERRORS_SHOWN} more rows skipped", err=True)
-    click.echo(render.summary_text(tail["summary"], len(skipped), len(tail["findings"]))
+    click.echo(render.summary_text(tail["summary"], len(skipped), len(tail["findings"]), len(warned))
                + (f"; written to {display_path(output)}" if not to_stdout else ""), err=True)
     if skipped:
         ctx.exit(2)

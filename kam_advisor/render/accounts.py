@@ -158,12 +158,13 @@ def summary_sheet(sheet, summary: Mapping[str, Any]) -> None:
         sheet.append([label, value])
 
 
-def summary_text(summary: Mapping[str, Any], skipped: int, findings: int) -> str:
+def summary_text(summary: Mapping[str, Any], skipped: int, findings: int, left_out: int = 0) -> str:
     """The one-paragraph summary ``accounts score`` prints: accounts scored, the key-account list's
     arithmetic and what to review, in words with plurals agreeing."""
     def n(k, one, many):
         return f"{k} {one if k == 1 else many}"
-    parts = [f"{n(summary['accounts'], 'account', 'accounts')} scored, {n(skipped, 'row', 'rows')} skipped",
+    parts = [f"{n(summary['accounts'], 'account', 'accounts')} scored, {n(skipped, 'row', 'rows')} skipped"
+             + (f", {n(left_out, 'rating', 'ratings')} left out" if left_out else ""),
              summary["arithmetic"]["text"].rstrip(".")]
     if summary["review"]:
         parts.append("to review: " + "; ".join(g["text"] for g in summary["review"]))
@@ -273,6 +274,7 @@ def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, An
     out.append(f'<text x="14" y="{num(pad_t + ph / 2)}" font-size="11" text-anchor="middle" fill="{INK}" '
                f'transform="rotate(-90 14 {num(pad_t + ph / 2)})">Customer\'s attractiveness to us</text>')
     out.append('<g clip-path="url(#matrix-plot)">')
+
     def radius(a):
         return 7 if a["revenue"] is None else 3 + (BUBBLE_MAX - 3) * (a["revenue"] / top) ** 0.5
 
