@@ -92,7 +92,7 @@ def workbook(kb, criteria: Sequence[tuple[str, str]], header: Sequence[str], row
         width = max(len(str(col)), *(len(str(r[i - 1])) for r in rows if i - 1 < len(r)))
         sheet.column_dimensions[letter].width = min(40, width + 3)
     sheet.freeze_panes = "B2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last}"  # the rows still to fill too
 
     doc = book.create_sheet("Columns")
     doc.append(["column", "what it holds", "allowed"])
