@@ -182,12 +182,14 @@ def test_broken_csv_rows_are_reported_with_their_row_and_skipped(tmp_path):
     out = CliRunner().invoke(main, ["accounts", "score", str(path), "--format", "json"])
     assert out.exit_code == 2
     data = json.loads(out.stdout)
-    assert [a["name"] for a in data["accounts"]] == ["Good", "Also good"]
-    assert [s["row"] for s in data["skipped"]] == [3, 4, 5]
+    # a bad rating leaves that cell out, not the account
+    assert [a["name"] for a in data["accounts"]] == ["Good", "Bad rating", "Also good"]
+    assert [s["row"] for s in data["skipped"]] == [4, 5]
+    warning = next(line for line in out.stderr.splitlines() if "warning" in line)
+    assert "row 3, column stability: stability must be a rating from 1 to 5 (got '9')" in warning
     errors = [line for line in out.stderr.splitlines() if "skipped" in line]
-    assert "row 3: stability must be a rating from 1 to 5 (got '9')" in errors[0]
-    assert "row 4: buysell_level must be one of commodity, enhanced, collaborative, partner" in errors[1]
-    assert "row 5: the account has no name" in errors[2]
+    assert "row 4: buysell_level must be one of commodity, enhanced, collaborative, partner" in errors[0]
+    assert "row 5: the account has no name" in errors[1]
 
 
 def test_a_row_that_is_not_utf8_is_skipped_with_its_row(tmp_path):

@@ -3,7 +3,9 @@
 The first row names the columns (``ACCOUNT_COLUMNS`` and one column per attractiveness
 criterion, in any order; case, spaces and hyphens do not matter). Rows are read as a stream,
 never all at once; a row that does not hold is yielded as a :class:`RowError` naming its row
-(CSV) or cell (xlsx) and what was expected, so that the caller can report and skip it.
+(CSV) or cell (xlsx) and what was expected, so that the caller can report and skip it. A bad
+rating alone does not cost the account: the cell is left out, named in the account's
+``warnings``, and the account is scored on its other criteria.
 Spreadsheets are opened read-only with the values their cells hold: formulas are never run.
 """
 
@@ -52,6 +54,26 @@ class AccountInput:
     buysell: str | None = None
     treats_us_as_key: bool | None = None
     price_only: bool | None = None
+    warnings: list[CellWarning] | None = None  # ratings left out (None when there are none)
+
+
+@dataclass(slots=True)
+class CellWarning:
+    """A rating cell that does not hold: left out, the account scored on its other criteria."""
+
+    row: int
+    column: str
+    value: str      # the cell as given, shortened
+    expected: str
+    where: str      # file and row (CSV) or cell (xlsx)
+    message: str    # one line: where, what was expected, what was done
+
+    def as_dict(self, account: str | None = None) -> dict:
+        out = {"row": self.row, "column": self.column, "value": self.value, "expected": self.expected,
+               "where": self.where, "message": self.message}
+        if account is not None:
+            out["account"] = account
+        return out
 
 
 @dataclass(slots=True)
@@ -197,6 +219,7 @@ class PortfolioReader:
             return RowError(n, f"{self.where(n)}: a line longer than {MAX_LINE_BYTES:,} bytes; skipped unread")
         acc = AccountInput(row=n, name="")
         width = len(record)
+        bad: list | None = None
         for index, col, setter in self._setters:
             raw = record[index] if index < width else None
             if raw.__class__ is str:
@@ -210,8 +233,21 @@ class PortfolioReader:
             try:
                 setter(acc, raw)
             except ValueError as err:
+                if col in self.criteria:  # one bad rating: the account is scored on the others
+                    (bad := bad if bad is not None else []).append((index, col, raw, str(err)))
+                    continue
                 return RowError(n, f"{self.where(n, col, index)}: {col} {err} (got {_shown(raw)})")
+        if bad:
+            acc.warnings = [self._warning(n, acc.name, *b) for b in bad]
         return acc
+
+    def _warning(self, n: int, name: str, index: int, col: str, raw: Any, err: str) -> CellWarning:
+        where = self.where(n, col, index)
+        if self.kind == "csv":
+            where += f", column {col}"
+        message = (f"{where}: {col} {RATING_EXPECTED} (got {_shown(raw)}); account {_shown(name)} "
+                   "scored on its other criteria")
+        return CellWarning(n, col, _shown(raw)[1:-1], RATING_EXPECTED.removeprefix("must be "), where, message)
 
     @property
     def _setters(self):
@@ -287,11 +323,12 @@ def _rating(key: str):
         if value is None:
             value = _number(raw)
         if not 1 <= value <= 5:
-            raise ValueError("must be a rating from 1 to 5")
+            raise ValueError(RATING_EXPECTED)
         acc.ratings[key] = value
     return set_rating
 
 
+RATING_EXPECTED = "must be a rating from 1 to 5"
 _RATINGS = {str(n): float(n) for n in range(1, 6)}
 
 

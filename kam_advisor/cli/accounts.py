@@ -53,7 +53,8 @@ def accounts():
 @click.pass_context
 @guard
 def accounts_template(ctx, output, force):
-    """A portfolio file with the documented columns and two example rows."""
+    """A portfolio file with the documented columns and two example rows; as .xlsx with
+    drop-downs, 1-5 ranges, and a Columns sheet saying what each column holds."""
     if output and output != "-" and Path(output).is_file() and not force:
         raise DataError("exists; not overwriting it (it may hold your accounts); use --force to replace it", output)
     from kam_advisor.answers.portfolio import ACCOUNT_COLUMNS
@@ -62,14 +63,9 @@ def accounts_template(ctx, output, force):
     crit = [k for k, _ in criteria(kb)]
     header = [*ACCOUNT_COLUMNS[:6], *crit, *ACCOUNT_COLUMNS[6:]]  # who and what it is worth, ratings, their view
     if output and output != "-" and output.lower().endswith(".xlsx"):
-        import openpyxl
-        from kam_advisor.data.files import atomic_stream
-        book = openpyxl.Workbook(write_only=True)
-        sheet = book.create_sheet("Accounts")
-        for row in [header] + TEMPLATE_ROWS:
-            sheet.append(row)
-        with atomic_stream(Path(output), binary=True) as handle:
-            book.save(handle)
+        from kam_advisor.answers.portfolio_template import workbook
+        from kam_advisor.data.files import atomic_write
+        atomic_write(Path(output), workbook(kb, criteria(kb), header, TEMPLATE_ROWS))
     else:
         import csv
         import io
@@ -145,12 +141,17 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
     else:
         with atomic_stream(Path(output)) as handle:
             tail = (render.write_csv if fmt == "csv" else render.write_json)(handle, run)
+    warned = tail.get("warnings") or []
+    for w in warned[:ERRORS_SHOWN]:
+        click.echo(f"kam-advisor: warning: {w['message']}", err=True)
+    if len(warned) > ERRORS_SHOWN:
+        click.echo(f"kam-advisor: warning: ... and {len(warned) - ERRORS_SHOWN} more ratings left out", err=True)
     skipped = tail["skipped"]
     for s in skipped[:ERRORS_SHOWN]:
         click.echo(f"kam-advisor: skipped {s['error']}", err=True)
     if len(skipped) > ERRORS_SHOWN:
         click.echo(f"kam-advisor: ... and {len(skipped) - ERRORS_SHOWN} more rows skipped", err=True)
-    click.echo(render.summary_text(tail["summary"], len(skipped), len(tail["findings"]))
+    click.echo(render.summary_text(tail["summary"], len(skipped), len(tail["findings"]), len(warned))
                + (f"; written to {display_path(output)}" if not to_stdout else ""), err=True)
     if skipped:
         ctx.exit(2)
@@ -159,6 +160,37 @@ def accounts_score(ctx, file, weights, previous, fmt, output):
 @click.group("plan", cls=GuardedGroup)
 def plan():
     """Key-account plans: the health check."""
+
+
+@plan.command("template")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write the plan here: .yaml (default stdout) or .xlsx.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.pass_context
+@guard
+def plan_template(ctx, output, force):
+    """A fillable key-account plan (YAML, or xlsx by --output's suffix) with the fields `plan
+    check` reads: header, goal, critical success factors, necessary conditions, actions,
+    reviews, each explained."""
+    from kam_advisor.answers import plan_template as tpl
+    kb, base = _bases(ctx)
+    params = {k: base.param(k) for k in ("plan_pages_max", "plan_actions_max")}
+    to_stdout = not output or output == "-"
+    if not to_stdout:
+        path = Path(output)
+        if path.suffix.lower() not in (".yaml", ".yml", ".xlsx"):
+            raise DataError("a plan template is .yaml, .yml or .xlsx", path)
+        if path.exists() and not force:
+            raise DataError("exists; not overwriting it (it may hold a plan); use --force to replace it", path)
+        if str(path.parent) and not path.parent.is_dir():
+            raise DataError("folder does not exist", path.parent)
+    if not to_stdout and output.lower().endswith(".xlsx"):
+        from kam_advisor.data.files import atomic_write
+        atomic_write(Path(output), tpl.xlsx_template(kb, params))
+    else:
+        _write(tpl.yaml_template(kb, params), output)
+    if not to_stdout:
+        click.echo(f"plan template written to {display_path(output)}", err=True)
 
 
 @plan.command("check")
@@ -187,7 +219,7 @@ def plan_check(ctx, files, as_of, fmt, output):
         try:
             if not Path(path).is_file():
                 raise DataError("plan file not found", path)
-            data = load_file(path)
+            data = None if Path(path).suffix.lower() in (".xlsx", ".xlsm") else load_file(path)
             if isinstance(data, dict) and "questionnaire" in data:
                 evidence, gaps = evidence_from_files([path], kb, base.facts)
                 if evidence.produces != "plan":

@@ -19,15 +19,18 @@ import jinja2
 from markupsafe import Markup, escape
 
 from kam_advisor.data.cells import spreadsheet_cell
-from kam_advisor.render.charts import ACCENT, INK, MUTED, num
+from kam_advisor.render.charts import ACCENT, INK, MUTED, label_width, num
 
 CSV_COLUMNS = ["row", "id", "name", "manager", "key_account", "revenue", "potential", "customer_attractiveness",
                "supplier_attractiveness", "quadrant", "advice", "move", "moved_from", "flags", "reason",
-               "key_list", "review"]
+               "key_list", "review", "warnings"]
+XLSX_COLUMNS = CSV_COLUMNS + ["flag_ids"]  # the flags column in words there, their ids last
 KEY_LIST_WORDS = {"keep": "kept", "off": "moved off", "review": "to review", "on": "moved on", None: ""}
 BOX_COLOURS = {"mutual.key": "#2e7d32", "mutual.build": "#f2a900", "mutual.maintenance": "#1d4e89",
                "mutual.minimal": "#c62828", "none": "#9aa3ad"}
 CHART_MAX = 400   # bubbles drawn: the largest accounts by revenue
+LABEL_MAX = 60    # bubbles named beside them (the largest, where a free place is found)
+BUBBLE_MAX = 20   # radius of the largest bubble
 LIST_MAX = 200    # accounts listed per quadrant in the HTML report
 
 
@@ -45,7 +48,14 @@ def csv_row(a: Mapping[str, Any]) -> list:
               "" if cs is None else cs, "" if ss is None else ss, a["quadrant"]["name"], a["advice"]["title"],
               a["move"]["direction"] if a["move"] else "", a["moved"]["from_name"] if a["moved"] else "",
               "; ".join(f["id"] for f in a["flags"]), safe(a["quadrant"]["reason"]),
-              KEY_LIST_WORDS[a.get("key_list")], safe(" ".join(r["reason"] for r in a.get("reviews") or []))]
+              KEY_LIST_WORDS[a.get("key_list")], safe(" ".join(r["reason"] for r in a.get("reviews") or [])),
+              warnings_text(a)]
+
+
+def warnings_text(a: Mapping[str, Any]) -> str:
+    """The account's rating cells left out, in words (formula-safe)."""
+    return spreadsheet_cell("; ".join(f"{w['column']} left out: '{w['value']}' is not {w['expected']}"
+                                      for w in a.get("warnings") or ()))
 
 
 def num_text(x: float) -> str:
@@ -84,33 +94,46 @@ def _indented(value) -> str:
 
 
 def write_xlsx(path, run) -> dict:
-    """Sheets Accounts, Findings and Skipped rows; written with openpyxl's streaming writer."""
+    """Sheets Accounts, Findings, Summary, Quadrants, Skipped rows and Ratings left out, laid out
+    for a person (:mod:`kam_advisor.render.sheets`); written with openpyxl's streaming writer."""
     import openpyxl
     from kam_advisor.data.files import atomic_stream
+    from kam_advisor.render.sheets import TableSheet
     book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("Accounts")
-    sheet.append(CSV_COLUMNS)
+    money = "#,##0"
+    sheet = TableSheet(book, "Accounts", XLSX_COLUMNS, {5: money, 6: money})
+    flags_at = CSV_COLUMNS.index("flags")
     for a in run.accounts():
         row = csv_row(a)
         for i in (5, 6, 7, 8):  # numbers stay numbers
             if row[i] != "":
                 row[i] = float(row[i]) if i in (5, 6) else row[i]
-        sheet.append(row)
+        row[flags_at] = "; ".join(f["title"] for f in a["flags"])
+        sheet.append(row + ["; ".join(f["id"] for f in a["flags"])])
+    sheet.close()
     tail = run.finish()
-    findings = book.create_sheet("Findings")
-    findings.append(["severity", "finding", "manager", "message", "advice"])
+    findings = TableSheet(book, "Findings", ["severity", "finding", "manager", "message", "advice", "id"])
     for f in tail["findings"]:
         findings.append([spreadsheet_cell(v or "") for v in (f["severity"], f["title"], f["manager"], f["message"],
-                                                              f["advice"])])
-    summary_sheet(book.create_sheet("Summary"), tail["summary"])
-    quadrants = book.create_sheet("Quadrants")
-    quadrants.append(["quadrant", "accounts", "revenue"])
+                                                              f["advice"], f["id"])])
+    findings.close()
+    summary = TableSheet(book, "Summary", ["", "accounts"])
+    for label, value in summary_lines(tail["summary"]):
+        summary.append([label, value])
+    summary.close()
+    quadrants = TableSheet(book, "Quadrants", ["quadrant", "accounts", "revenue"], {2: money})
     for q in tail["summary"]["quadrants"]:
         quadrants.append([q["name"], q["accounts"], q["revenue"]])
-    skipped = book.create_sheet("Skipped rows")
-    skipped.append(["row", "error"])
+    quadrants.close()
+    skipped = TableSheet(book, "Skipped rows", ["row", "error"])
     for s in tail["skipped"]:
         skipped.append([s["row"], spreadsheet_cell(s["error"])])
+    skipped.close()
+    left_out = TableSheet(book, "Ratings left out", ["row", "account", "column", "value", "expected", "where"])
+    for w in tail.get("warnings") or ():
+        left_out.append([w["row"], spreadsheet_cell(w.get("account") or ""), w["column"], spreadsheet_cell(w["value"]),
+                         w["expected"], spreadsheet_cell(w["where"])])
+    left_out.close()
     with atomic_stream(path, binary=True) as handle:
         book.save(handle)
     return tail
@@ -135,12 +158,13 @@ def summary_sheet(sheet, summary: Mapping[str, Any]) -> None:
         sheet.append([label, value])
 
 
-def summary_text(summary: Mapping[str, Any], skipped: int, findings: int) -> str:
+def summary_text(summary: Mapping[str, Any], skipped: int, findings: int, left_out: int = 0) -> str:
     """The one-paragraph summary ``accounts score`` prints: accounts scored, the key-account list's
     arithmetic and what to review, in words with plurals agreeing."""
     def n(k, one, many):
         return f"{k} {one if k == 1 else many}"
-    parts = [f"{n(summary['accounts'], 'account', 'accounts')} scored, {n(skipped, 'row', 'rows')} skipped",
+    parts = [f"{n(summary['accounts'], 'account', 'accounts')} scored, {n(skipped, 'row', 'rows')} skipped"
+             + (f", {n(left_out, 'rating', 'ratings')} left out" if left_out else ""),
              summary["arithmetic"]["text"].rstrip(".")]
     if summary["review"]:
         parts.append("to review: " + "; ".join(g["text"] for g in summary["review"]))
@@ -214,24 +238,27 @@ def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, An
     pad_l, pad_b, pad_t, pad_r = 56, 48, 16, 16
     w = h = size
     pw, ph = w - pad_l - pad_r, h - pad_t - pad_b
+    inset = BUBBLE_MAX + 2  # a bubble at 0 or 100 is drawn whole inside the plot
     scored = [a for a in accounts if a["cs"] is not None and a["ss"] is not None]
     scored.sort(key=lambda a: (-(a["revenue"] or 0), a["name"]))
     shown = scored[:CHART_MAX]
     top = max((a["revenue"] or 0 for a in shown), default=0) or 1
 
     def x(v):
-        return pad_l + pw * v / 100
+        return pad_l + inset + (pw - 2 * inset) * v / 100
 
     def y(v):
-        return pad_t + ph * (1 - v / 100)
+        return pad_t + inset + (ph - 2 * inset) * (1 - v / 100)
+
+    right, bottom = pad_l + pw, pad_t + ph
 
     cx, cy = x(float(scoring["supplier_attractive_min"])), y(float(scoring["customer_attractive_min"]))
     out = [f'<svg class="chart matrix" viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg" role="img" '
            f'aria-label="Mutual-attractiveness matrix">']
-    boxes = [("mutual.key", cx, pad_t, x(100) - cx, cy - pad_t, "Mutual attraction"),
+    boxes = [("mutual.key", cx, pad_t, right - cx, cy - pad_t, "Mutual attraction"),
              ("mutual.build", pad_l, pad_t, cx - pad_l, cy - pad_t, "Build our attractiveness"),
-             ("mutual.maintenance", cx, cy, x(100) - cx, y(0) - cy, "Account maintenance"),
-             ("mutual.minimal", pad_l, cy, cx - pad_l, y(0) - cy, "Low mutual attraction")]
+             ("mutual.maintenance", cx, cy, right - cx, bottom - cy, "Account maintenance"),
+             ("mutual.minimal", pad_l, cy, cx - pad_l, bottom - cy, "Low mutual attraction")]
     out.append(f'<clipPath id="matrix-plot"><rect x="{pad_l}" y="{pad_t}" width="{num(pw)}" height="{num(ph)}"/>'
                '</clipPath>')
     for box, bx, by, bw, bh, label in boxes:
@@ -247,21 +274,43 @@ def matrix_chart(accounts: Iterable[Mapping[str, Any]], scoring: Mapping[str, An
     out.append(f'<text x="14" y="{num(pad_t + ph / 2)}" font-size="11" text-anchor="middle" fill="{INK}" '
                f'transform="rotate(-90 14 {num(pad_t + ph / 2)})">Customer\'s attractiveness to us</text>')
     out.append('<g clip-path="url(#matrix-plot)">')
+
+    def radius(a):
+        return 7 if a["revenue"] is None else 3 + (BUBBLE_MAX - 3) * (a["revenue"] / top) ** 0.5
+
     for a in reversed(shown):  # the largest drawn first, the small ones stay visible on top
-        r = 7 if a["revenue"] is None else 3 + 17 * (a["revenue"] / top) ** 0.5
-        out.append(f'<circle cx="{num(x(a["ss"]))}" cy="{num(y(a["cs"]))}" r="{num(r)}" '
+        out.append(f'<circle cx="{num(x(a["ss"]))}" cy="{num(y(a["cs"]))}" r="{num(radius(a))}" '
                    f'fill="{BOX_COLOURS[a["box"]]}" fill-opacity="0.55" stroke="{INK}" stroke-width="0.5">'
                    f'<title>{escape(a["name"])}: {a["cs"]} / {a["ss"]}</title></circle>')
     out.append("</g>")
+    titles = [(bx + 6, by + 3, bx + 6 + label_width(label, 11), by + 17) for _, bx, by, _, _, label in boxes]
+    out.extend(bubble_labels([(x(a["ss"]), y(a["cs"]), radius(a), a["name"]) for a in shown[:LABEL_MAX]],
+                             (pad_l + 2, pad_t + 2, right - 2, bottom - 2), titles))
     for box, bx, by, bw, bh, label in boxes:  # labels on top of the bubbles, with a white halo
         out.append(f'<text x="{num(bx + 6)}" y="{num(by + 14)}" font-size="11" font-weight="600" fill="{INK}" '
                    f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(label)}</text>')
-    out.append(f'<line x1="{num(cx)}" y1="{num(pad_t)}" x2="{num(cx)}" y2="{num(y(0))}" stroke="{ACCENT}" '
+    out.append(f'<line x1="{num(cx)}" y1="{num(pad_t)}" x2="{num(cx)}" y2="{num(bottom)}" stroke="{ACCENT}" '
                f'stroke-dasharray="4 3"/>')
-    out.append(f'<line x1="{num(pad_l)}" y1="{num(cy)}" x2="{num(x(100))}" y2="{num(cy)}" stroke="{ACCENT}" '
+    out.append(f'<line x1="{num(pad_l)}" y1="{num(cy)}" x2="{num(right)}" y2="{num(cy)}" stroke="{ACCENT}" '
                f'stroke-dasharray="4 3"/>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def bubble_labels(bubbles, bounds, occupied=()) -> list[str]:
+    """The accounts' names beside their bubbles (SVG text, so they print), placed so that they
+    do not overlap (:func:`kam_advisor.render.charts.place_labels`); a name with no free place
+    keeps its tooltip only."""
+    from kam_advisor.render.charts import LABEL_FONT, place_labels, short_label
+    texts = [(bx, by, r, short_label(name)) for bx, by, r, name in bubbles]
+    out = []
+    for (_, _, _, text), spot in zip(texts, place_labels(texts, bounds, occupied=occupied)):
+        if spot is not None:
+            lx, ly, anchor, _ = spot
+            out.append(f'<text class="bubble-label" x="{num(lx)}" y="{num(ly + LABEL_FONT * 0.35)}" '
+                       f'font-size="{LABEL_FONT}" text-anchor="{anchor}" fill="{INK}" stroke="#ffffff" '
+                       f'stroke-width="2.5" paint-order="stroke">{escape(text)}</text>')
+    return out
 
 
 @lru_cache(maxsize=None)

@@ -209,3 +209,63 @@ def legend(*, title: str = "Completion of the cell's applicable actions", thresh
                'of its known answers</text>')
     out.append("</svg>")
     return Markup("\n".join(out))
+
+
+# --- labels beside bubbles ------------------------------------------------------------------------
+
+LABEL_FONT = 9
+LABEL_CHARS = 24   # a longer name is cut with an ellipsis
+
+
+def label_width(text: str, font: float = LABEL_FONT) -> float:
+    """An estimate of a label's width in user units (average glyph ~0.56 em)."""
+    return len(text) * font * 0.56
+
+
+def short_label(text: str, limit: int = LABEL_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
+def place_labels(bubbles: Sequence[tuple[float, float, float, str]], bounds: tuple[float, float, float, float],
+                 font: float = LABEL_FONT, occupied: Iterable[tuple] = ()) -> list[tuple[float, float, str, tuple] | None]:
+    """Where each bubble's label goes: ``(x, y, anchor, box)`` or None when no place is free.
+
+    ``bubbles`` are ``(cx, cy, r, text)`` in drawing priority (the first placed first); a label
+    tries the right of its bubble, then the left, then above and below on either side, and takes
+    the first place inside ``bounds`` (x0, y0, x1, y1) that overlaps no label already placed
+    and no other bubble's centre, nor the ``occupied`` boxes (x0, y0, x1, y1). Deterministic:
+    same bubbles, same places."""
+    x0, y0, x1, y1 = bounds
+    taken = list(occupied)
+    placed: list[tuple[float, float, float, float]] = []
+    centres = [(cx, cy) for cx, cy, _, _ in bubbles]
+    out: list[tuple[float, float, str, tuple] | None] = []
+    h = font * 1.2
+    for k, (cx, cy, r, text) in enumerate(bubbles):
+        w = label_width(text, font)
+        gap = r + 3
+        side = r * 0.7 + 2
+        candidates = [(cx + gap, cy, "start"), (cx - gap, cy, "end"),
+                      (cx + side, cy - side - h / 2, "start"), (cx - side, cy - side - h / 2, "end"),
+                      (cx + side, cy + side + h / 2, "start"), (cx - side, cy + side + h / 2, "end")]
+        spot = None
+        for lx, ly, anchor in candidates:
+            left = lx if anchor == "start" else lx - w
+            box = (left, ly - h / 2, left + w, ly + h / 2)
+            if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1:
+                continue
+            if any(_overlap(box, b) for b in placed) or any(_overlap(box, b) for b in taken):
+                continue
+            if any(j != k and box[0] <= px <= box[2] and box[1] <= py <= box[3] for j, (px, py) in enumerate(centres)):
+                continue
+            spot = (lx, ly, anchor, box)
+            break
+        if spot is not None:
+            placed.append(spot[3])
+        out.append(spot)
+    return out
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -289,6 +289,7 @@ def _shape(acc: AccountInput, fact: dict, reasons: dict, found: Mapping, base: R
                        "because": [f"quadrant={box}"] + [f"{k}={fact[k]}" for k in ("is_key", "buysell", "price_only")
                                                           if k in fact]} for f in reviews]
     out["key_list"] = key_list(out)
+    out["warnings"] = [w.as_dict() for w in acc.warnings or ()]
     return out
 
 
@@ -482,6 +483,7 @@ class PortfolioRun:
     def __post_init__(self):
         self.tally = Tally(review_phrases(self.base))
         self.errors: list[RowError] = []
+        self.warnings: list[dict] = []  # rating cells left out, the accounts scored without them
 
     def header(self) -> dict:
         return {"kind": "portfolio", "tool": {"name": "kam-advisor", "version": __version__},
@@ -493,6 +495,8 @@ class PortfolioRun:
             if isinstance(item, RowError):
                 self.errors.append(item)
                 continue
+            if item.warnings:
+                self.warnings.extend(w.as_dict(item.name) for w in item.warnings)
             yield item
 
     def accounts(self) -> Iterator[dict]:
@@ -504,7 +508,8 @@ class PortfolioRun:
         findings, counted = portfolio_findings(self.tally, self.base, self.scoring)
         return {"summary": summary(self.tally, box_names(self.kb, self.base), counted, len(self.errors)),
                 "findings": findings,
-                "skipped": [{"row": e.row, "error": e.message} for e in self.errors]}
+                "skipped": [{"row": e.row, "error": e.message} for e in self.errors],
+                "warnings": self.warnings}
 
 
 def open_portfolio(path, kb, base, weights_file=None, previous_file=None) -> PortfolioRun:

@@ -56,15 +56,35 @@ def _dates_to_text(node: Any) -> Any:
     return node
 
 
+def _drop_empty(node: Any) -> None:
+    """A field left empty (``overview:``, as the plan template has them) is not given."""
+    if isinstance(node, dict):
+        for k in [k for k, v in node.items() if v is None]:
+            del node[k]
+        for v in node.values():
+            _drop_empty(v)
+    elif isinstance(node, list):
+        for v in node:
+            _drop_empty(v)
+
+
 def read_plan_file(path: str | Path) -> dict:
     """A plan file (YAML or JSON, `kind: plan`), checked against its schema."""
     p = Path(path)
     if not p.is_file():
         raise DataError("plan file not found", p)
+    if p.suffix.lower() in (".xlsx", ".xlsm"):
+        from kam_advisor.answers.plan_template import read_plan_workbook
+        data = read_plan_workbook(p)
+        errors = schema.validate("plan", data, p)
+        if errors:
+            raise errors[0]
+        return data
     data = load_file(p)
     if not isinstance(data, LineDict):
         raise DataError("expected a mapping with 'kind: plan' and the plan's fields", p, 1)
     _dates_to_text(data)
+    _drop_empty(data)
     errors = schema.validate("plan", data, p)
     if errors:
         raise DataErrors(errors[:1]) if len(errors) == 1 else DataErrors(errors)
