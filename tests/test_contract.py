@@ -172,3 +172,68 @@ def test_every_declared_type_is_read_or_written_by_a_rule():
     used = {p["type"] for spec in base.rules.values() for _, p in spec.when}
     used |= {spec.then["emit"] for spec in base.rules.values()}
     assert set(base.types) == used
+
+
+# --- values: every value a rule tests or emits is of the field's declared type ------------------
+
+@pytest.mark.parametrize("file,old,new,message", [
+    ("recommendations.yaml", "level: topic, assessed: true, foundation: true", "level: topc, assessed: true, foundation: true",
+     "rule 'rec.foundation.started': unit_state.level is tested against 'topc', which is not one of topic, area, "
+     "dimension, overall; did you mean 'topic'?"),
+    ("stages.yaml", "passes: true, status: met}", "passes: true, status: mett}",
+     "rule 'cell.met.threshold': emits cell_met.status 'mett', which is not one of met, unmet, unknown, "
+     "not_applicable, none, not_assessed; did you mean 'met'?"),
+    ("stages.yaml", "{type: cell, assessed: true, total: 0}", "{type: cell, assessed: true, total: zero}",
+     "rule 'cell.none': cell.total is tested against 'zero', text, but the field is an integer"),
+    ("scores.yaml", "fields: {level: high}", "fields: {level: 3}",
+     "rule 'confidence.high': emits confidence.level 3, an integer, but the field is grade (text)"),
+    ("scores.yaml", "fields: {level: high}", "fields: {level: hihg}",
+     "rule 'confidence.high': emits confidence.level 'hihg', which is not one of high, medium, low; did you mean "
+     "'high'?"),
+    ("stages.yaml", "passes: true, status: met}", "passes: true, status: null}",
+     "rule 'cell.met.threshold': emits cell_met.status null, but the field is never null"),
+    ("stages.yaml", "ratio: {gte: {param: cell_threshold}}", "stage_name: {gte: {param: cell_threshold}}",
+     "rule 'cell.met.threshold': cell.stage_name is compared (gte), but it is text, not a number"),
+    ("stages.yaml", "{type: cell, assessed: true, total: 0}", "{type: cell, assessed: 'true', total: 0}",
+     "rule 'cell.none': cell.assessed is tested against 'true', text, but the field is a boolean (true or false)"),
+    ("red-flags.yaml", "      phase: 90d\n", "      phase: 90days\n",
+     None),  # the phase of whichever rule comes first
+    ("accounts.yaml", "box: mutual.key", "box: mutual.kye",
+     None),
+])
+def test_a_value_a_rule_tests_or_emits_outside_its_declared_type_is_a_load_error(tmp_path, file, old, new, message):
+    folder, path, line = broken_rules(tmp_path, file, old, new)
+    res = assess_with(folder)
+    assert res.exit_code == 2, res.output
+    if message is None:  # the rule is whichever holds the text first: its id is read back from the file
+        rule = re.findall(r"- id: (\S+)", path.read_text()[:path.read_text().index(new)])[-1]
+        assert res.output.startswith(f"kam-advisor: {path}:{line}: rule '{rule}': ")
+        assert "; did you mean" in res.output and res.output.count("\n") == 1
+    else:
+        assert res.output == f"kam-advisor: {path}:{line}: {message}\n"
+
+
+def test_a_field_of_an_unknown_type_is_a_load_error(tmp_path):
+    folder, path, line = broken_rules(tmp_path, "types.yaml", "unit: {type: topic, about: \"the topic id.\"}",
+                                      "unit: {type: topik, about: \"the topic id.\"}")
+    res = assess_with(folder)
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith(f"kam-advisor: {path}:{line}: type 'cell', field 'unit': unknown type 'topik'; "
+                                 "did you mean 'topic'?")
+
+
+@pytest.mark.parametrize("origin", ["base", "derived"])
+def test_the_values_of_every_fact_are_of_the_declared_types(runs, origin):
+    base, results = runs
+    from kam_advisor.data import ruletypes
+    checked = 0
+    for run in results:
+        for record in (run.facts.values() if origin == "base" else run.findings.values()):
+            for fname, value in record.fields.items():
+                ftype = base.field_types.get((record.type, fname))
+                if ftype is None:
+                    continue
+                reason = ruletypes.misfit(value, ftype)
+                assert reason is None, f"{record.id}: {fname} = {value!r}, {reason}"
+                checked += 1
+    assert checked > 1000
