@@ -200,6 +200,16 @@ def test_every_declared_type_is_read_or_written_by_a_rule():
      None),  # the phase of whichever rule comes first
     ("accounts.yaml", "box: mutual.key", "box: mutual.kye",
      None),
+    ("red-flags.yaml", "name: has_senior_sponsor, value: false", "name: has_senior_sponsor, value: 'no'",
+     "rule 'flag.no-sponsor': fact.value of fact 'has_senior_sponsor' is tested against 'no', text, but the field is "
+     "a boolean (true or false)"),
+    ("red-flags.yaml", "name: kam_owned_by_sales, value: true", "name: kam_owned_by_sales, value: {gt: 1}",
+     "rule 'flag.sales-initiative': fact.value of fact 'kam_owned_by_sales' is compared (gt), but it is a boolean "
+     "(true or false), not a number"),
+    ("red-flags.yaml", "name: volume_bonus_pct, value: {gt: {param: volume_bonus_high_pct}}",
+     "name: volume_bonus_pct, value: {gt: 150}",
+     "rule 'flag.volume-bonus.high': fact.value of fact 'volume_bonus_pct' gt 150 never holds: the fact is at most 100 "
+     "(rules/facts.yaml)"),
 ])
 def test_a_value_a_rule_tests_or_emits_outside_its_declared_type_is_a_load_error(tmp_path, file, old, new, message):
     folder, path, line = broken_rules(tmp_path, file, old, new)

@@ -291,15 +291,20 @@ def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]], facts
             return
         fits(value, ruletypes.FieldType("number", "number"), f"{label} is compared ({op}) with", node, key)
 
-    def check_test(rtype: str, fname: str, test, node) -> None:
-        ftype = field_types.get((rtype, fname))
+    def check_test(rtype: str, fname: str, test, node, fact: str | None = None) -> None:
+        """``fact``: the named fact whose value ``fname`` holds (typed by rules/facts.yaml)."""
+        ftype = ruletypes.of_fact(fact, facts[fact]) if fact else field_types.get((rtype, fname))
         if ftype is None:
             return
-        label = f"{rtype}.{fname}"
+        label = f"{rtype}.{fname}" + (f" of fact '{fact}'" if fact else "")
         plain_test = not isinstance(test, dict) or bool({"param", "ref"} & set(test))
         for op, value in ([("eq", test)] if plain_test else list(test.items())):
             if op in ("gt", "gte", "lt", "lte"):
                 compared(value, ftype, label, op, node, fname)
+                bound = params.get(value["param"]) if isinstance(value, dict) and "param" in value else value
+                reason = ruletypes.never(op, bound, facts[fact]) if fact else None
+                if reason:
+                    fail(f"{label} {op} {ruletypes.show(bound)} {reason}", node, fname)
             elif op == "in":
                 if isinstance(value, list):
                     for v in value:
@@ -342,6 +347,10 @@ def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]], facts
                  f"{', '.join(types)})", pattern, "type")
             continue
         declared = types[rtype]["fields"]
+        named_test = pattern.get(types[rtype].get("names_facts") or "", None)
+        named_test = named_test.get("eq") if isinstance(named_test, dict) else named_test
+        fact = named_test if isinstance(named_test, str) and named_test in facts else None
+        fact_value = types[rtype].get("fact_value") if fact else None
         groups = [(pattern, {k: v for k, v in pattern.items() if k not in ("type", "any_of")})]
         groups += [(g, g) for g in pattern.get("any_of") or []]
         for node, tests in groups:
@@ -352,7 +361,7 @@ def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]], facts
                 refs_in(test, node, fname)
                 named = types[rtype].get("names_facts")
                 if fname != named and fname in declared:  # a named fact has its own message below
-                    check_test(rtype, fname, test, node)
+                    check_test(rtype, fname, test, node, fact if fname == fact_value else None)
                     if node is pattern:
                         narrow(alias, rtype, fname, test)
                 if fname == named:

@@ -101,6 +101,28 @@ def resolve(doc: LineDict | None, path, kb, facts: Mapping[str, Any]) -> tuple[d
     return out, errors
 
 
+_FACT_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean", "string": "text"}
+
+
+def of_fact(name: str, spec: Mapping[str, Any]) -> FieldType:
+    """The type of a named fact's value, as rules/facts.yaml declares it."""
+    choices = spec.get("choices")
+    base = _FACT_TYPES.get(spec.get("type"), "any")
+    return FieldType(base, base, tuple(choices) if choices else None)
+
+
+def never(op: str, bound, spec: Mapping[str, Any]) -> str | None:
+    """Why comparing a named fact's value ``op`` ``bound`` never holds within its declared range."""
+    if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+        return None
+    low, high = spec.get("minimum"), spec.get("maximum")
+    if high is not None and ((op == "gt" and bound >= high) or (op == "gte" and bound > high)):
+        return f"never holds: the fact is at most {high:g} (rules/facts.yaml)"
+    if low is not None and ((op == "lt" and bound <= low) or (op == "lte" and bound < low)):
+        return f"never holds: the fact is at least {low:g} (rules/facts.yaml)"
+    return None
+
+
 def _kind(value) -> str:
     if isinstance(value, bool):
         return "boolean"
