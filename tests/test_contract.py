@@ -247,3 +247,14 @@ def test_the_values_of_every_fact_are_of_the_declared_types(runs, origin):
                 assert reason is None, f"{record.id}: {fname} = {value!r}, {reason}"
                 checked += 1
     assert checked > 1000
+
+
+def test_rules_validate_checks_a_rules_folder_like_assess(tmp_path):
+    ok = CliRunner().invoke(main, ["rules", "validate"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith("ok: rules: ")
+    folder, path, line = broken_rules(tmp_path, "stages.yaml", "passes: true, status: met}", "passes: true, status: mett}")
+    res = CliRunner().invoke(main, ["rules", "validate", str(folder)])
+    assert res.exit_code == 2, res.output
+    assert res.output == (f"kam-advisor: {path}:{line}: rule 'cell.met.threshold': emits cell_met.status 'mett', which "
+                          "is not one of met, unmet, unknown, not_applicable, none, not_assessed; did you mean 'met'?\n")
