@@ -200,6 +200,12 @@ def test_every_declared_type_is_read_or_written_by_a_rule():
      None),  # the phase of whichever rule comes first
     ("accounts.yaml", "box: mutual.key", "box: mutual.kye",
      None),
+    ("accounts.yaml", "box: {in: [mutual.maintenance, mutual.minimal]}", "box: {in: [mutual.maintenance, mutual.minimum]}",
+     "rule 'account.move-out': quadrant.box is tested against 'mutual.minimum', which is not one of mutual.key, "
+     "mutual.maintenance, mutual.build, mutual.minimal, none; did you mean 'mutual.minimal'?"),
+    ("accounts.yaml", "buysell: commodity, any_of: [{is_key: true}", "buysell: commodity, any_of: [{is_key: 'yes'}",
+     "rule 'account.commodity': account.is_key is tested against 'yes', text, but the field is a boolean (true or "
+     "false)"),
     ("red-flags.yaml", "name: has_senior_sponsor, value: false", "name: has_senior_sponsor, value: 'no'",
      "rule 'flag.no-sponsor': fact.value of fact 'has_senior_sponsor' is tested against 'no', text, but the field is "
      "a boolean (true or false)"),

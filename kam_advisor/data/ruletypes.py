@@ -58,7 +58,7 @@ def resolve(doc: LineDict | None, path, kb, facts: Mapping[str, Any]) -> tuple[d
     domains: dict[str, FieldType] = {}
     raw_domains = doc.get("domains") or {}
     for name, spec in raw_domains.items():
-        values: list | None = list(spec.get("values") or [])
+        values: list | None = []
         froms = spec.get("from")
         for source in ([froms] if isinstance(froms, str) else froms or []):
             got = _records(kb, source.split(":", 1)[1]) if source.startswith("records:") else \
@@ -71,6 +71,8 @@ def resolve(doc: LineDict | None, path, kb, facts: Mapping[str, Any]) -> tuple[d
                                         spec.line_of("from") if isinstance(spec, LineDict) else None))
             prefix = spec.get("prefix", "")
             values.extend(v[len(prefix):] if prefix and str(v).startswith(prefix) else v for v in got)
+        if values is not None:
+            values.extend(spec.get("values") or [])  # listed after the data's: `none`, `programme`
         closed = values is not None and ("values" in spec or froms)
         domains[name] = FieldType(name, spec["type"], tuple(values) if closed else None)
     out: dict[tuple[str, str], FieldType] = {}
