@@ -3,7 +3,8 @@
 A rule says *when* (facts to join, each a pattern of field tests) and *then* (the record it
 produces: type, id, fields, the facts it rests on, a readable reason). Thresholds and weights
 are ``params`` of the rules file. Every fact type and field a rule reads or writes must be
-declared in the folder's ``kind: types`` file (rules/types.yaml), and every named fact it tests
+declared in the folder's ``kind: types`` file (rules/types.yaml), every value it tests or emits
+of the field's declared type (:mod:`kam_advisor.data.ruletypes`), and every named fact it tests
 in the ``kind: facts`` file. This module checks all of it on load (file:line errors);
 :mod:`kam_advisor.reasoning.compile` turns it into durable-rules' conditions and actions.
 """
