@@ -229,13 +229,22 @@ def test_a_value_a_rule_tests_or_emits_outside_its_declared_type_is_a_load_error
         assert res.output == f"kam-advisor: {path}:{line}: {message}\n"
 
 
-def test_a_field_of_an_unknown_type_is_a_load_error(tmp_path):
-    folder, path, line = broken_rules(tmp_path, "types.yaml", "unit: {type: topic, about: \"the topic id.\"}",
-                                      "unit: {type: topik, about: \"the topic id.\"}")
-    res = assess_with(folder)
+@pytest.mark.parametrize("old,new,message", [
+    ('unit: {type: topic, about: "the topic id."}', 'unit: {type: topik, about: "the topic id."}',
+     "type 'cell', field 'unit': unknown type 'topik'; did you mean 'topic'?"),
+    ("level: {type: level, values: [topic], about", "level: {type: level, values: [topik], about",
+     "type 'cell', field 'level': value 'topik' is not one of topic, area, dimension, overall; did you mean 'topic'?"),
+    ("stage: {type: text, from: stages,", "stage: {type: text, from: stagez,",
+     "domain 'stage': unknown source 'stagez'; did you mean 'stages'?"),
+    ('from: "records:mutual-box"', 'from: "records:mutual-boxes"',
+     "domain 'quadrant': 'records:mutual-boxes' gives no values; did you mean 'records:mutual-box'?"),
+])
+def test_a_wrong_type_declaration_is_one_load_error(tmp_path, old, new, message):
+    folder, path, line = broken_rules(tmp_path, "types.yaml", old, new)
+    res = CliRunner().invoke(main, ["rules", "validate", str(folder)])
     assert res.exit_code == 2, res.output
-    assert res.output.startswith(f"kam-advisor: {path}:{line}: type 'cell', field 'unit': unknown type 'topik'; "
-                                 "did you mean 'topic'?")
+    assert res.output.startswith(f"kam-advisor: {path}:{line}: {message}")
+    assert res.output.count("\n") == 1  # no rule is reported for it as well
 
 
 @pytest.mark.parametrize("origin", ["base", "derived"])

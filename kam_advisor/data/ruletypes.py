@@ -61,14 +61,24 @@ def resolve(doc: LineDict | None, path, kb, facts: Mapping[str, Any]) -> tuple[d
         values: list | None = []
         froms = spec.get("from")
         for source in ([froms] if isinstance(froms, str) else froms or []):
+            if source not in sources and not source.startswith("records:"):
+                errors.append(DataError(f"domain '{name}': unknown source '{source}'{did_you_mean(source, sources)} "
+                                        f"(sources: {', '.join(sources)} or records:KIND)", path,
+                                        spec.line_of("from") if isinstance(spec, LineDict) else None))
+                values = None
+                break
             got = _records(kb, source.split(":", 1)[1]) if source.startswith("records:") else \
                 (sources[source]() if sources[source] is not None else None)
             if got is None:
                 values = None  # the data is not loaded: the domain stays open
                 break
             if kb is not None and not got:
-                errors.append(DataError(f"domain '{name}': '{source}' gives no values", path,
-                                        spec.line_of("from") if isinstance(spec, LineDict) else None))
+                kinds = sorted({f"records:{r.kind}" for r in kb.records.values()})
+                errors.append(DataError(f"domain '{name}': '{source}' gives no values"
+                                        f"{did_you_mean(source, kinds) if source.startswith('records:') else ''}",
+                                        path, spec.line_of("from") if isinstance(spec, LineDict) else None))
+                values = None  # reported here once; the domain stays open
+                break
             prefix = spec.get("prefix", "")
             values.extend(v[len(prefix):] if prefix and str(v).startswith(prefix) else v for v in got)
         if values is not None:
@@ -92,11 +102,12 @@ def resolve(doc: LineDict | None, path, kb, facts: Mapping[str, Any]) -> tuple[d
             if "values" in spec:
                 values = tuple(spec["values"])
                 outside = [v for v in values if ftype.values is not None and v not in ftype.values]
-                if outside:
+                if outside:  # reported here once; the field keeps its type's values
                     errors.append(DataError(f"type '{t['id']}', field '{fname}': value '{outside[0]}' is not "
                                             f"{ftype.describe()}{did_you_mean(str(outside[0]), map(str, ftype.values))}",
                                             path, where))
-                ftype = FieldType(tname, ftype.base, values)
+                else:
+                    ftype = FieldType(tname, ftype.base, values)
             if spec.get("nullable"):
                 ftype = FieldType(ftype.name, ftype.base, ftype.values, True)
             out[(t["id"], fname)] = ftype
