@@ -172,3 +172,104 @@ def test_every_declared_type_is_read_or_written_by_a_rule():
     used = {p["type"] for spec in base.rules.values() for _, p in spec.when}
     used |= {spec.then["emit"] for spec in base.rules.values()}
     assert set(base.types) == used
+
+
+# --- values: every value a rule tests or emits is of the field's declared type ------------------
+
+@pytest.mark.parametrize("file,old,new,message", [
+    ("recommendations.yaml", "level: topic, assessed: true, foundation: true", "level: topc, assessed: true, foundation: true",
+     "rule 'rec.foundation.started': unit_state.level is tested against 'topc', which is not one of topic, area, "
+     "dimension, overall; did you mean 'topic'?"),
+    ("stages.yaml", "passes: true, status: met}", "passes: true, status: mett}",
+     "rule 'cell.met.threshold': emits cell_met.status 'mett', which is not one of met, unmet, unknown, "
+     "not_applicable, none, not_assessed; did you mean 'met'?"),
+    ("stages.yaml", "{type: cell, assessed: true, total: 0}", "{type: cell, assessed: true, total: zero}",
+     "rule 'cell.none': cell.total is tested against 'zero', text, but the field is an integer"),
+    ("scores.yaml", "fields: {level: high}", "fields: {level: 3}",
+     "rule 'confidence.high': emits confidence.level 3, an integer, but the field is grade (text)"),
+    ("scores.yaml", "fields: {level: high}", "fields: {level: hihg}",
+     "rule 'confidence.high': emits confidence.level 'hihg', which is not one of high, medium, low; did you mean "
+     "'high'?"),
+    ("stages.yaml", "passes: true, status: met}", "passes: true, status: null}",
+     "rule 'cell.met.threshold': emits cell_met.status null, but the field is never null"),
+    ("stages.yaml", "ratio: {gte: {param: cell_threshold}}", "stage_name: {gte: {param: cell_threshold}}",
+     "rule 'cell.met.threshold': cell.stage_name is compared (gte), but it is text, not a number"),
+    ("stages.yaml", "{type: cell, assessed: true, total: 0}", "{type: cell, assessed: 'true', total: 0}",
+     "rule 'cell.none': cell.assessed is tested against 'true', text, but the field is a boolean (true or false)"),
+    ("red-flags.yaml", "      phase: 90d\n", "      phase: 90days\n",
+     None),  # the phase of whichever rule comes first
+    ("accounts.yaml", "box: mutual.key", "box: mutual.kye",
+     None),
+    ("accounts.yaml", "box: {in: [mutual.maintenance, mutual.minimal]}", "box: {in: [mutual.maintenance, mutual.minimum]}",
+     "rule 'account.move-out': quadrant.box is tested against 'mutual.minimum', which is not one of mutual.key, "
+     "mutual.maintenance, mutual.build, mutual.minimal, none; did you mean 'mutual.minimal'?"),
+    ("accounts.yaml", "buysell: commodity, any_of: [{is_key: true}", "buysell: commodity, any_of: [{is_key: 'yes'}",
+     "rule 'account.commodity': account.is_key is tested against 'yes', text, but the field is a boolean (true or "
+     "false)"),
+    ("red-flags.yaml", "name: has_senior_sponsor, value: false", "name: has_senior_sponsor, value: 'no'",
+     "rule 'flag.no-sponsor': fact.value of fact 'has_senior_sponsor' is tested against 'no', text, but the field is "
+     "a boolean (true or false)"),
+    ("red-flags.yaml", "name: kam_owned_by_sales, value: true", "name: kam_owned_by_sales, value: {gt: 1}",
+     "rule 'flag.sales-initiative': fact.value of fact 'kam_owned_by_sales' is compared (gt), but it is a boolean "
+     "(true or false), not a number"),
+    ("red-flags.yaml", "name: volume_bonus_pct, value: {gt: {param: volume_bonus_high_pct}}",
+     "name: volume_bonus_pct, value: {gt: 150}",
+     "rule 'flag.volume-bonus.high': fact.value of fact 'volume_bonus_pct' gt 150 never holds: the fact is at most 100 "
+     "(rules/facts.yaml)"),
+])
+def test_a_value_a_rule_tests_or_emits_outside_its_declared_type_is_a_load_error(tmp_path, file, old, new, message):
+    folder, path, line = broken_rules(tmp_path, file, old, new)
+    res = assess_with(folder)
+    assert res.exit_code == 2, res.output
+    if message is None:  # the rule is whichever holds the text first: its id is read back from the file
+        rule = re.findall(r"- id: (\S+)", path.read_text()[:path.read_text().index(new)])[-1]
+        assert res.output.startswith(f"kam-advisor: {path}:{line}: rule '{rule}': ")
+        assert "; did you mean" in res.output and res.output.count("\n") == 1
+    else:
+        assert res.output == f"kam-advisor: {path}:{line}: {message}\n"
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('unit: {type: topic, about: "the topic id."}', 'unit: {type: topik, about: "the topic id."}',
+     "type 'cell', field 'unit': unknown type 'topik'; did you mean 'topic'?"),
+    ("level: {type: level, values: [topic], about", "level: {type: level, values: [topik], about",
+     "type 'cell', field 'level': value 'topik' is not one of topic, area, dimension, overall; did you mean 'topic'?"),
+    ("stage: {type: text, from: stages,", "stage: {type: text, from: stagez,",
+     "domain 'stage': unknown source 'stagez'; did you mean 'stages'?"),
+    ('from: "records:mutual-box"', 'from: "records:mutual-boxes"',
+     "domain 'quadrant': 'records:mutual-boxes' gives no values; did you mean 'records:mutual-box'?"),
+])
+def test_a_wrong_type_declaration_is_one_load_error(tmp_path, old, new, message):
+    folder, path, line = broken_rules(tmp_path, "types.yaml", old, new)
+    res = CliRunner().invoke(main, ["rules", "validate", str(folder)])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith(f"kam-advisor: {path}:{line}: {message}")
+    assert res.output.count("\n") == 1  # no rule is reported for it as well
+
+
+@pytest.mark.parametrize("origin", ["base", "derived"])
+def test_the_values_of_every_fact_are_of_the_declared_types(runs, origin):
+    base, results = runs
+    from kam_advisor.data import ruletypes
+    checked = 0
+    for run in results:
+        for record in (run.facts.values() if origin == "base" else run.findings.values()):
+            for fname, value in record.fields.items():
+                ftype = base.field_types.get((record.type, fname))
+                if ftype is None:
+                    continue
+                reason = ruletypes.misfit(value, ftype)
+                assert reason is None, f"{record.id}: {fname} = {value!r}, {reason}"
+                checked += 1
+    assert checked > 1000
+
+
+def test_rules_validate_checks_a_rules_folder_like_assess(tmp_path):
+    ok = CliRunner().invoke(main, ["rules", "validate"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.startswith("ok: rules: ")
+    folder, path, line = broken_rules(tmp_path, "stages.yaml", "passes: true, status: met}", "passes: true, status: mett}")
+    res = CliRunner().invoke(main, ["rules", "validate", str(folder)])
+    assert res.exit_code == 2, res.output
+    assert res.output == (f"kam-advisor: {path}:{line}: rule 'cell.met.threshold': emits cell_met.status 'mett', which "
+                          "is not one of met, unmet, unknown, not_applicable, none, not_assessed; did you mean 'met'?\n")

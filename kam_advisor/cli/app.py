@@ -69,6 +69,23 @@ def kb_validate(ctx, directory):
                f"{len(base.facets)} facets, {len(base.records)} records")
 
 
+@main.group("rules")
+def rules_group():
+    """Check the rules."""
+
+
+@rules_group.command("validate")
+@click.argument("directory", required=False, type=click.Path())
+@click.pass_context
+def rules_validate(ctx, directory):
+    """Check a rules folder against the knowledge base (--kb): every type, field and value a rule
+    tests or emits; exit 0 when valid, 2 with one line per problem."""
+    from kam_advisor.data import rules as rules_mod
+    base = rules_mod.load(directory or ctx.obj.get("rules_dir"), kb=_kb(ctx))
+    click.echo(f"ok: rules: {len(base.rules)} rules in {len(base.files)} files, {len(base.types)} fact types, "
+               f"{len(base.field_types)} typed fields, {len(base.facts)} named facts")
+
+
 @kb.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "yaml"]), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(), help="Write here instead of stdout.")

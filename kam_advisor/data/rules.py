@@ -3,7 +3,8 @@
 A rule says *when* (facts to join, each a pattern of field tests) and *then* (the record it
 produces: type, id, fields, the facts it rests on, a readable reason). Thresholds and weights
 are ``params`` of the rules file. Every fact type and field a rule reads or writes must be
-declared in the folder's ``kind: types`` file (rules/types.yaml), and every named fact it tests
+declared in the folder's ``kind: types`` file (rules/types.yaml), every value it tests or emits
+of the field's declared type (:mod:`kam_advisor.data.ruletypes`), and every named fact it tests
 in the ``kind: facts`` file. This module checks all of it on load (file:line errors);
 :mod:`kam_advisor.reasoning.compile` turns it into durable-rules' conditions and actions.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from kam_advisor.data import cache, schema
+from kam_advisor.data import cache, ruletypes, schema
 from kam_advisor.data.template import PLACEHOLDER as _PLACEHOLDER, Template
 from kam_advisor.data.errors import DataError, DataErrors
 from kam_advisor.data.paths import data_dir
@@ -48,6 +49,7 @@ class RuleBase:
     facts: dict[str, Mapping[str, Any]]
     types: dict[str, Mapping[str, Any]]
     consumed_types: frozenset[str]
+    field_types: dict = field(default_factory=dict)  # {(type, field): ruletypes.FieldType}
     fingerprint: str = ""  # a hash of everything that changes what the rules do
     files: list[str] = field(default_factory=list)
     method: list[str] = field(default_factory=list)  # paragraphs, parameters filled in
@@ -78,12 +80,14 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
 
     params, param_lines, facts, types, specs = {}, {}, {}, {}, {}
     method_parts: list[tuple] = []
+    types_doc = None
     for path, kind, data in docs:
         if kind == "facts":
             for f in data["facts"]:
                 facts[f["id"]] = plain(f)
             continue
         if kind == "types":
+            types_doc = (data, path)
             for t in data["types"]:
                 types[t["id"]] = plain(t)
             continue
@@ -103,17 +107,19 @@ def load(root: str | Path | None = None, kb=None) -> RuleBase:
     consumed = frozenset(str(pattern["type"]) for spec in specs.values() for _, pattern in spec.when)
     if not types:
         errors.append(DataError("no fact types declared: expected a 'kind: types' file (rules/types.yaml)", root))
+    field_types, type_errors = ruletypes.resolve(*(types_doc or (None, None)), kb, facts)
+    errors.extend(type_errors)
     for spec in specs.values():
         errors.extend(_check_rule(spec, params, kb))
         if types:
-            errors.extend(check_contract(spec, types, facts))
+            errors.extend(check_contract(spec, types, facts, field_types, params))
     method = _method(sorted(method_parts, key=lambda m: m[:2]), params, errors)
     if errors:
         raise DataErrors(errors)
     fingerprint = json.dumps([[plain(s.when), plain(s.then), s.id] for s in specs.values()] + [params],
                              sort_keys=True, default=str)
     return RuleBase(rules=specs, params=params, facts=facts, types=types, consumed_types=consumed,
-                    files=[str(p) for p in files], method=method, fingerprint=fingerprint)
+                    field_types=field_types, files=[str(p) for p in files], method=method, fingerprint=fingerprint)
 
 
 def load_cached(root: str | Path | None = None, kb=None) -> RuleBase:
@@ -219,12 +225,96 @@ def _record_id_pattern(shape: str) -> re.Pattern:
     return re.compile("".join(out) + r"\Z")
 
 
-def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]],
-                   facts: Mapping[str, Any]) -> list[DataError]:
+def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]], facts: Mapping[str, Any],
+                   field_types: Mapping[tuple[str, str], ruletypes.FieldType] | None = None,
+                   params: Mapping[str, Any] | None = None) -> list[DataError]:
     """Every fact type and field the rule reads or writes is declared in the `kind: types` file,
-    and every named fact it tests is declared in the `kind: facts` file."""
+    every named fact it tests is declared in the `kind: facts` file, and every value it tests a
+    field against or emits is of the field's declared type (``field_types``)."""
     errors: list[DataError] = []
     alias_type: dict[str, str] = {}
+    field_types = field_types or {}
+    params = params or {}
+
+    narrowed: dict[tuple[str, str], tuple] = {}  # (alias, field) -> the values its pattern lets through
+
+    def type_of_ref(ref: str) -> ruletypes.FieldType | None:
+        alias, _, fname = ref.partition(".")
+        if fname == "id" and alias in alias_type:
+            return ruletypes.FieldType("text", "text")
+        ftype = field_types.get((alias_type.get(alias, ""), fname))
+        if ftype is not None and (alias, fname) in narrowed:
+            ftype = ruletypes.FieldType(ftype.name, ftype.base, narrowed[(alias, fname)], False)
+        return ftype
+
+    def narrow(alias: str, rtype: str, fname: str, test) -> None:
+        if not isinstance(test, dict):
+            values = [test]
+        elif isinstance(test.get("eq"), (str, int, float, bool)):
+            values = [test["eq"]]
+        elif isinstance(test.get("in"), list):
+            values = test["in"]
+        else:
+            return
+        ftype = field_types.get((rtype, fname))
+        values = [v for v in values if ftype is not None and ruletypes.misfit(v, ftype) is None]
+        if values:  # a value outside the type is reported once, where it is tested
+            narrowed[(alias, fname)] = tuple(values)
+
+    def fits(value, ftype, what: str, node, key, every: bool = True) -> None:
+        """``what`` ('cell.level is tested against', 'emits cell_met.status') takes ``value``."""
+        if isinstance(value, dict) and "ref" in value:
+            src = type_of_ref(str(value["ref"]))
+            if src is None:
+                return
+            if ("mul" in value or "add" in value) and not ruletypes.numeric(src):
+                fail(f"{what} ref '{value['ref']}' with add/mul, but '{value['ref']}' is "
+                     f"{ruletypes.base_phrase(src)}, not a number", node, key)
+                return
+            reason = ruletypes.compatible(src, ftype, every)
+            if reason:
+                fail(f"{what} ref '{value['ref']}', {reason}", node, key)
+        elif isinstance(value, dict) and "param" in value:
+            if value["param"] in params:
+                reason = ruletypes.misfit(params[value["param"]], ftype)
+                if reason:
+                    fail(f"{what} param '{value['param']}' ({ruletypes.show(params[value['param']])}), {reason}",
+                         node, key)
+        else:
+            reason = ruletypes.misfit(value, ftype)
+            if reason:
+                fail(f"{what} {ruletypes.show(value)}, {reason}", node, key)
+
+    def compared(value, ftype, label: str, op: str, node, key) -> None:
+        """A gt/gte/lt/lte test: the field and the value are numbers."""
+        if not ruletypes.numeric(ftype):
+            fail(f"{label} is compared ({op}), but it is {ruletypes.base_phrase(ftype)}, not a number", node, key)
+            return
+        fits(value, ruletypes.FieldType("number", "number"), f"{label} is compared ({op}) with", node, key)
+
+    def check_test(rtype: str, fname: str, test, node, fact: str | None = None) -> None:
+        """``fact``: the named fact whose value ``fname`` holds (typed by rules/facts.yaml)."""
+        ftype = ruletypes.of_fact(fact, facts[fact]) if fact else field_types.get((rtype, fname))
+        if ftype is None:
+            return
+        label = f"{rtype}.{fname}" + (f" of fact '{fact}'" if fact else "")
+        plain_test = not isinstance(test, dict) or bool({"param", "ref"} & set(test))
+        for op, value in ([("eq", test)] if plain_test else list(test.items())):
+            if op in ("gt", "gte", "lt", "lte"):
+                compared(value, ftype, label, op, node, fname)
+                bound = params.get(value["param"]) if isinstance(value, dict) and "param" in value else value
+                reason = ruletypes.never(op, bound, facts[fact]) if fact else None
+                if reason:
+                    fail(f"{label} {op} {ruletypes.show(bound)} {reason}", node, fname)
+            elif op == "in":
+                if isinstance(value, list):
+                    for v in value:
+                        fits(v, ftype, f"{label} is tested against", node, fname)
+                elif isinstance(value, dict) and "param" in value and isinstance(params.get(value["param"]), list):
+                    for v in params[value["param"]]:
+                        fits(v, ftype, f"{label} is tested against (param '{value['param']}')", node, fname)
+            elif op in ("eq", "ne"):
+                fits(value, ftype, f"{label} is tested against", node, fname, every=False)
 
     def fail(message, node=None, key=None):
         line = node.line_of(key) if isinstance(node, LineDict) and key is not None else getattr(node, "line", spec.line)
@@ -258,6 +348,10 @@ def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]],
                  f"{', '.join(types)})", pattern, "type")
             continue
         declared = types[rtype]["fields"]
+        named_test = pattern.get(types[rtype].get("names_facts") or "", None)
+        named_test = named_test.get("eq") if isinstance(named_test, dict) else named_test
+        fact = named_test if isinstance(named_test, str) and named_test in facts else None
+        fact_value = types[rtype].get("fact_value") if fact else None
         groups = [(pattern, {k: v for k, v in pattern.items() if k not in ("type", "any_of")})]
         groups += [(g, g) for g in pattern.get("any_of") or []]
         for node, tests in groups:
@@ -267,6 +361,10 @@ def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]],
                          " (fields are declared in rules/types.yaml)", node, fname)
                 refs_in(test, node, fname)
                 named = types[rtype].get("names_facts")
+                if fname != named and fname in declared:  # a named fact has its own message below
+                    check_test(rtype, fname, test, node, fact if fname == fact_value else None)
+                    if node is pattern:
+                        narrow(alias, rtype, fname, test)
                 if fname == named:
                     values = test.get("in", test.get("eq")) if isinstance(test, dict) else test
                     for value in values if isinstance(values, list) else [values]:
@@ -303,6 +401,13 @@ def check_contract(spec: RuleSpec, types: Mapping[str, Mapping[str, Any]],
                  "finds these records by id)", then, "id")
     for fname, value in (then.get("fields") or {}).items():
         refs_in(value, then["fields"], fname)
+        ftype = field_types.get((emitted, fname))
+        if ftype is not None:
+            fits(value, ftype, f"emits {emitted}.{fname}", then["fields"], fname)
+    phases = [p.get("id") for p in params.get("phases") or [] if isinstance(p, Mapping)]
+    if "phase" in then and phases and then["phase"] not in phases:
+        fail(f"phase '{then['phase']}' is not a phase of the plan ({', '.join(map(str, phases))})"
+             f"{did_you_mean(str(then['phase']), map(str, phases))}", then, "phase")
     if then.get("for_each") and "." in str(then["for_each"]):
         alias, fname = str(then["for_each"]).split(".", 1)
         field_of(alias, fname, f"for_each '{then['for_each']}'", then, "for_each")
