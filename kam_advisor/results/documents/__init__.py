@@ -1,0 +1,77 @@
+"""Typed result documents: one model per kind the product writes, its ``schema_version``, and the
+JSON Schema generated from it (`kam-advisor schema KIND`).
+
+The results layer builds documents as plain data (dicts, in the documented key order) and
+stamps each with its kind's ``schema_version``; the models here are their specification.
+:func:`load` reads a document (a stored blob of any version, JSON from a file) into its model,
+upgrading it first (:func:`upgrade`); :func:`as_dict` turns a model back into plain data, key
+for key as written. Absent optional keys are ``msgspec.UNSET`` and stay absent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import msgspec
+
+from kam_advisor.data.errors import DataError
+from kam_advisor.data.suggest import did_you_mean
+from kam_advisor.results.documents import account, assessment, history, plan, portfolio
+from kam_advisor.results.documents.versions import BY_FIELD, FIRST_VERSION, VERSIONS, stamp  # noqa: F401
+
+# KIND -> (model, current schema version), as `kam-advisor schema KIND` names them
+KINDS: dict[str, tuple[type, int]] = {
+    kind: (model, VERSIONS[kind]) for kind, model in (
+        ("assessment", assessment.Assessment), ("account", account.Account), ("plan", plan.Plan),
+        ("portfolio", portfolio.Portfolio), ("history", history.History), ("compare", history.Compare),
+        ("progress", history.Progress))}
+
+
+def kind_of(name: str) -> str:
+    """KIND checked: one of :data:`KINDS`, else a DataError saying which were meant."""
+    if name in KINDS:
+        return name
+    raise DataError(f"unknown document kind '{name}': expected one of {', '.join(KINDS)}"
+                    f"{did_you_mean(name, list(KINDS))}")
+
+
+def version(kind: str) -> int:
+    return KINDS[kind_of(kind)][1]
+
+
+def schema(kind: str) -> dict:
+    """The JSON Schema (draft 2020-12) of a KIND's document, generated from its model."""
+    model, current = KINDS[kind_of(kind)]
+    body = msgspec.json.schema(model)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": f"kam-advisor {kind} document",
+            "x-schema-version": current, **body}
+
+
+def upgrade(doc: Mapping[str, Any], kind: str | None = None) -> dict:
+    """A document of an older schema version as the current version holds it. Version 1 (no
+    ``schema_version``: written before documents carried one) differs from version 2 by that
+    field alone. A document of a newer version is returned as it is (fields are only added)."""
+    kind = kind or BY_FIELD.get(str(doc.get("kind")))
+    if kind is None:
+        raise DataError("a result document without a known 'kind'")
+    found = doc.get("schema_version")
+    if isinstance(found, int) and not isinstance(found, bool) and found >= KINDS[kind][1]:
+        return dict(doc)
+    rest = {k: v for k, v in doc.items() if k != "schema_version"}
+    return stamp(rest, kind)
+
+
+def load(doc: Mapping[str, Any], kind: str | None = None):
+    """The typed model of a document (upgraded first); a DataError naming the field that does
+    not hold when the document does not fit its kind's model."""
+    doc = upgrade(doc, kind)
+    kind = kind or BY_FIELD[doc["kind"]]
+    try:
+        return msgspec.convert(doc, KINDS[kind][0])
+    except msgspec.ValidationError as err:
+        raise DataError(f"not a {kind} document: {err}") from None
+
+
+def as_dict(model) -> dict:
+    """A model as plain data (dicts and lists), keys in the document's order, absent stays absent."""
+    return msgspec.to_builtins(model)
