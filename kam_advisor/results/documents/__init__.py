@@ -17,7 +17,7 @@ import msgspec
 from kam_advisor.data.errors import DataError
 from kam_advisor.data.suggest import did_you_mean
 from kam_advisor.results.documents import account, assessment, history, plan, portfolio
-from kam_advisor.results.documents.versions import BY_FIELD, FIRST_VERSION, VERSIONS, stamp  # noqa: F401
+from kam_advisor.results.documents.versions import BY_FIELD, FIRST_VERSION, VERSIONS, stamp, upgrade  # noqa: F401
 
 # KIND -> (model, current schema version), as `kam-advisor schema KIND` names them
 KINDS: dict[str, tuple[type, int]] = {
@@ -47,25 +47,13 @@ def schema(kind: str) -> dict:
             "x-schema-version": current, **body}
 
 
-def upgrade(doc: Mapping[str, Any], kind: str | None = None) -> dict:
-    """A document of an older schema version as the current version holds it. Version 1 (no
-    ``schema_version``: written before documents carried one) differs from version 2 by that
-    field alone. A document of a newer version is returned as it is (fields are only added)."""
-    kind = kind or BY_FIELD.get(str(doc.get("kind")))
-    if kind is None:
-        raise DataError("a result document without a known 'kind'")
-    found = doc.get("schema_version")
-    if isinstance(found, int) and not isinstance(found, bool) and found >= KINDS[kind][1]:
-        return dict(doc)
-    rest = {k: v for k, v in doc.items() if k != "schema_version"}
-    return stamp(rest, kind)
-
-
 def load(doc: Mapping[str, Any], kind: str | None = None):
     """The typed model of a document (upgraded first); a DataError naming the field that does
     not hold when the document does not fit its kind's model."""
+    kind = kind or BY_FIELD.get(str(doc.get("kind")))
+    if kind is None:
+        raise DataError(f"not a result document: its 'kind' is none of {', '.join(BY_FIELD)}")
     doc = upgrade(doc, kind)
-    kind = kind or BY_FIELD[doc["kind"]]
     try:
         return msgspec.convert(doc, KINDS[kind][0])
     except msgspec.ValidationError as err:

@@ -29,3 +29,24 @@ def stamp(doc: dict, kind: str) -> dict:
         out.update(doc)
         return out
     return {"schema_version": current, **doc}
+
+
+def version_of(doc) -> int:
+    """The schema version a document was written in (:data:`FIRST_VERSION` when it names none)."""
+    found = doc.get("schema_version")
+    return found if isinstance(found, int) and not isinstance(found, bool) else FIRST_VERSION
+
+
+def upgrade(doc, kind: str) -> dict:
+    """A document of an older schema version as the current version holds it: version 1 (written
+    before documents carried ``schema_version``) differs from version 2 by that field alone. A
+    document of the current or a newer version is returned as it is (fields are only added)."""
+    if version_of(doc) >= VERSIONS[kind]:
+        return doc if isinstance(doc, dict) else dict(doc)
+    return stamp({k: v for k, v in doc.items() if k != "schema_version"}, kind)
+
+
+def upgrade_result(doc: dict) -> dict:
+    """A stored result (programme, account or plan, by its ``kind``) upgraded; anything else as it is."""
+    kind = BY_FIELD.get(doc.get("kind")) if isinstance(doc.get("kind"), str) else None
+    return upgrade(doc, kind) if kind is not None else doc
