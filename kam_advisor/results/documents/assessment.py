@@ -127,10 +127,12 @@ class PlanAction(Doc):
     because: list[str]
 
 
-class Phase(Doc):
+class Phase(Doc, kw_only=True):
+    """A phase as rules/plan.yaml declares it (``capacity`` where it caps the phase), its actions."""
     id: str
     name: str
     months: int
+    capacity: int | UnsetType = UNSET
     actions: list[PlanAction]
 
 
