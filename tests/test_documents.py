@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from kam_advisor.cli import main
 from kam_advisor.data.errors import DataError
-from kam_advisor.results import documents
+from kam_advisor.results.documents import registry as documents
 from kam_advisor.results.account import score_portfolio
 from kam_advisor.results.assessment import assess_evidence, assess_files, load_bases
 from kam_advisor.results.plan import check_plan_file

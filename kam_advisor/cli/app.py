@@ -187,7 +187,7 @@ def batch_cmd(ctx, directory, out_dir, jobs, timeout):
 def schema_cmd(kind):
     """The JSON Schema of a result document KIND: assessment, account, plan, portfolio, history,
     compare or progress (generated from the typed models; its `x-schema-version` is the version)."""
-    from kam_advisor.results import documents
+    from kam_advisor.results.documents import registry as documents
     click.echo(_dump_json(documents.schema(kind)), nl=False)
 
 
