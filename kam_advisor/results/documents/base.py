@@ -1,4 +1,4 @@
-"""What every result document shares: the struct options, the tool record, a trace entry."""
+"""What every result document shares: the base struct, the tool record, a trace entry."""
 
 from __future__ import annotations
 
