@@ -46,7 +46,10 @@ def upgrade(doc, kind: str) -> dict:
     return stamp({k: v for k, v in doc.items() if k != "schema_version"}, kind)
 
 
-def upgrade_result(doc: dict) -> dict:
-    """A stored result (programme, account or plan, by its ``kind``) upgraded; anything else as it is."""
+def upgrade_result(doc):
+    """A stored result (programme, account or plan, by its ``kind``) upgraded; anything else (a
+    record damaged outside kam-advisor) as it is."""
+    if not isinstance(doc, dict):
+        return doc
     kind = BY_FIELD.get(doc.get("kind")) if isinstance(doc.get("kind"), str) else None
     return upgrade(doc, kind) if kind is not None else doc
