@@ -200,6 +200,15 @@ def batch_cmd(ctx, directory, out_dir, jobs, timeout):
         ctx.exit(2)
 
 
+@main.command("schema")
+@click.argument("kind", metavar="KIND")
+def schema_cmd(kind):
+    """The JSON Schema of a result document KIND: assessment, account, plan, portfolio, history,
+    compare or progress (generated from the typed models; its `x-schema-version` is the version)."""
+    from kam_advisor.results.documents import registry as documents
+    click.echo(_dump_json(documents.schema(kind)), nl=False)
+
+
 from kam_advisor.cli.questionnaire import questionnaire, run  # noqa: E402 - commands defined elsewhere
 from kam_advisor.cli.report import report  # noqa: E402
 from kam_advisor.cli.accounts import accounts, plan  # noqa: E402

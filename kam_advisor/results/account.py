@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from kam_advisor.results.documents.versions import stamp
 from kam_advisor import __version__
 from kam_advisor.answers.files import Evidence
 from kam_advisor.answers.portfolio import AccountInput, BUYSELL_LEVELS, PortfolioReader, RowError
@@ -486,9 +487,9 @@ class PortfolioRun:
         self.warnings: list[dict] = []  # rating cells left out, the accounts scored without them
 
     def header(self) -> dict:
-        return {"kind": "portfolio", "tool": {"name": "kam-advisor", "version": __version__},
-                "kb_version": self.kb.version, "source": self.reader.path.name,
-                "scoring": self.scoring.as_dict(), "ignored_columns": list(self.reader.unknown)}
+        return stamp({"kind": "portfolio", "tool": {"name": "kam-advisor", "version": __version__},
+                      "kb_version": self.kb.version, "source": self.reader.path.name,
+                      "scoring": self.scoring.as_dict(), "ignored_columns": list(self.reader.unknown)}, "portfolio")
 
     def _inputs(self) -> Iterator[AccountInput]:
         for item in self.reader:
@@ -574,12 +575,12 @@ def account_document(evidence: Evidence, facts: tuple[Scoring, AccountInput], sh
                      perception_gaps=None) -> dict:
     """The account result document (the `assess` JSON of an account)."""
     sc = facts[0]
-    return {"kind": "account", "tool": {"name": "kam-advisor", "version": __version__}, "kb_version": kb.version,
-            "questionnaire": evidence.questionnaire, "organisation": evidence.organisation,
-            "assessor": evidence.assessor, "date": evidence.date, "respondents": list(evidence.respondents),
-            **shaped, "scoring": sc.as_dict(),
-            "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
-            "perception_gaps": list(perception_gaps or []), "trace": _trace(shaped, evidence)}
+    return stamp({"kind": "account", "tool": {"name": "kam-advisor", "version": __version__}, "kb_version": kb.version,
+                  "questionnaire": evidence.questionnaire, "organisation": evidence.organisation,
+                  "assessor": evidence.assessor, "date": evidence.date, "respondents": list(evidence.respondents),
+                  **shaped, "scoring": sc.as_dict(),
+                  "facts": {k: evidence.facts[k] for k in sorted(evidence.facts)},
+                  "perception_gaps": list(perception_gaps or []), "trace": _trace(shaped, evidence)}, "account")
 
 
 def _trace(a: dict, evidence: Evidence) -> list[dict]:

@@ -16,6 +16,7 @@ import orjson
 
 from kam_advisor import __version__
 from kam_advisor.results.bases import load_bases
+from kam_advisor.results.documents.versions import VERSIONS
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data.errors import DataError
 from kam_advisor.data.vocab import OPEN_ORDER, PRIORITY_ORDER, SEVERITY_ORDER, UNANSWERED
@@ -674,6 +675,7 @@ def build_result(evidence: Evidence, kb, base, run: Inference, gaps: list[dict])
         r["rank"] = n
     return {
         "kind": "programme",
+        "schema_version": VERSIONS["assessment"],
         "tool": {"name": "kam-advisor", "version": __version__},
         "kb_version": kb.version,
         "questionnaire": evidence.questionnaire,

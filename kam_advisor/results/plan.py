@@ -13,6 +13,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Mapping
 
+from kam_advisor.results.documents.versions import stamp
 from kam_advisor import __version__
 from kam_advisor.answers.files import Evidence
 from kam_advisor.data import schema
@@ -254,7 +255,7 @@ def plan_document(fact: dict, findings: list[dict], kb, base: RuleBase, source: 
               + ", ".join(f"{sum(1 for x in findings if x['severity'] == sev)} {sev} x {penalties[sev]}"
                           for sev in ("high", "medium", "low") if any(x["severity"] == sev for x in findings))
               + ("; the score stops at 0" if lost > 100 else "") if findings else "no finding: 100")
-    return {"kind": "plan", "tool": {"name": "kam-advisor", "version": __version__}, "kb_version": kb.version,
+    return stamp({"kind": "plan", "tool": {"name": "kam-advisor", "version": __version__}, "kb_version": kb.version,
             **source, "customer": fact["customer"], "as_of": fact["as_of"],
             "score": {"value": score, "reason": reason, "rule": "plan_penalties", "because": [x["id"] for x in findings]},
             "findings": findings,
@@ -265,7 +266,8 @@ def plan_document(fact: dict, findings: list[dict], kb, base: RuleBase, source: 
                        "text": x["message"]} for x in findings]
             + [{"id": "plan", "type": "plan", "rule": "input", "text": f"the plan for {fact['customer']}",
                 "because": [f"{k}={v}" for k, v in sorted(fact.items())
-                            if k not in ("t", "id", "sid", "customer", "as_of") and not k.endswith("_gap")]}]}
+                            if k not in ("t", "id", "sid", "customer", "as_of") and not k.endswith("_gap")]}]},
+                 "plan")
 
 
 def check_plan_file(path: str | Path, kb, base: RuleBase, as_of: dt.date | None = None) -> dict:

@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import orjson
 import sqlalchemy as sa
 
+from kam_advisor.results.documents.versions import upgrade_result, version_of
 from kam_advisor import __version__
 from kam_advisor.data.errors import DataError
 from kam_advisor.store import db
@@ -218,7 +219,8 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
            "confidence": overall.get("confidence", coverage.get("confidence")),
            "coverage": coverage.get("ratio"), "red_flags": len(result.get("red_flags") or []),
            "answer_count": len(answer_rows), "summary": _json(summarise(result)),
-           "facts": _json(result.get("facts") or {}), "result": _json(result)}
+           "facts": _json(result.get("facts") or {}), "result": _json(result),
+           "schema_version": version_of(result)}
     return row, response_rows, answer_rows
 
 
@@ -338,7 +340,7 @@ class Store:
             full = self._resolve(conn, audit_id)
             row = conn.execute(sa.select(audits_t).where(audits_t.c.id == full)).one()
             sources = self._sources(conn, full)
-        return StoredAudit(audit=_row_summary(row), result=_stored_object(row.result), sources=sources)
+        return StoredAudit(audit=_row_summary(row), result=upgrade_result(_stored_object(row.result)), sources=sources)
 
     def summaries(self, ids: Iterable[str]) -> dict[str, dict]:
         """The summaries (:func:`summarise`) of several audits, by full id."""
@@ -356,7 +358,7 @@ class Store:
         ids = list(ids)
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(audits_t.c.id, audits_t.c.result).where(audits_t.c.id.in_(ids))).all()
-        return {r.id: _stored_object(r.result) for r in rows}
+        return {r.id: upgrade_result(_stored_object(r.result)) for r in rows}
 
     def _sources(self, conn, audit_id: str) -> list[Source]:
         answers: dict[int, list] = {}
@@ -415,7 +417,7 @@ class Store:
                                                               else {"value": v})
                                                           for q, v in src.answers.items()}}
                                              for src in self._sources(conn, s.id)],
-                               "result": orjson.loads(row.result)})
+                               "result": upgrade_result(orjson.loads(row.result))})
             targets = [{"unit": t.unit or None, "stage": t.stage, "by": t.by_date, "set_at": t.set_at}
                        for t in conn.execute(sa.select(targets_t).where(targets_t.c.organisation == org)
                                              .order_by(targets_t.c.unit))]

@@ -7,6 +7,7 @@ results layer's.
 
 from __future__ import annotations
 
+from kam_advisor.results.documents.versions import VERSIONS
 from kam_advisor.data.errors import DataError
 from kam_advisor.results.compare import checklist_done, compare, stage_rank, trend
 from kam_advisor.results.target import progress
@@ -79,7 +80,8 @@ def history_document(store, organisation: str, unit: str | None = None, from_id:
     target = store.target(organisation, unit)
     wanted = [a.id for a in pair] + ([rows[0].id, rows[-1].id] if target and rows else [])
     results = store.results(set(wanted))
-    doc = {"organisation": organisation, "unit": unit, "stages": [], "comparison": None,
+    doc = {"schema_version": VERSIONS["compare"], "organisation": organisation, "unit": unit, "stages": [],
+           "comparison": None,
            "trend": None,
            "target": None, "units": _rollup(store, every, rules_dir, kb_dir) if unit is None else None}
     latest = results.get(rows[-1].id) if rows and rows[-1].id in results else (results[pair[-1].id] if pair else None)
@@ -119,7 +121,7 @@ def set_target(store: Store, organisation: str, stage: str, by_date: str | None 
     if stage not in stages:
         raise DataError(f"--stage: expected one of {', '.join(stages)} (got {stage!r})")
     store.set_target(organisation, stage, by_date, unit)
-    return {"organisation": organisation, "unit": unit,
+    return {"schema_version": VERSIONS["compare"], "organisation": organisation, "unit": unit,
             "stages": [{"id": s["id"], "name": s.get("name")} for s in results[rows[-1].id]["stages"]],
             "comparison": None, "trend": None, "units": None,
             "target": progress(results[rows[0].id], results[rows[-1].id], stage, by_date, rows[0].date,
@@ -162,4 +164,4 @@ def history_listing(store: Store, organisation: str, unit: str | None = None) ->
                 else round(entry["checklist_done"] - before["checklist_done"], 4)}
         previous[a.unit] = entry
         audits.append(entry)
-    return {"organisation": organisation, "audits": audits}
+    return {"schema_version": VERSIONS["history"], "organisation": organisation, "audits": audits}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from kam_advisor.results.documents.versions import VERSIONS
 from kam_advisor.results.compare import change_summary, compare
 from kam_advisor.results.target import progress
 from kam_advisor.store.audits import Store
@@ -50,4 +51,5 @@ def report_progress(store: Store, organisation: str, result: Mapping[str, Any], 
         label = {"id": last.id, "date": last.date, "unit": last.unit, "assessor": last.assessor}
         change = change_summary(compare(old, result, label, {"id": this_audit, "date": date, "unit": unit}, aliases),
                                 old, result)
-    return {"organisation": organisation, "unit": unit, "earlier": earlier, "target": towards, "change": change}
+    return {"schema_version": VERSIONS["progress"], "organisation": organisation, "unit": unit, "earlier": earlier,
+            "target": towards, "change": change}

@@ -175,7 +175,7 @@ def test_compare_from_to_and_json(url, three_audits):
                  "--format", "json", "--db", url)
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert set(doc) == {"organisation", "unit", "stages", "comparison", "trend", "target", "units"}
+    assert set(doc) == {"schema_version", "organisation", "unit", "stages", "comparison", "trend", "target", "units"}
     assert (doc["comparison"]["from"]["id"], doc["comparison"]["to"]["id"]) == (first["id"], last["id"])
     assert "flag.no-sponsor" in [f["id"] for f in doc["comparison"]["red_flags"]["cleared"]]
     assert [a["date"] for a in doc["trend"]["audits"]] == ["2026-10-15", "2027-01-15", "2027-04-15"]
