@@ -19,7 +19,8 @@ from kam_advisor.cli import main
 from kam_advisor.data.errors import DataError
 from kam_advisor.results.documents import registry as documents
 from kam_advisor.results.account import score_portfolio
-from kam_advisor.results.assessment import assess_evidence, assess_files, load_bases
+from kam_advisor.results.assess import assess_files
+from kam_advisor.results.assessment import assess_evidence, load_bases
 from kam_advisor.results.plan import check_plan_file
 from kam_advisor.store import open_store, sources_from_files
 
@@ -191,7 +192,8 @@ def test_a_blob_saved_by_the_previous_version_is_upgraded_when_read(tmp_path, na
         loaded = store.load(audit_id).result
         assert store.results([audit_id])[audit_id] == loaded
         assert store.export("Acme")["audits"][0]["result"] == loaded
-    assert loaded == documents.stamp(old, kind) and list(loaded)[:2] == ["kind", "schema_version"]
+    added = {"warnings": []} if kind == "account" else {}   # version 3 of an account: the ratings left out
+    assert loaded == {**documents.stamp(old, kind), **added} and list(loaded)[:2] == ["kind", "schema_version"]
     fits(loaded, kind)
     model = documents.load(old)   # the model reads the old blob too, upgrading it first
     assert model.schema_version == documents.version(kind)

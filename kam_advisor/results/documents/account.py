@@ -10,6 +10,17 @@ import msgspec
 from kam_advisor.results.documents.base import UNSET, Doc, Facts, Tool, TraceEntry, UnsetType
 
 
+class RatingLeftOut(Doc):
+    """A rating cell that did not hold (e.g. 6 on a 1-5 scale): the account is scored without it."""
+    row: int | None
+    column: str
+    value: Any
+    expected: str
+    where: str
+    message: str
+    account: str | UnsetType = UNSET
+
+
 class CustomerAttractiveness(Doc):
     score: int | float | None
     attractive: bool | None
@@ -109,6 +120,7 @@ class AccountFields(Doc):
     flags: list[Flag]
     reviews: list[Review]
     key_list: str | None
+    warnings: list[RatingLeftOut]
 
 
 class PortfolioAccount(Doc):
@@ -128,6 +140,7 @@ class PortfolioAccount(Doc):
     flags: list[Flag]
     reviews: list[Review]
     key_list: str | None
+    warnings: list[RatingLeftOut]
 
 
 class Account(Doc):
@@ -155,6 +168,7 @@ class Account(Doc):
     flags: list[Flag]
     reviews: list[Review]
     key_list: str | None
+    warnings: list[RatingLeftOut]
     scoring: Scoring
     facts: Facts
     perception_gaps: list[dict[str, Any]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from kam_advisor.results.documents.account import PortfolioAccount, Scoring
+from kam_advisor.results.documents.account import PortfolioAccount, RatingLeftOut, Scoring
 from kam_advisor.results.documents.base import Doc, Tool
 
 
@@ -26,3 +26,4 @@ class Portfolio(Doc):
     summary: dict[str, Any]
     findings: list[dict[str, Any]]
     skipped: list[Skipped]
+    warnings: list[RatingLeftOut]

@@ -9,9 +9,9 @@ FIRST_VERSION = 1   # every document written before documents carried `schema_ve
 # KIND (as `kam-advisor schema KIND` names it) -> its current schema version
 VERSIONS: dict[str, int] = {
     "assessment": 2,
-    "account": 2,
+    "account": 3,
     "plan": 2,
-    "portfolio": 2,
+    "portfolio": 3,
     "history": 2,
     "compare": 2,
     "progress": 2,
@@ -38,12 +38,33 @@ def version_of(doc) -> int:
 
 
 def upgrade(doc, kind: str) -> dict:
-    """A document of an older schema version as the current version holds it: version 1 (written
-    before documents carried ``schema_version``) differs from version 2 by that field alone. A
-    document of the current or a newer version is returned as it is (fields are only added)."""
-    if version_of(doc) >= VERSIONS[kind]:
+    """A document of an older schema version as the current version holds it, one step at a
+    time: version 1 (written before documents carried ``schema_version``) differs from version 2
+    by that field alone; version 3 of an account and a portfolio adds the ratings left out
+    (``warnings``, empty for a document that had none). A document of the current or a newer
+    version is returned as it is (fields are only added)."""
+    found = version_of(doc)
+    if found >= VERSIONS[kind]:
         return doc if isinstance(doc, dict) else dict(doc)
-    return stamp({k: v for k, v in doc.items() if k != "schema_version"}, kind)
+    out = stamp({k: v for k, v in doc.items() if k != "schema_version"}, kind)
+    if found < 3 and kind in ("account", "portfolio"):
+        out = _with_warnings(out) if kind == "account" else {
+            **out, "accounts": [_with_warnings(a) for a in out.get("accounts") or []],
+            "warnings": out.get("warnings", [])}
+    return out
+
+
+def _with_warnings(account: dict) -> dict:
+    """An account of schema version 2 with version 3's ``warnings`` right after ``key_list``."""
+    if "warnings" in account or not isinstance(account, dict):
+        return account
+    out = {}
+    for key, value in account.items():
+        out[key] = value
+        if key == "key_list":
+            out["warnings"] = []
+    out.setdefault("warnings", [])
+    return out
 
 
 def upgrade_result(doc):
