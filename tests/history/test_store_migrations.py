@@ -48,14 +48,23 @@ def test_a_database_of_the_first_schema_is_migrated_on_open_keeping_its_audits(d
     with engine.connect() as conn:
         assert db.current_revision(conn) == "0001"
         assert not sa.inspect(conn).has_table("targets")
-    # an audit written under schema 1 (its tables are unchanged since)
-    from kam_advisor.store.audits import Store
-    audit_id = Store(engine).save(*northwind)
+    # an audit written under schema 1 (its rows as then: schema 5 adds the scores, filled on upgrade)
+    from kam_advisor.store.audits import Store, _record
+    row, responses, answers, scores = _record(*northwind, organisation=None, unit=None, date=None, assessor=None,
+                                              questionnaire_version=None)
+    with db.writing(engine) as conn:
+        Store._insert(conn, row, responses, answers)
+    audit_id = row["id"]
     engine.dispose()
     with pytest.raises(StoreError, match="run kam-advisor db upgrade"):
         open_store(db_url, upgrade=False)
     with open_store(db_url) as store:
         assert store.load(audit_id).result == northwind[0]
+        from kam_advisor.store.schema import audit_scores
+        with store.engine.connect() as conn:
+            backfilled = [dict(r._mapping) for r in conn.execute(sa.select(audit_scores).order_by(
+                audit_scores.c.scope, audit_scores.c.ref))]
+        assert len(scores) > 20 and backfilled == sorted(scores, key=lambda r: (r["scope"], r["ref"]))
         store.set_target("Northwind Components Ltd", "C")
         assert store.target("Northwind Components Ltd")["stage"] == "C"
         with store.engine.connect() as conn:
