@@ -90,8 +90,9 @@ def _median_stage(counts: Mapping[str | None, int], stage_ids: list[str]) -> str
 
 
 def benchmark(store, organisation: str, sector: str | None = None, size: str | None = None,
-              rules: peer_data.PeerRules | None = None) -> dict:
-    """The benchmark of ORGANISATION's latest whole-organisation audit as plain data.
+              rules: peer_data.PeerRules | None = None, result: Mapping[str, Any] | None = None) -> dict:
+    """The benchmark of ORGANISATION's latest whole-organisation audit as plain data; with
+    ``result`` (an assessment not necessarily saved, as ``report --benchmark`` has), of that.
 
     ``sector``/``size``: the peer group (default: the organisation's own, as last saved;
     ``"any"``: every sector or size). Raises DataError for an unknown organisation or size band."""
@@ -101,14 +102,27 @@ def benchmark(store, organisation: str, sector: str | None = None, size: str | N
     given_size = peer_data.check_size(size, rules, allow_any=True)
     with store.engine.connect() as conn:
         own = conn.execute(sa.select(audits_t.c.id, audits_t.c.date, audits_t.c.sector, audits_t.c.size_band,
-                                     audits_t.c.stage_achieved, audits_t.c.result)
+                                     audits_t.c.stage_achieved)
                            .where(audits_t.c.organisation == organisation, audits_t.c.unit.is_(None))
                            .order_by(audits_t.c.date.desc(), audits_t.c.saved_at.desc(), audits_t.c.id.desc())
                            .limit(1)).first()
-        if own is None:
+        if own is None and result is None:
             _no_audit(store, conn, organisation)
-        group_sector = own.sector if given_sector is None else (None if given_sector == peer_data.ANY else given_sector)
-        group_size = own.size_band if given_size is None else (None if given_size == peer_data.ANY else given_size)
+        if result is None:
+            from kam_advisor.store.audits import _stored_object
+            result = _stored_object(conn.execute(sa.select(audits_t.c.result).where(audits_t.c.id == own.id))
+                                    .scalar_one())
+            mine = [{"scope": r.scope, "ref": r.ref, "value": r.value, "stage": r.stage} for r in conn.execute(
+                sa.select(scores_t.c.scope, scores_t.c.ref, scores_t.c.value, scores_t.c.stage)
+                .where(scores_t.c.audit_id == own.id))]
+            audit = {"id": own.id, "date": own.date, "stage": own.stage_achieved}
+        else:
+            mine = score_rows("", result)
+            audit = {"id": None, "date": result.get("date"), "stage": (result.get("overall") or {}).get("achieved")}
+        group_sector = (own.sector if own is not None else None) if given_sector is None else \
+            (None if given_sector == peer_data.ANY else given_sector)
+        group_size = (own.size_band if own is not None else None) if given_size is None else \
+            (None if given_size == peer_data.ANY else given_size)
         latest = _latest()
         peers = sa.select(latest.c.id).where(latest.c.rank == 1, latest.c.organisation != organisation)
         if group_sector is not None:
@@ -118,9 +132,11 @@ def benchmark(store, organisation: str, sector: str | None = None, size: str | N
         peers = peers.cte("peers")
         group = conn.execute(sa.select(sa.func.count()).select_from(peers)).scalar_one()
         figures = []
-        if group >= rules.min_peers:
-            me = sa.select(scores_t.c.scope, scores_t.c.ref, scores_t.c.value).where(
-                scores_t.c.audit_id == own.id).cte("me")
+        if group >= rules.min_peers and mine:
+            me = sa.union_all(*(sa.select(sa.cast(sa.literal(r["scope"]), sa.Text).label("scope"),
+                                          sa.cast(sa.literal(r["ref"]), sa.Text).label("ref"),
+                                          sa.cast(sa.literal(r["value"]), sa.Float).label("value"))
+                                for r in mine)).cte("me")
             s = scores_t
             query = (sa.select(s.c.scope, s.c.ref, s.c.stage, sa.func.count().label("n"),
                                sa.func.sum(sa.case((s.c.value < me.c.value, 1), else_=0)).label("below"),
@@ -129,10 +145,8 @@ def benchmark(store, organisation: str, sector: str | None = None, size: str | N
                                   .join(me, sa.and_(me.c.scope == s.c.scope, me.c.ref == s.c.ref)))
                      .group_by(s.c.scope, s.c.ref, s.c.stage))
             figures = conn.execute(query).all()
-        mine = {(r.scope, r.ref): r for r in conn.execute(
-            sa.select(scores_t.c.scope, scores_t.c.ref, scores_t.c.value, scores_t.c.stage)
-            .where(scores_t.c.audit_id == own.id))}
-    return _document(organisation, own, group_sector, group_size, group, figures, mine, rules)
+    return _document(organisation, audit, result, group_sector, group_size, group, figures,
+                     {(r["scope"], r["ref"]): r for r in mine}, rules)
 
 
 def _no_audit(store, conn, organisation: str):
@@ -145,9 +159,8 @@ def _no_audit(store, conn, organisation: str):
     raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
 
 
-def _document(organisation, own, sector, size, group, figures, mine, rules) -> dict:
-    from kam_advisor.store.audits import _stored_object
-    result = _stored_object(own.result)     # the organisation's own audit: its names of the units
+def _document(organisation, audit, result, sector, size, group, figures, mine, rules) -> dict:
+    """The benchmark document; names of the units come from the organisation's own result."""
     stage_ids = [s.get("id") for s in result.get("stages") or []] or ["A", "B", "C", "D"]
     names = {("programme", "programme"): (result.get("overall") or {}).get("name") or "KAM programme"}
     for scope, key in (("dimension", "dimensions"), ("topic", "topics")):
@@ -161,15 +174,15 @@ def _document(organisation, own, sector, size, group, figures, mine, rules) -> d
         a["stages"][r.stage] = a["stages"].get(r.stage, 0) + r.n
     shown = group >= rules.min_peers
     withheld = (None if shown else
-                f"fewer than {rules.min_peers} other organisations in the peer group ({group}): "
-                "no figure is shown, so that no organisation's result can be worked out")
+                f"the peer group holds {group} other organisation{'' if group == 1 else 's'}, fewer than "
+                f"{rules.min_peers}: a figure over so few could reveal one organisation's result")
 
     def entry(key):
         r = mine[key]
         a = agg.get(key)
         ok = shown and a is not None and a["n"] >= rules.min_peers
         return {"scope": key[0], "id": key[1], "name": names.get(key) or key[1],
-                "score": r.value, "stage": r.stage,
+                "score": r["value"], "stage": r["stage"],
                 "peers": a["n"] if ok else None,
                 "percentile": _percentile(a["below"], a["ties"], a["n"]) if ok else None,
                 "peer_median_stage": _median_stage(a["stages"], stage_ids) if ok else None,
@@ -178,7 +191,7 @@ def _document(organisation, own, sector, size, group, figures, mine, rules) -> d
     keys = sorted(mine, key=lambda k: (order[k[0]], place.get(k, len(place)), k[1]))  # the result's order
     programme = [entry(k) for k in keys if k[0] == "programme"]
     return {"kind": KIND, "schema_version": SCHEMA_VERSION, "organisation": organisation,
-            "audit": {"id": own.id, "date": own.date, "stage": own.stage_achieved},
+            "audit": audit,
             "group": {"sector": sector, "size_band": size,
                       "size_band_name": rules.band(size)["name"] if size else None,
                       "peers": group, "min_peers": rules.min_peers, "shown": shown, "withheld": withheld},
