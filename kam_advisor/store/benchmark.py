@@ -24,6 +24,7 @@ from kam_advisor.data.errors import DataError
 from kam_advisor.store.schema import audit_scores as scores_t, audits as audits_t
 
 SCOPES = ("programme", "dimension", "topic")
+STAGES = ("A", "B", "C", "D")   # when a stored result names none (knowledge/stages.yaml's)
 KIND = "benchmark"
 SCHEMA_VERSION = 1
 
@@ -63,15 +64,17 @@ def score_rows(audit_id: str, result: Mapping[str, Any]) -> list[dict]:
     return rows
 
 
-def _latest(organisation_column=None):
-    """The latest whole-organisation audit of every organisation (read from the covering index
-    audits_by_peer_group: never the audit rows and their results)."""
-    rank = sa.func.row_number().over(partition_by=audits_t.c.organisation,
-                                     order_by=(audits_t.c.date.desc(), audits_t.c.saved_at.desc(),
-                                               audits_t.c.id.desc()))
-    return (sa.select(audits_t.c.id, audits_t.c.organisation, audits_t.c.sector, audits_t.c.size_band,
-                      rank.label("rank"))
-            .where(audits_t.c.unit.is_(None)).cte("latest"))
+def _latest():
+    """The latest whole-organisation audit of every organisation: an audit of no unit with no later
+    one of the same organisation (by date, then time saved, then id). Read from the covering index
+    audits_by_peer_group, never the audit rows; an anti-join, which both databases estimate well
+    (a window's "rank = 1" is estimated at a few rows and picks a plan for a few)."""
+    a, later = audits_t.alias("a"), audits_t.alias("later")
+    newer = sa.select(later.c.id).where(later.c.unit.is_(None), later.c.organisation == a.c.organisation,
+                                        sa.tuple_(later.c.date, later.c.saved_at, later.c.id)
+                                        > sa.tuple_(a.c.date, a.c.saved_at, a.c.id)).exists()
+    return sa.select(a.c.id, a.c.organisation, a.c.sector, a.c.size_band).where(a.c.unit.is_(None), ~newer).subquery(
+        "latest")
 
 
 def _percentile(below: int, ties: int, n: int) -> int:
@@ -124,29 +127,44 @@ def benchmark(store, organisation: str, sector: str | None = None, size: str | N
         group_size = (own.size_band if own is not None else None) if given_size is None else \
             (None if given_size == peer_data.ANY else given_size)
         latest = _latest()
-        peers = sa.select(latest.c.id).where(latest.c.rank == 1, latest.c.organisation != organisation)
+        peers = sa.select(latest.c.id).where(latest.c.organisation != organisation)
         if group_sector is not None:
             peers = peers.where(latest.c.sector == group_sector)
         if group_size is not None:
             peers = peers.where(latest.c.size_band == group_size)
-        peers = peers.cte("peers")
-        group = conn.execute(sa.select(sa.func.count()).select_from(peers)).scalar_one()
+        group = conn.execute(sa.select(sa.func.count()).select_from(peers.subquery())).scalar_one()
+        stage_ids = [x.get("id") for x in result.get("stages") or [] if isinstance(x, dict)] or list(STAGES)
         figures = []
         if group >= rules.min_peers and mine:
-            me = sa.union_all(*(sa.select(sa.cast(sa.literal(r["scope"]), sa.Text).label("scope"),
-                                          sa.cast(sa.literal(r["ref"]), sa.Text).label("ref"),
-                                          sa.cast(sa.literal(r["value"]), sa.Float).label("value"))
-                                for r in mine)).cte("me")
-            s = scores_t
-            query = (sa.select(s.c.scope, s.c.ref, s.c.stage, sa.func.count().label("n"),
-                               sa.func.sum(sa.case((s.c.value < me.c.value, 1), else_=0)).label("below"),
-                               sa.func.sum(sa.case((s.c.value == me.c.value, 1), else_=0)).label("ties"))
-                     .select_from(s.join(peers, peers.c.id == s.c.audit_id)
-                                  .join(me, sa.and_(me.c.scope == s.c.scope, me.c.ref == s.c.ref)))
-                     .group_by(s.c.scope, s.c.ref, s.c.stage))
-            figures = conn.execute(query).all()
+            figures = conn.execute(_ranks(peers, own.id if audit["id"] else mine, stage_ids)).all()
     return _document(organisation, audit, result, group_sector, group_size, group, figures,
-                     {(r["scope"], r["ref"]): r for r in mine}, rules)
+                     {(r["scope"], r["ref"]): r for r in mine}, rules, stage_ids)
+
+
+def _ranks(peers, mine, stage_ids):
+    """One row per unit of the organisation's own audit: the peers measured there, how many below
+    and equal to its score, how many at each stage. ``mine``: the id of the stored audit (its
+    scores, read in key order, drive the query: no sort of the peers' rows), or the score rows
+    of a result not saved."""
+    s = scores_t.alias("s")
+    if isinstance(mine, str):
+        me = scores_t.alias("me")
+        where = [me.c.audit_id == mine]
+    else:
+        me = sa.union_all(*(sa.select(sa.cast(sa.literal(r["scope"]), sa.Text).label("scope"),
+                                      sa.cast(sa.literal(r["ref"]), sa.Text).label("ref"),
+                                      sa.cast(sa.literal(r["value"]), sa.Float).label("value"))
+                            for r in mine)).subquery("me")
+        where = []
+
+    def count(condition):
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+    return (sa.select(me.c.scope, me.c.ref, sa.func.count().label("n"), count(s.c.value < me.c.value).label("below"),
+                      count(s.c.value == me.c.value).label("ties"), count(s.c.stage.is_(None)).label("none"),
+                      *(count(s.c.stage == stage).label(f"stage_{n}") for n, stage in enumerate(stage_ids)))
+            .select_from(me.join(s, sa.and_(s.c.scope == me.c.scope, s.c.ref == me.c.ref)))
+            .where(*where, s.c.audit_id.in_(peers))
+            .group_by(me.c.scope, me.c.ref))
 
 
 def _no_audit(store, conn, organisation: str):
@@ -159,19 +177,16 @@ def _no_audit(store, conn, organisation: str):
     raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
 
 
-def _document(organisation, audit, result, sector, size, group, figures, mine, rules) -> dict:
+def _document(organisation, audit, result, sector, size, group, figures, mine, rules, stage_ids) -> dict:
     """The benchmark document; names of the units come from the organisation's own result."""
-    stage_ids = [s.get("id") for s in result.get("stages") or []] or ["A", "B", "C", "D"]
     names = {("programme", "programme"): (result.get("overall") or {}).get("name") or "KAM programme"}
     for scope, key in (("dimension", "dimensions"), ("topic", "topics")):
         names.update({(scope, u.get("id")): u.get("name") for u in result.get(key) or [] if isinstance(u, dict)})
     agg: dict[tuple, dict] = {}
     for r in figures:
-        a = agg.setdefault((r.scope, r.ref), {"n": 0, "below": 0, "ties": 0, "stages": {}})
-        a["n"] += r.n
-        a["below"] += int(r.below or 0)
-        a["ties"] += int(r.ties or 0)
-        a["stages"][r.stage] = a["stages"].get(r.stage, 0) + r.n
+        agg[(r.scope, r.ref)] = {"n": r.n, "below": int(r.below or 0), "ties": int(r.ties or 0),
+                                 "stages": {None: int(r.none or 0), **{stage: int(getattr(r, f"stage_{n}") or 0)
+                                                                       for n, stage in enumerate(stage_ids)}}}
     shown = group >= rules.min_peers
     withheld = (None if shown else
                 f"the peer group holds {group} other organisation{'' if group == 1 else 's'}, fewer than "
