@@ -221,7 +221,7 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
            "coverage": coverage.get("ratio"), "red_flags": len(result.get("red_flags") or []),
            "answer_count": len(answer_rows), "summary": _json(summarise(result)),
            "facts": _json(result.get("facts") or {}), "result": _json(result)}
-    for key, value in (("sector", normalise_sector(sector)), ("size_band", check_size(size_band))):
+    for key, value in (("sector", normalise_sector(sector, "sector")), ("size_band", check_size(size_band, where="size_band"))):
         if value is not None:      # the peer group (schema 5), when given
             row[key] = value
     return row, response_rows, answer_rows, score_rows(audit_id, result)
@@ -417,6 +417,7 @@ class Store:
                                "assessor": s.assessor, "saved_at": s.saved_at, "questionnaire": s.questionnaire,
                                "questionnaire_version": s.questionnaire_version, "kb_version": s.kb_version,
                                "tool_version": s.tool_version, "respondents": s.respondents,
+                               "sector": row.sector, "size_band": row.size_band,
                                "responses": [{"respondent": src.respondent, "file": src.file,
                                               "questionnaire": src.questionnaire, "facts": dict(src.facts),
                                               "answers": {q: ({"value": v, "note": src.notes[q]} if q in src.notes
@@ -585,8 +586,8 @@ def _read_export(doc: Any, path) -> list:
             record = _record(a["result"], sources, organisation=a["organisation"], unit=a.get("unit"),
                                    date=a["date"], assessor=a.get("assessor"),
                                    questionnaire_version=a.get("questionnaire_version"), audit_id=a["id"],
-                                   saved_at=str(a["saved_at"]))
-        except StoreError as err:
+                                   saved_at=str(a["saved_at"]), sector=a.get("sector"), size_band=a.get("size_band"))
+        except DataError as err:         # a bad name, date, sector or size band
             fail(place, err.message)
         except (TypeError, ValueError, KeyError, AttributeError) as err:  # a result this tool did not write
             fail(f"{place}.result", f"not an assessment result of kam-advisor ({type(err).__name__})")

@@ -216,3 +216,18 @@ def test_report_benchmark_adds_the_page(store, tmp_path):
                              "--db", url).stdout)
     assert data["benchmark"]["group"]["peers"] == 6 and data["benchmark"]["programme"]["percentile"] is not None
     assert "overall" in data and "dimensions" in data     # the report's own fields, unchanged
+
+
+def test_export_and_import_keep_the_peer_group(store, tmp_path):
+    from kam_advisor.data.errors import DataError
+    from kam_advisor.store import open_store
+    from kam_advisor.store.audits import parse_export
+    fill(store)
+    doc = store.export(SUBJECT)
+    assert {(a["sector"], a["size_band"]) for a in doc["audits"]} == {("automotive", "large")}
+    with open_store(f"sqlite:///{tmp_path / 'copy.db'}") as copy:
+        assert copy.import_document(json.loads(json.dumps(doc))) == (2, 0)
+        assert benchmark(copy, SUBJECT)["group"]["sector"] == "automotive"
+    doc["audits"][1]["size_band"] = "huge"
+    with pytest.raises(DataError, match=r"^audits\[1\]: size_band: unknown size band 'huge'"):
+        parse_export(json.dumps(doc).encode())
