@@ -46,13 +46,14 @@ def score_rows(audit_id: str, result: Mapping[str, Any]) -> list[dict]:
     """The ``audit_scores`` rows of one result: the programme, each dimension and each topic that
     was assessed, with its checklist score and the stage it achieved (None: no stage yet)."""
     topics = [t for t in result.get("topics") or [] if isinstance(t, dict) and t.get("assessed", True)]
-    rows = []
+    rows, seen = [], set()
 
     def add(scope, ref, unit, members):
         value = _score(members)
         stage = unit.get("achieved")
         if value is not None and unit.get("assessed", True) is not False and isinstance(ref, str) \
-                and (stage is None or isinstance(stage, str) and len(stage) <= 8):
+                and (stage is None or isinstance(stage, str) and len(stage) <= 8) and (scope, ref) not in seen:
+            seen.add((scope, ref))          # a result this tool did not write may name a unit twice
             rows.append({"audit_id": audit_id, "scope": scope, "ref": ref, "value": value, "stage": stage})
     overall = result.get("overall") if isinstance(result.get("overall"), dict) else {}
     add("programme", "programme", overall, topics)

@@ -231,3 +231,12 @@ def test_export_and_import_keep_the_peer_group(store, tmp_path):
     doc["audits"][1]["size_band"] = "huge"
     with pytest.raises(DataError, match=r"^audits\[1\]: size_band: unknown size band 'huge'"):
         parse_export(json.dumps(doc).encode())
+
+
+def test_a_result_naming_a_topic_twice_or_with_odd_cells_still_saves(store):
+    odd = result("Odd plc", (1, 0, 1), (2, 0, 0), "A")
+    odd["topics"].append(dict(odd["topics"][0]))
+    odd["topics"][1]["cells"] = {"A": {"done": "2", "partial": True, "not_started": -1}, "B": "x"}
+    store.save(odd)
+    refs = {r["ref"]: r["value"] for r in score_rows("x", odd)}
+    assert refs == {"programme": 50.0, "sp": 50.0, "sp.one": 50.0}    # the odd topic counts for nothing
