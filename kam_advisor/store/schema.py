@@ -55,13 +55,16 @@ audits = Table(
     Index("audits_by_peer_group", "unit", "organisation", "date", "saved_at", "id", "sector", "size_band"),
 )
 
+# keyed (scope, ref, audit_id) and, on SQLite, stored in that order: the benchmark reads one
+# unit's scores of many audits, which then lie side by side
 audit_scores = Table(
     "audit_scores", metadata,
-    Column("audit_id", String(32), ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True),
     Column("scope", String(16), primary_key=True),    # programme, dimension or topic
     Column("ref", Text, primary_key=True),            # its id ("programme" for the programme)
+    Column("audit_id", String(32), ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True),
     Column("value", Float, nullable=False),           # checklist score 0-100
     Column("stage", String(8), nullable=True),        # stage achieved; NULL: none yet
+    Index("audit_scores_by_audit", "audit_id"),
     sqlite_with_rowid=False,
 )
 

@@ -30,13 +30,14 @@ def upgrade() -> None:
                     ["unit", "organisation", "date", "saved_at", "id", "sector", "size_band"])
     op.create_table(
         "audit_scores",
-        sa.Column("audit_id", sa.String(32), sa.ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("scope", sa.String(16), primary_key=True),
         sa.Column("ref", sa.Text, primary_key=True),
+        sa.Column("audit_id", sa.String(32), sa.ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("value", sa.Float, nullable=False),
         sa.Column("stage", sa.String(8), nullable=True),
         sqlite_with_rowid=False,
     )
+    op.create_index("audit_scores_by_audit", "audit_scores", ["audit_id"])
     _backfill_scores(op.get_bind())
 
 
@@ -62,6 +63,7 @@ def _backfill_scores(conn) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("audit_scores_by_audit", table_name="audit_scores")
     op.drop_table("audit_scores")
     op.drop_index("audits_by_peer_group", table_name="audits")
     with op.batch_alter_table("audits") as batch:
