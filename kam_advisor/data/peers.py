@@ -62,8 +62,8 @@ def load(path: str | None = None) -> PeerRules:
     seen = set()
     for n, b in enumerate(bands):
         line = bands.line_of(n) if hasattr(bands, "line_of") else None
-        if not isinstance(b, dict) or not isinstance(b.get("id"), str) or not re.fullmatch(r"[a-z][a-z0-9-]*", b["id"]) \
-                or not isinstance(b.get("name"), str):
+        if not isinstance(b, dict) or not isinstance(b.get("id"), str) \
+                or not re.fullmatch(r"[a-z][a-z0-9-]*", b["id"]) or not isinstance(b.get("name"), str):
             fail(f"params.size_bands.value[{n}]: expected {{id (lower-case word), name, employees}}", line)
         if b["id"] in seen or b["id"] == ANY:
             fail(f"params.size_bands.value[{n}].id: '{b['id']}' is {'reserved' if b['id'] == ANY else 'given twice'}",

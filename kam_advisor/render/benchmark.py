@@ -84,8 +84,8 @@ def render_md(doc: Mapping[str, Any]) -> str:
     if doc["group"]["shown"]:
         lines += [f"*Measure: {_md(doc['measure'])}; percentile: {_md(doc['percentile_rule'])}.*", "",
                   "| Unit | Score | Stage | Percentile | Peers' median stage | Peers |", "|---|---:|---|---:|---|---:|"]
-        lines += [f"| {_md(r['name'])} | {r['score']} | {r['stage']} | {r['percentile']} | {r['median']} | {r['peers']} |"
-                  for r in rows(doc)]
+        lines += [f"| {_md(r['name'])} | {r['score']} | {r['stage']} | {r['percentile']} | {r['median']} "
+                  f"| {r['peers']} |" for r in rows(doc)]
     return "\n".join(lines) + "\n"
 
 

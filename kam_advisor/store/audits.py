@@ -221,7 +221,8 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
            "coverage": coverage.get("ratio"), "red_flags": len(result.get("red_flags") or []),
            "answer_count": len(answer_rows), "summary": _json(summarise(result)),
            "facts": _json(result.get("facts") or {}), "result": _json(result)}
-    for key, value in (("sector", normalise_sector(sector, "sector")), ("size_band", check_size(size_band, where="size_band"))):
+    for key, value in (("sector", normalise_sector(sector, "sector")),
+                       ("size_band", check_size(size_band, where="size_band"))):
         if value is not None:      # the peer group (schema 5), when given
             row[key] = value
     return row, response_rows, answer_rows, score_rows(audit_id, result)
