@@ -311,6 +311,30 @@ def test_the_consultant_can_turn_the_respondents_result_off(server):
     assert _request(f"{base}/r/{token}/result")[0] == 404
 
 
+def test_closing_records_the_sector_and_size_band_for_the_peer_benchmark(server):
+    store, base = server["store"], server["url"]
+    form = {"content-type": "application/x-www-form-urlencoded", "cookie": f"kam_admin={server['token']}"}
+    eids = []
+    for _ in range(2):
+        eid = eng.create(store, "Peer Group Ltd", "readiness", ["CEO"])
+        eng.save_answers(store, eng.get(store, eid).respondents[0].token, {"driver": "done"}, {})
+        eids.append(eid)
+    page = _request(f"{base}/admin/e/{eids[0]}/close", headers=form)[2]
+    assert 'name="sector"' in page and '<option value="very-large">5,000 employees or more</option>' in page
+    csrf = _csrf(server, f"/admin/e/{eids[0]}/close")
+    status, _, body = _request(f"{base}/admin/e/{eids[0]}/close",
+                               f"csrf={csrf}&sector=Chemicals&size=enormous".encode(), form)
+    assert status == 400 and "size_band: unknown size band &#39;enormous&#39;" in body
+    assert not eng.get(store, eids[0]).closed
+    status, _, _ = _request(f"{base}/admin/e/{eids[1]}/close",
+                            f"csrf={csrf}&sector=+Specialty++Chemicals&size=large".encode(), form)
+    assert status == 200 and eng.get(store, eids[1]).closed
+    from kam_advisor.store.schema import audits
+    with store.engine.connect() as conn:
+        row = conn.execute(audits.select().where(audits.c.id == eng.get(store, eids[1]).audit_id)).one()
+    assert (row.sector, row.size_band) == ("specialty chemicals", "large")
+
+
 def test_several_revealed_questions_are_counted_in_words_that_agree(server):
     """kam_count > 0 brings four questions onto the people page: "4 more questions appeared
     below"; the page opens at the first of them."""

@@ -21,7 +21,7 @@ from kam_advisor.answers import loader
 from kam_advisor.data import vocab
 from kam_advisor.answers import writer
 from kam_advisor.cli.shared import GuardedCommand, GuardedGroup, check_date, root_options
-from kam_advisor.cli.store import save_if_asked, save_options
+from kam_advisor.cli.store import check_save_options, save_if_asked, save_options
 from kam_advisor.data.errors import DataError, display_path
 
 
@@ -62,6 +62,7 @@ def run(ctx, name, answers_path, respondent, assess, **save):
     prompt: ? help, b back, s skip (don't know), Enter keeps the current answer.
     """
     from kam_advisor.answers import interview
+    check_save_options(**save)            # a bad --size or --sector is said before the first question
     q = _load(ctx, name)
     path = interview.check_path(answers_path or f"{q.id}-answers.yaml")
     from kam_advisor.answers import workbook

@@ -56,6 +56,25 @@ def _progress(result: dict, org: str | None, date: str | None, unit: str | None,
     return history
 
 
+def _benchmark(result: dict, org: str | None, db_url: str | None) -> dict | None:
+    """This assessment placed among the latest audits of the organisation's peers in the store
+    (its peer group as last saved); None (with a warning) when there is no history."""
+    from kam_advisor.store import open_store
+    from kam_advisor.store.benchmark import benchmark
+    from kam_advisor.store.db import NoHistory
+    organisation = org or result.get("organisation")
+    if not organisation:
+        raise DataError("--benchmark: the answers name no organisation; give --org NAME")
+    try:
+        store = open_store(db_url, write=False)
+    except NoHistory as err:
+        click.echo(f"kam-advisor: warning: no peers to compare with ({err.message}): the report has no "
+                   "benchmark page", err=True)
+        return None
+    with store:
+        return benchmark(store, organisation, result=result)
+
+
 def _use_colour(stream) -> bool:
     """ANSI colour only on an interactive terminal, and never when NO_COLOR is set."""
     if os.environ.get("NO_COLOR"):
@@ -83,12 +102,15 @@ def _use_colour(stream) -> bool:
               help="Add the organisation's earlier audits and its progress towards its target stage, from the "
                    "history database (see 'assess --save', 'target').")
 @click.option("--unit", help="With --progress: the unit's audits and target (default: the whole organisation's).")
+@click.option("--benchmark", "with_benchmark", is_flag=True,
+              help="Add the peer benchmark: this assessment among the latest audits of the organisation's peers "
+                   "in the history database (no figure for fewer than 5 of them; none named).")
 @brand_option
 @db_option
 @click.pass_context
 @store_errors
-def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, progress, unit, brand_file,
-           db_url):
+def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, progress, unit, with_benchmark,
+           brand_file, db_url):
     """Assess the answers and write the diagnostic report (html, pdf, md, text, json or pptx).
 
     pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium'); pptx is the
@@ -121,6 +143,7 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     obj = _obj(ctx)
     result = _assess(list(answers), obj.get("kb_dir"), obj.get("rules_dir"))
     history = _progress(result, org, date, unit, db_url) if progress else None
+    peers = _benchmark(result, org, db_url) if with_benchmark else None
     if fmt == "pptx":
         atomic_write(Path(output), render_deck(result, org=org, assessor=assessor, title=title, date=date,
                                                progress=history, brand=brand), inputs=answers)
@@ -129,12 +152,13 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     if fmt == "pdf":
         from kam_advisor.render.pdf import render_pdf
         atomic_write(Path(output), render_pdf(result, org=org, assessor=assessor, title=title, date=date,
-                                              appendix=appendix, progress=history, brand=brand), inputs=answers)
+                                              appendix=appendix, progress=history, brand=brand, benchmark=peers),
+                     inputs=answers)
         click.echo(f"report written to {display_path(output)}", err=True)
         return
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
-                             appendix=appendix, progress=history, brand=brand)
+                             appendix=appendix, progress=history, brand=brand, benchmark=peers)
     if to_stdout:
         # we decided; click must not strip or add. Coloured, the text goes past the terminal
         # guard: its user text is shown as \xNN by the renderer, the colours are ours

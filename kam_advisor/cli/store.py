@@ -73,17 +73,25 @@ def save_options(func):
         click.option("--date", "audit_date", metavar="YYYY-MM-DD",
                      help="Date of the audit (default: the answers' date, else today)."),
         click.option("--assessor", help="Who carried out the audit (default: the answers' assessor)."),
+        click.option("--sector", help="The organisation's sector, saved for the peer benchmark (free text)."),
+        click.option("--size", "size_band", metavar="BAND",
+                     help="The organisation's size band, saved for the peer benchmark (see `benchmark --help`)."),
         db_option,
     ]):
         func = decorate(func)
     return func
 
 
-def check_save_options(save, org, unit, audit_date, assessor, db_url=None) -> None:
-    """--unit only makes sense with --save: say so before any work (--org, --date and --assessor
-    also name the assessment itself)."""
-    if not save and unit is not None:
-        raise DataError("--unit says how to save: add --save")
+def check_save_options(save, org, unit, audit_date, assessor, db_url=None, sector=None, size_band=None) -> None:
+    """--unit, --sector and --size only make sense with --save: say so before any work (--org,
+    --date and --assessor also name the assessment itself); a sector or size band that cannot be
+    saved is refused before the assessment runs."""
+    for name, value in (("--unit", unit), ("--sector", sector), ("--size", size_band)):
+        if not save and value is not None:
+            raise DataError(f"{name} says how to save: add --save")
+    from kam_advisor.data.peers import check_size, normalise_sector
+    normalise_sector(sector)
+    check_size(size_band)
 
 
 def apply_names(result: dict, org=None, audit_date=None, assessor=None, **_) -> None:
@@ -95,9 +103,10 @@ def apply_names(result: dict, org=None, audit_date=None, assessor=None, **_) -> 
 
 
 @store_errors
-def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url) -> None:
+def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db_url, sector=None,
+                  size_band=None) -> None:
     """Save an assessment when --save was given; say where on stderr."""
-    check_save_options(save, org, unit, audit_date, assessor)
+    check_save_options(save, org, unit, audit_date, assessor, sector=sector, size_band=size_band)
     if not save:
         return
     from kam_advisor.store import questionnaire_version, save_assessment, sources_from_files
@@ -105,7 +114,7 @@ def save_if_asked(result: dict, paths, save, org, unit, audit_date, assessor, db
     with _open(db_url, write=True) as store:
         audit_id = save_assessment(store, result, sources, organisation=org, unit=unit, date=audit_date,
                                    assessor=assessor, questionnaire_version=questionnaire_version(
-                                       result.get("questionnaire")))
+                                       result.get("questionnaire")), sector=sector, size_band=size_band)
         click.echo(f"saved audit {audit_id} in {store.url}", err=True)
 
 
@@ -378,3 +387,52 @@ def reassess_cmd(ctx, audit_id, save, fmt, db_url):
 
 
 COMMANDS += [reassess_cmd]
+
+
+# --- the peer benchmark ---------------------------------------------------------------------------
+
+def _size_help() -> str:
+    from kam_advisor.data.peers import load
+    rules = load()
+    return (", ".join(f"{b['id']} ({b['name']})" for b in rules.size_bands)
+            + f". Anonymity threshold: {rules.min_peers} other organisations (rules/benchmark/peers.yaml)")
+
+
+class _BenchmarkCommand(GuardedCommand):
+    def format_help_text(self, ctx, formatter):      # the size bands are data: listed from the file
+        import inspect
+        shown = self.help
+        self.help = inspect.cleandoc(shown or "") + f"\n\nSize bands: {_size_help()}."
+        try:
+            super().format_help_text(ctx, formatter)
+        finally:
+            self.help = shown
+
+
+@click.command("benchmark", cls=_BenchmarkCommand)
+@click.argument("organisation")
+@click.option("--sector", help="Peer group's sector (default: the organisation's own, as saved; 'any': every sector).")
+@click.option("--size", "size_band", metavar="BAND",
+              help="Peer group's size band (default: the organisation's own, as saved; 'any': every size).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+@db_option
+@guard
+@store_errors
+def benchmark_cmd(organisation, sector, size_band, fmt, output, db_url):
+    """Where ORGANISATION's latest audit stands among the latest audits of the other organisations
+    of its peer group: the percentile of the programme, each dimension and each topic, and the
+    peers' median stage. Anonymous: no other organisation is named, and no figure is shown for
+    a group smaller than the threshold below."""
+    from kam_advisor.data.peers import check_size
+    from kam_advisor.render.benchmark import render
+    from kam_advisor.store.benchmark import benchmark
+    check_size(size_band, allow_any=True)         # a bad band is refused before the store is opened
+    with _open(db_url) as store:
+        doc = benchmark(store, organisation, sector, size_band)
+    _echo_out(render(doc, fmt), output)
+    if output and output != "-":
+        click.echo(f"written to {display_path(output)}", err=True)
+
+
+COMMANDS += [benchmark_cmd]

@@ -83,14 +83,15 @@ def html_to_pdf(page_html: str, footer: str) -> bytes:
 
 def render_pdf(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
                title: str | None = None, date: str | None = None, appendix: bool = False,
-               progress: Mapping[str, Any] | None = None, brand: Any = None) -> bytes:
+               progress: Mapping[str, Any] | None = None, brand: Any = None,
+               benchmark: Mapping[str, Any] | None = None) -> bytes:
     """The HTML report of ``result`` as an A4 PDF: page numbers, organisation and date in the footer
     (and a ``brand``'s firm and footer text).
 
     The date is ``date``, else the result's own (the answers' date); without one, today's.
     """
     page_html = report.render(result, "html", org=org, assessor=assessor, title=title, date=date, appendix=appendix,
-                              progress=progress, brand=brand)
+                              progress=progress, brand=brand, benchmark=benchmark)
     organisation = org or str(result.get("organisation") or "")
     date = date or str(result.get("date") or _dt.date.today().isoformat())
     more = (brand.firm, brand.footer) if brand else ()

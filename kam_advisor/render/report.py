@@ -875,7 +875,8 @@ def _ratio_style(threshold: float):
 
 def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
            title: str | None = None, date: str | None = None, color: bool = False, appendix: bool = False,
-           summary_only: bool = False, progress: Mapping[str, Any] | None = None, brand: Any = None) -> str:
+           summary_only: bool = False, progress: Mapping[str, Any] | None = None, brand: Any = None,
+           benchmark: Mapping[str, Any] | None = None) -> str:
     """The report in ``fmt`` (html, md, text or json) as one string ending in a newline.
 
     ``progress`` (:func:`kam_advisor.store.progress.report_progress`): the organisation's earlier
@@ -887,7 +888,13 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     the terminal summary of ``assess``: the cover lines, the executive summary and the first phase.
     JSON is the assessment contract itself (with ``org``/``assessor``/``date`` applied).
     ``brand`` (:class:`kam_advisor.data.brand.Brand`): the firm's colour, logo and footer (HTML).
+    ``benchmark`` (:func:`kam_advisor.store.benchmark.benchmark`) adds the peer benchmark's page
+    (in JSON, as ``benchmark``); see :func:`_with_benchmark`.
     """
+    if benchmark is not None and not kinds.is_own(result):
+        return _with_benchmark(render(result, fmt, org=org, assessor=assessor, title=title, date=date, color=color,
+                                      appendix=appendix, summary_only=summary_only, progress=progress, brand=brand),
+                               fmt, benchmark)
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
     if kinds.is_own(result):  # an account or plan result has reports of its own
@@ -911,6 +918,18 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     return _tidy(_environment("text").get_template("report.txt.j2").render(
         v=_terminal_safe(view), paint=_paint(color), ratio_style=_ratio_style(threshold), width=TEXT_WIDTH,
         summary_only=summary_only))
+
+
+def _with_benchmark(text: str, fmt: str, benchmark: Mapping[str, Any]) -> str:
+    """The report with the peer benchmark's page after the others (render/benchmark.py)."""
+    from kam_advisor.render import benchmark as page
+    if fmt == "json":
+        return json.dumps({**json.loads(text), "benchmark": benchmark}, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        section = _environment("html").get_template("_benchmark_page.html.j2").render(b=page.page_view(benchmark))
+        at = text.rindex("</body>")
+        return text[:at] + section + text[at:]
+    return text + "\n" + (page.render_md(benchmark) if fmt == "md" else page.render_text(benchmark))
 
 
 _TRAILING = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")

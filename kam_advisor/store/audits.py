@@ -25,8 +25,8 @@ from kam_advisor import __version__
 from kam_advisor.data.errors import DataError
 from kam_advisor.store import db
 from kam_advisor.store.db import StoreError
-from kam_advisor.store.schema import answers as answers_t, audits as audits_t, responses as responses_t, \
-    targets as targets_t
+from kam_advisor.store.schema import answers as answers_t, audit_scores as scores_t, audits as audits_t, \
+    responses as responses_t, targets as targets_t
 
 EXPORT_FORMAT = "kam-advisor-history"
 EXPORT_VERSION = 1
@@ -191,8 +191,10 @@ def _row_summary(row) -> AuditSummary:
 
 
 def _record(result, sources, *, organisation, unit, date, assessor, questionnaire_version,
-            audit_id=None, saved_at=None):
-    """The rows of one audit: (audits row, responses rows, answers rows), checked."""
+            audit_id=None, saved_at=None, sector=None, size_band=None):
+    """The rows of one audit: (audits row, responses rows, answers rows, audit_scores rows), checked."""
+    from kam_advisor.data.peers import check_size, normalise_sector
+    from kam_advisor.store.benchmark import score_rows
     org = check_name(organisation if organisation is not None else result.get("organisation"),
                      "organisation", required=True)
     unit = check_name(unit, "unit")
@@ -221,7 +223,11 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
            "answer_count": len(answer_rows), "summary": _json(summarise(result)),
            "facts": _json(result.get("facts") or {}), "result": _json(result),
            "schema_version": version_of(result)}
-    return row, response_rows, answer_rows
+    for key, value in (("sector", normalise_sector(sector, "sector")),
+                       ("size_band", check_size(size_band, where="size_band"))):
+        if value is not None:      # the peer group (schema 5), when given
+            row[key] = value
+    return row, response_rows, answer_rows, score_rows(audit_id, result)
 
 
 
@@ -254,39 +260,42 @@ class Store:
     def save(self, result: Mapping[str, Any], sources: Sequence[Source] = (), *, organisation: str | None = None,
              unit: str | None = None, date: str | None = None, assessor: str | None = None,
              questionnaire_version: str | None = None, audit_id: str | None = None,
-             saved_at: str | None = None) -> str:
+             saved_at: str | None = None, sector: str | None = None, size_band: str | None = None) -> str:
         """Store one assessment (the `assess` result and the answers it came from); returns its id.
 
         organisation, date and assessor default to the result's; the date to today when the
-        answers name none. One transaction: the audit is stored whole or not at all.
+        answers name none. ``sector`` (free text) and ``size_band`` (rules/benchmark/peers.yaml)
+        place it in a peer group. One transaction: the audit is stored whole or not at all.
         """
         with db.writing(self.engine) as conn:
             return self.save_in(conn, result, sources, organisation=organisation, unit=unit, date=date,
                                 assessor=assessor, questionnaire_version=questionnaire_version, audit_id=audit_id,
-                                saved_at=saved_at)
+                                saved_at=saved_at, sector=sector, size_band=size_band)
 
     def save_in(self, conn, result: Mapping[str, Any], sources: Sequence[Source] = (), **details) -> str:
         """:meth:`save` within a writing transaction the caller holds (``db.writing``), so that
         saving the audit and another change (closing a web engagement) are one transaction."""
         record = _record(result, sources, **{"organisation": None, "unit": None, "date": None, "assessor": None,
                                              "questionnaire_version": None, "audit_id": None, "saved_at": None,
-                                             **details})
+                                             "sector": None, "size_band": None, **details})
         self._insert(conn, *record)
         return record[0]["id"]
 
     @staticmethod
-    def _insert(conn, row, response_rows, answer_rows) -> None:
+    def _insert(conn, row, response_rows, answer_rows, score_rows=()) -> None:
         conn.execute(audits_t.insert(), row)
         if response_rows:
             conn.execute(responses_t.insert(), response_rows)
         if answer_rows:
             conn.execute(answers_t.insert(), answer_rows)
+        if score_rows:
+            conn.execute(scores_t.insert(), list(score_rows))
 
     def delete(self, audit_id: str) -> AuditSummary:
         """Remove one audit and its answers (one transaction); returns what was removed."""
         with db.writing(self.engine) as conn:
             found = self._summary(conn, self._resolve(conn, audit_id))
-            for table in (answers_t, responses_t):
+            for table in (answers_t, responses_t, scores_t):
                 conn.execute(table.delete().where(table.c.audit_id == found.id))
             conn.execute(audits_t.delete().where(audits_t.c.id == found.id))
         return found
@@ -411,6 +420,7 @@ class Store:
                                "assessor": s.assessor, "saved_at": s.saved_at, "questionnaire": s.questionnaire,
                                "questionnaire_version": s.questionnaire_version, "kb_version": s.kb_version,
                                "tool_version": s.tool_version, "respondents": s.respondents,
+                               "sector": row.sector, "size_band": row.size_band,
                                "responses": [{"respondent": src.respondent, "file": src.file,
                                               "questionnaire": src.questionnaire, "facts": dict(src.facts),
                                               "answers": {q: ({"value": v, "note": src.notes[q]} if q in src.notes
@@ -579,8 +589,8 @@ def _read_export(doc: Any, path) -> list:
             record = _record(a["result"], sources, organisation=a["organisation"], unit=a.get("unit"),
                                    date=a["date"], assessor=a.get("assessor"),
                                    questionnaire_version=a.get("questionnaire_version"), audit_id=a["id"],
-                                   saved_at=str(a["saved_at"]))
-        except StoreError as err:
+                                   saved_at=str(a["saved_at"]), sector=a.get("sector"), size_band=a.get("size_band"))
+        except DataError as err:         # a bad name, date, sector or size band
             fail(place, err.message)
         except (TypeError, ValueError, KeyError, AttributeError) as err:  # a result this tool did not write
             fail(f"{place}.result", f"not an assessment result of kam-advisor ({type(err).__name__})")

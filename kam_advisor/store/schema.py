@@ -13,7 +13,9 @@ store's queries are written against. A test checks both agree (tests/test_store_
 - ``web_settings``: the web questionnaire's signing secret and admin token (schema 4), kept with
   the store so that restarts and several worker processes share them.
 - schema 5 adds to ``audits`` the version of the stored result document and the organisation's
-  sector and size band (the peer benchmark's groups).
+  sector and size band (the peer benchmark's groups), and ``audit_scores``: the checklist score
+  and stage of the programme, each dimension and each topic of every audit, which the peer
+  benchmark ranks in SQL (kam_advisor/store/benchmark.py) without parsing a result.
 """
 
 from __future__ import annotations
@@ -48,7 +50,22 @@ audits = Table(
     Column("sector", Text, nullable=True),            # peer group (schema 5)
     Column("size_band", Text, nullable=True),
     Index("audits_by_organisation", "organisation", "unit", "date"),
-    Index("audits_by_peer_group", "sector", "size_band", "organisation", "date"),
+    # covers the benchmark's "latest whole-organisation audit of each organisation": read from
+    # the index alone, never the rows (whose result, 300 KB, sits before sector and size_band)
+    Index("audits_by_peer_group", "unit", "organisation", "date", "saved_at", "id", "sector", "size_band"),
+)
+
+# keyed (scope, ref, audit_id) and, on SQLite, stored in that order: the benchmark reads one
+# unit's scores of many audits, which then lie side by side
+audit_scores = Table(
+    "audit_scores", metadata,
+    Column("scope", String(16), primary_key=True),    # programme, dimension or topic
+    Column("ref", Text, primary_key=True),            # its id ("programme" for the programme)
+    Column("audit_id", String(32), ForeignKey("audits.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", Float, nullable=False),           # checklist score 0-100
+    Column("stage", String(8), nullable=True),        # stage achieved; NULL: none yet
+    Index("audit_scores_by_audit", "audit_id"),
+    sqlite_with_rowid=False,
 )
 
 responses = Table(

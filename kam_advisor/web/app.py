@@ -635,7 +635,9 @@ def create_app(settings: Settings) -> Starlette:
                 import datetime as _dt
                 try:
                     eng.close_with_audit(store, engagement.id, result, sources, organisation=engagement.organisation,
-                                         date=(result or {}).get("date") or _dt.date.today().isoformat())
+                                         date=(result or {}).get("date") or _dt.date.today().isoformat(),
+                                         sector=(form.get("sector") or "").strip() or None,   # the peer group
+                                         size_band=form.get("size") or None)
                 except DataError as err:
                     return message(400, "Not closed", err.message, (f"/admin/e/{engagement.id}", "Back"))
             return RedirectResponse(f"/admin/e/{engagement.id}", status_code=303)
@@ -644,8 +646,9 @@ def create_app(settings: Settings) -> Starlette:
         q = questionnaire(engagement.questionnaire)
         finished = sum(1 for p in engagement.respondents if p.finished_at)
         answering = sum(1 for p in engagement.respondents if p.answered and not p.finished_at)
+        from kam_advisor.data.peers import load as peer_rules
         return page("close.html.j2", engagement=engagement, q=q, finished=finished, answering=answering,
-                    csrf=csrf("admin"))
+                    csrf=csrf("admin"), size_bands=peer_rules().size_bands)
 
     def report_page(request: Request, form):
         engagement = engagement_of(request)

@@ -102,7 +102,7 @@ class PostgresServer:
             self._shared = True
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=kam_shared",
                              autocommit=True) as conn:
-            conn.execute("TRUNCATE answers, responses, targets, audits")
+            conn.execute("TRUNCATE answers, responses, audit_scores, targets, audits")
         return self.url("kam_shared")
 
 

@@ -49,10 +49,10 @@ def test_a_database_of_the_first_schema_is_migrated_on_open_keeping_its_audits(d
         assert db.current_revision(conn) == "0001"
         assert not sa.inspect(conn).has_table("targets")
     # an audit written under schema 1: its rows as today's, without the columns added since
-    # (schema 5's `schema_version`)
+    # (schema 5's `schema_version`; schema 5 adds the scores, filled on upgrade)
     from kam_advisor.store.audits import Store, _record
-    row, responses, answers = _record(*northwind, organisation=None, unit=None, date=None, assessor=None,
-                                      questionnaire_version=None)
+    row, responses, answers, scores = _record(*northwind, organisation=None, unit=None, date=None, assessor=None,
+                                              questionnaire_version=None)
     del row["schema_version"]
     with db.writing(engine) as conn:
         Store._insert(conn, row, responses, answers)
@@ -62,6 +62,11 @@ def test_a_database_of_the_first_schema_is_migrated_on_open_keeping_its_audits(d
         open_store(db_url, upgrade=False)
     with open_store(db_url) as store:
         assert store.load(audit_id).result == northwind[0]
+        from kam_advisor.store.schema import audit_scores
+        with store.engine.connect() as conn:
+            backfilled = [dict(r._mapping) for r in conn.execute(sa.select(audit_scores).order_by(
+                audit_scores.c.scope, audit_scores.c.ref))]
+        assert len(scores) > 20 and backfilled == sorted(scores, key=lambda r: (r["scope"], r["ref"]))
         store.set_target("Northwind Components Ltd", "C")
         assert store.target("Northwind Components Ltd")["stage"] == "C"
         with store.engine.connect() as conn:
