@@ -169,13 +169,13 @@ def _ranks(peers, mine, stage_ids):
 
 
 def _no_audit(store, conn, organisation: str):
-    from kam_advisor.data.suggest import did_you_mean
     units = conn.execute(sa.select(sa.func.count()).where(audits_t.c.organisation == organisation)).scalar_one()
     if units:
         raise DataError(f"'{organisation}' has audits of its units only: the benchmark places an audit of the "
                         "whole organisation (save one without --unit)")
-    known = [name for name, _ in store.organisations()]
-    raise DataError(f"no audits of '{organisation}' in {store.url}{did_you_mean(organisation, known)}")
+    # no "did you mean": the benchmark never names another organisation, not even in an error
+    raise DataError(f"no audits of '{organisation}' in {store.url} (`kam-advisor history` lists the "
+                    "organisations kept)")
 
 
 def _document(organisation, audit, result, sector, size, group, figures, mine, rules, stage_ids) -> dict:
