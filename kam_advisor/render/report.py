@@ -375,7 +375,8 @@ def _plan(result: Mapping[str, Any], names: _Names, recs: list[dict], red_flags:
                             "status": status or "", "status_label": _status_title(status) if status else "",
                             "priority": a.get("priority") or "", "reason": _reason(a), "rule": a.get("rule") or "",
                             "because": _because(a.get("because"))})
-        phases.append({"id": p.get("id") or "", "name": p.get("name") or p.get("id") or "", "actions": actions})
+        phases.append({"id": p.get("id") or "", "name": p.get("name") or p.get("id") or "", "actions": actions,
+                       "note": p.get("note") or ""})
     if not phases and recs:
         phases = [{"id": "next", "name": "Next steps", "actions": [
             {**r, "kind": "action", "title": "", "advice": "", "source_title": ""} for r in recs]}]

@@ -264,18 +264,77 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             entries.remove(entry)
             absorbed[item] = (flag_entry, entry["priority"])
     order = {id(e): n for n, e in enumerate(entries)}
+    carried: set[int] = set()
+
+    flag_of = {e["id"]: e for e in entries if e["kind"] == "flag"}
+    flag_step: dict[int, tuple] = {}
+    for f in planned_flags:  # a flag's place in the transition: its own action's step, else its subject's first
+        if f["id"] in flag_of:
+            e = flag_of[f["id"]]
+            flag_step[id(e)] = step_of.get(e["item"]) or min(
+                (step_of[i] for i in subject_of(f) if i in step_of), default=(99, 0))
 
     def within(e: dict) -> tuple:
-        """The order within a phase: flags and assessments, the lagging side, then by priority and
-        stage, partly done first (finish what is started), an earlier transition step first
-        (appoint before train before pay), then as the rules ranked them."""
-        act = e["kind"] == "action"
-        return (e["kind"] not in ("flag", "assess"), e["item"] not in lagging_side,
-                PRIORITY_ORDER.get(e["priority"], 9) if act else 0, stage_rank.get(e["stage"], 0) if act else 0,
-                STATUS_ORDER.get(e["status"], 9) if act else 0, step_of.get(e["item"], (99, 0)), order[id(e)])
+        """The order within a phase: what the previous phase had no room for, the foundations'
+        assessment, then by urgency: a red flag before an action of the same urgency (the flag
+        decides, its actions follow; the more severe first, then in the transition's order), the
+        lagging side, then by stage, partly done first (finish what is started), an earlier
+        transition step first (appoint before train before pay), then as the rules ranked them."""
+        if e["kind"] == "assess":
+            return (id(e) not in carried, 0, order[id(e)])
+        if e["kind"] == "flag":
+            return (id(e) not in carried, 1, SEVERITY_ORDER.get(e["priority"], 9), 0,
+                    flag_step.get(id(e), (99, 0)), order[id(e)])
+        return (id(e) not in carried, 1, PRIORITY_ORDER.get(e["priority"], 9), 1, e["item"] not in lagging_side,
+                stage_rank.get(e["stage"], 0), STATUS_ORDER.get(e["status"], 9), step_of.get(e["item"], (99, 0)),
+                order[id(e)])
 
-    _fill_to_capacity(phases, entries, within, planned_flags, subject_of, lagging_side, step_of, stage_rank,
-                      str(params["capacity_reason"]))
+    subject_flags: dict[str, list[dict]] = {}
+    for f in planned_flags:
+        if f not in skipping and f["id"] in flag_of:
+            for item in subject_of(f):
+                subject_flags.setdefault(item, []).append(flag_of[f["id"]])
+
+    def needs(here: list[dict], in_phase: bool = False) -> dict[int, list[dict]]:
+        """What must not be planned after each entry of a phase: the foundations' assessment before
+        everything, a more severe red flag before a less severe one, a red flag before the
+        actions that remove it, the lagging side before other actions (a red flag's own actions
+        apart), a partly done action before a not-started one of its topic at the same or a later
+        stage, an earlier transition step before a later one (a flag carrying a step's action
+        too)."""
+        assess = [e for e in here if e["kind"] == "assess"]
+        flags_here = [e for e in here if e["kind"] == "flag"]
+        lagging = [e for e in here if e["kind"] == "action" and e["item"] in lagging_side]
+        partial = [e for e in here if e["kind"] == "action" and e["status"] == "partial"]
+        stepped = [e for e in here if e["item"] in step_of]
+        present = {id(e) for e in here}
+        out = {}
+        for e in here:
+            need = [] if e["kind"] == "assess" else list(assess)
+            if e["kind"] == "flag":  # the red flags in one order: the more severe first, then the transition's
+                rank = (SEVERITY_ORDER.get(e["priority"], 9), flag_step.get(id(e), (99, 0)))
+                need += [g for g in flags_here
+                         if (SEVERITY_ORDER.get(g["priority"], 9), flag_step.get(id(g), (99, 0))) < rank]
+            if e["kind"] == "action":
+                # the flag in the same phase or before; within the phase it comes first, unless this
+                # action is an earlier transition step than the flag's own (define the role, then train)
+                mine = [f for f in subject_flags.get(e["item"], ()) if id(f) in present and not (
+                    in_phase and e["item"] in step_of and f["item"] in step_of and step_of[e["item"]] < step_of[f["item"]])]
+                need += mine
+                if e["item"] not in lagging_side and not mine:
+                    need += lagging
+                if e["status"] != "partial":
+                    need += [p for p in partial if p["topic"] == e["topic"]
+                             and stage_rank[e["stage"]] >= stage_rank[p["stage"]]]
+            if e["item"] in step_of:
+                need += [x for x in stepped if step_of[x["item"]] < step_of[e["item"]]]
+            out[id(e)] = [x for x in need if x is not e]
+        return out
+
+    notes = _fill_to_capacity(phases, entries, within, needs, carried, params)
+    for f in planned_flags:  # a flag's record says the phase its entry is in
+        if f["id"] in flag_of:
+            f["phase"] = flag_of[f["id"]]["phase"]
     for f in skipping:  # the flag's phase is that of the earliest action carrying it
         carried = [index[e["phase"]] for e in entries if f["id"] in e["because"]]
         if carried:
@@ -291,77 +350,69 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             r.update(phase=e["phase"], priority=priority,
                      reason=why + (f"; {params['partly_done_reason']}" if r["status"] == "partial" else ""))
     by_phase: dict[str, list[dict]] = {p["id"]: [] for p in phases}
-    for e in sorted(entries, key=within):
-        phase = e.pop("phase")
-        by_phase.setdefault(phase, []).append(e)
-    return {"phases": [{**p, "actions": by_phase.get(p["id"], [])} for p in phases]}
+    for e in entries:
+        by_phase.setdefault(e["phase"], []).append(e)
+    for pid, here in by_phase.items():
+        by_phase[pid] = _in_order(here, within, needs(here, in_phase=True))
+        for e in by_phase[pid]:
+            del e["phase"]
+    return {"phases": [{**p, **notes.get(p["id"], {}), "actions": by_phase.get(p["id"], [])} for p in phases]}
 
 
-def _fill_to_capacity(phases, entries, within, planned_flags, subject_of, lagging_side, step_of, stage_rank,
-                      reason: str) -> None:
+def _in_order(here: list[dict], within, need: dict[int, list[dict]]) -> list[dict]:
+    """The entries of a phase in their order (`within`), each after what it rests on (`need`);
+    where two rest on each other, the order decides."""
+    todo = sorted(here, key=within)
+    done: set[int] = set()
+    out = []
+    while todo:
+        pick = next((e for e in todo if all(id(x) in done or x not in todo for x in need[id(e)])), todo[0])
+        todo.remove(pick)
+        done.add(id(pick))
+        out.append(pick)
+    return out
+
+
+def _fill_to_capacity(phases, entries, within, needs, carried: set[int], params) -> dict[str, dict]:
     """A phase that declares a `capacity` (rules/plan.yaml) holds no more entries than that; the
-    rest move to the next phase. Each entry comes with what must not be planned after it, so the
-    plan's other principles survive the cut: the foundations' assessment before everything, a red
-    flag with the actions that remove it (one group), the lagging side before other actions (a red
-    flag's group apart), a partly done action before a not-started one of its topic at the same or
-    a later stage, and an earlier transition step before a later one. The phase takes whole
-    groups in its order and stops at the first that does not fit (never skipping ahead to a smaller,
-    less urgent one); a first group larger than the capacity is taken whole."""
+    rest is carried to the next phase, where it comes first. The phase takes its entries in order,
+    each with what must not be planned after it (`needs`); one that does not fit waits with all
+    that rests on it, and the next that fits is taken, so the phase is filled (a less severe red
+    flag still never comes before a more severe one: it rests on it). A first entry that alone
+    needs more than the capacity is taken whole. Returns each phase's note: how many entries it carries, or
+    why it holds more than its capacity."""
+    notes: dict[str, dict] = {}
     for n, phase in enumerate(phases[:-1]):
         cap = phase.get("capacity")
         here = sorted((e for e in entries if e["phase"] == phase["id"]), key=within)
         if cap is None or len(here) <= cap:
             continue
-        grouped: dict[int, list[dict]] = {}
-        for f in planned_flags:
-            group = [e for e in here if (e["kind"] == "flag" and e["id"] == f["id"])
-                     or (e["kind"] == "action" and e["item"] in subject_of(f))]
-            if any(e["kind"] == "flag" for e in group):
-                for e in group:
-                    grouped.setdefault(id(e), []).extend(group)
-        assess = [e for e in here if e["kind"] == "assess"]
-        lagging = [e for e in here if e["kind"] == "action" and e["item"] in lagging_side]
-        partial = [e for e in here if e["kind"] == "action" and e["status"] == "partial"]
-        stepped = [e for e in here if e["kind"] == "action" and e["item"] in step_of]
-
-        def before(e: dict) -> list[dict]:
-            """What must not be planned after `e`."""
-            need = list(grouped.get(id(e), ()))
-            if e["kind"] != "assess":
-                need += assess
-            if e["kind"] == "action":
-                if e["item"] not in lagging_side and id(e) not in grouped:
-                    need += lagging
-                if e["status"] != "partial":
-                    need += [p for p in partial if p["topic"] == e["topic"]
-                             and stage_rank[e["stage"]] >= stage_rank[p["stage"]]]
-                if e["item"] in step_of:
-                    need += [s for s in stepped if step_of[s["item"]] < step_of[e["item"]]]
-            return need
-
+        need = needs(here)
         kept: set[int] = set()
         for e in here:
             if id(e) in kept:
                 continue
             unit, todo = {id(e): e}, [e]
             while todo:
-                for m in before(todo.pop()):
+                for m in need[id(todo.pop())]:
                     if id(m) not in kept and id(m) not in unit:
                         unit[id(m)] = m
                         todo.append(m)
             if kept and len(kept) + len(unit) > cap:
-                break
+                continue  # it waits with what it rests on; something smaller may still fit
             kept |= unit.keys()
         later = phases[n + 1]
-        for e in here:
-            if id(e) not in kept:
-                e["phase"] = later["id"]
-                e["reason"] = f"{e['reason'].rstrip('.')}; {reason.format(phase=phase['name'].lower(), capacity=cap)}"
-                e["because"] = list(e["because"]) + [f"capacity:{phase['id']}"]
-    for f in planned_flags:  # a flag's record says the phase its entry is in
-        entry = next((e for e in entries if e["kind"] == "flag" and e["id"] == f["id"]), None)
-        if entry is not None:
-            f["phase"] = entry["phase"]
+        moved = [e for e in here if id(e) not in kept]
+        for e in moved:
+            e["phase"] = later["id"]
+            e["because"] = list(e["because"]) + [f"capacity:{phase['id']}"]
+            carried.add(id(e))
+        words = {"phase": phase["name"].lower(), "capacity": cap, "count": len(moved), "kept": len(kept)}
+        if moved:
+            notes[later["id"]] = {"carried": len(moved), "note": str(params["capacity_carried_note"]).format(**words)}
+        if len(kept) > cap:
+            notes[phase["id"]] = {"note": str(params["capacity_over_note"]).format(**words)}
+    return notes
 
 
 def _and(names: list[str]) -> str:

@@ -128,11 +128,14 @@ class PlanAction(Doc):
 
 
 class Phase(Doc, kw_only=True):
-    """A phase as rules/plan.yaml declares it (``capacity`` where it caps the phase), its actions."""
+    """A phase as rules/plan.yaml declares it (``capacity`` where it caps the phase), what the
+    phase before had no room for (``carried``) and the plan's word on it (``note``), its actions."""
     id: str
     name: str
     months: int
     capacity: int | UnsetType = UNSET
+    carried: int | UnsetType = UNSET
+    note: str | UnsetType = UNSET
     actions: list[PlanAction]
 
 
