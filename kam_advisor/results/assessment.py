@@ -191,7 +191,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     # (appoint the managers, then train them)
     step_of = {i: (int(r.data.get("number") or 0), n) for r in kb.records.values() if r.kind == "transition-step"
                for n, i in enumerate(r.data.get("items") or ())}
-    for _ in range(len(phases) + 1):  # until nothing moves: each pass only moves things earlier
+    for _ in range(2 * len(phases) + 4):  # until nothing moves: each pass only moves things earlier or up
         # stage skipping: the earlier stages' own checklist actions carry the flag, not a second copy of them
         for f in skipping:
             late = max((b.rsplit(":", 1)[1] for b in f["because"] if b.startswith(f"cell:{f['topic']}:")),
@@ -203,7 +203,9 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                     touch(e, f["phase"], "medium", why, f["id"])
         # a red flag is planned no later than the checklist actions on its subject: one cut, one time
         first_of = {e["item"]: index[e["phase"]] for e in entries if e["kind"] == "action"}
-        before = [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]
+        # phases and priorities: a priority raised late (the transition's order) may call for
+        # another pass (finish what is started at that priority too)
+        before = [(f["phase"]) for f in planned_flags] + [(e["phase"], e["priority"]) for e in entries]
         for f in planned_flags:
             if f in skipping:
                 continue
@@ -248,7 +250,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                 if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
                         PRIORITY_ORDER.get(e["priority"], 9):
                     touch(e, n["phase"], n["priority"], str(params["transition_order_reason"]), f"rec.{n['item']}")
-        if before == [(f["phase"]) for f in planned_flags] + [e["phase"] for e in entries]:
+        if before == [(f["phase"]) for f in planned_flags] + [(e["phase"], e["priority"]) for e in entries]:
             break
     # a flag whose own action is a checklist action: listed once, as the flag's action
     fixes = params.get("flag_fix_item") or {}
