@@ -965,7 +965,9 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     ``progress`` beside the result's own fields).
 
     ``org``, ``assessor`` and ``date`` override the result's own; ``title`` replaces the default
-    title; ``appendix`` adds every answer with its evidence note. ``summary_only`` (text) gives
+    title. The report holds the plan's first phase in full and the later ones summarised, with
+    condensed findings; ``appendix`` adds the full plan, the findings topic by topic, the facet
+    table, the method, the technical appendix and every answer with its evidence note. ``summary_only`` (text) gives
     the terminal summary of ``assess``: the cover lines, the executive summary and the first phase.
     JSON is the assessment contract itself (with ``org``/``assessor``/``date`` applied).
     """
