@@ -822,11 +822,19 @@ def _brief(view: dict) -> dict:
     summary = view["summary"]
     block = summary["achieved_stage"] or summary["current_stage"] or {}
     entries = [a for p in view["plan"] for a in p["actions"]][:BRIEF_PRIORITIES]
+    overall = view["overall"]
+    if not overall["assessed"]:
+        stage = "not assessed"
+    else:
+        stage = (f"achieved {overall['achieved_label']}" if overall["achieved"] else "no stage achieved yet") + (
+            f", working on {overall['current_label']}" if overall["current"] else "") + (
+            " (indicative)" if overall["indicative"] else "")
     return {"kind": "brief", "title": view["title"], "organisation": view["organisation"], "date": view["date"],
             "assessor": view["assessor"], "questionnaire": view["questionnaire"],
             "headline": view["overall"]["headline"],
             "stage": {"achieved": view["overall"]["achieved_label"], "working_on": view["overall"]["current_label"],
-                      "indicative": view["overall"]["indicative"], "assessed": view["overall"]["assessed"]},
+                      "indicative": view["overall"]["indicative"], "assessed": view["overall"]["assessed"],
+                      "sentence": stage},
             "screening": (summary["screening"] or {}).get("text", ""),
             "in_place": list(block.get("in_place") or []),
             "in_place_stage": f"{block.get('stage')} {block.get('name')}".strip() if block else "",
