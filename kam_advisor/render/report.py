@@ -784,7 +784,6 @@ def _later_phases(result: Mapping[str, Any], names: _Names, red_flags: list[dict
                 counts[a["topic"]] = counts.get(a["topic"], 0) + 1
         ranked = sorted(counts, key=lambda t: -counts[t])  # stable: ties keep the plan's order
         out.append({"name": p.get("name") or p.get("id") or "", "count": len(entries),
-                    "actions": sum(1 for a in entries if a.get("kind") != "flag"),
                     "flags": [f for f in flags if f],
                     "themes": [{"path": names.topic_path(t), "count": counts[t],
                                 "label": f"{names.topic_path(t)} ({counts[t]})"} for t in ranked[:THEMES]],
