@@ -41,6 +41,17 @@ def rendered(result) -> dict:
     return {fmt: report.render(result, fmt, **GOLDEN_OPTIONS) for fmt in report.FORMATS}
 
 
+@pytest.mark.parametrize("fmt", report.FORMATS)
+def test_brief_golden(fmt, result):
+    """The one-page board brief of the same fixture (tests/golden/brief.*; UPDATE_GOLDEN=1 rewrites)."""
+    out = report.render(result, fmt, assessor=GOLDEN_OPTIONS["assessor"], brief=True)
+    path = GOLDEN / f"brief.{SUFFIX[fmt]}"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(out, encoding="utf-8", newline="\n")
+    assert path.exists(), f"missing golden {path}; run UPDATE_GOLDEN=1 pytest {__file__}"
+    assert out == path.read_text(encoding="utf-8"), f"{fmt} brief differs from {path}; regenerate with UPDATE_GOLDEN=1"
+
+
 def _md(text: str) -> str:
     return report._md_escape(text)
 

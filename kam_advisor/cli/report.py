@@ -98,6 +98,10 @@ def _use_colour(stream) -> bool:
 @click.option("--appendix", is_flag=True,
               help="Add the technical appendix (rules and the answers behind each conclusion) and every answer "
                    "with its evidence note.")
+@click.option("--brief", is_flag=True,
+              help="The one-page brief for a board instead: the headline, the stage, what is in place, three "
+                   "priorities, the top red flags and the date of the next review (json: the same content, "
+                   "kind 'brief').")
 @click.option("--progress", is_flag=True,
               help="Add the organisation's earlier audits and its progress towards its target stage, from the "
                    "history database (see 'assess --save', 'target').")
@@ -109,8 +113,8 @@ def _use_colour(stream) -> bool:
 @db_option
 @click.pass_context
 @store_errors
-def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, progress, unit, with_benchmark,
-           brand_file, db_url):
+def report(ctx, answers, example, fmt, output, org, assessor, date, title, appendix, brief, progress, unit,
+           with_benchmark, brand_file, db_url):
     """Assess the answers and write the diagnostic report (html, pdf, md, text, json or pptx).
 
     pdf prints the HTML report to A4 with headless Chromium (Debian's 'chromium'); pptx is the
@@ -134,6 +138,9 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
         raise DataError("folder does not exist", Path(output).parent)
     if not to_stdout:
         check_output(Path(output), inputs=answers)
+    if brief and (appendix or progress or with_benchmark or fmt == "pptx"):
+        raise DataError("--brief: one page for a board (html, pdf, md, text or json); it takes none of "
+                        "--appendix, --progress, --benchmark and --format pptx")
     if unit and not progress:
         raise DataError("--unit: only with --progress (the unit whose earlier audits and target to show)")
     brand = load_brand_option(brand_file)
@@ -152,13 +159,14 @@ def report(ctx, answers, example, fmt, output, org, assessor, date, title, appen
     if fmt == "pdf":
         from kam_advisor.render.pdf import render_pdf
         atomic_write(Path(output), render_pdf(result, org=org, assessor=assessor, title=title, date=date,
-                                              appendix=appendix, progress=history, brand=brand, benchmark=peers),
+                                              appendix=appendix, progress=history, brand=brand, benchmark=peers,
+                                              brief=brief),
                      inputs=answers)
         click.echo(f"report written to {display_path(output)}", err=True)
         return
     colour = fmt == "text" and to_stdout and _use_colour(sys.stdout)
     text = report_mod.render(result, fmt, org=org, assessor=assessor, date=date, title=title, color=colour,
-                             appendix=appendix, progress=history, brand=brand, benchmark=peers)
+                             appendix=appendix, progress=history, brand=brand, benchmark=peers, brief=brief)
     if to_stdout:
         # we decided; click must not strip or add. Coloured, the text goes past the terminal
         # guard: its user text is shown as \xNN by the renderer, the colours are ours

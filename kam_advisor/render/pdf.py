@@ -84,14 +84,14 @@ def html_to_pdf(page_html: str, footer: str) -> bytes:
 def render_pdf(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
                title: str | None = None, date: str | None = None, appendix: bool = False,
                progress: Mapping[str, Any] | None = None, brand: Any = None,
-               benchmark: Mapping[str, Any] | None = None) -> bytes:
+               benchmark: Mapping[str, Any] | None = None, brief: bool = False) -> bytes:
     """The HTML report of ``result`` as an A4 PDF: page numbers, organisation and date in the footer
-    (and a ``brand``'s firm and footer text).
+    (and a ``brand``'s firm and footer text). ``brief``: the one-page brief for a board instead.
 
     The date is ``date``, else the result's own (the answers' date); without one, today's.
     """
     page_html = report.render(result, "html", org=org, assessor=assessor, title=title, date=date, appendix=appendix,
-                              progress=progress, brand=brand, benchmark=benchmark)
+                              progress=progress, brand=brand, benchmark=benchmark, brief=brief)
     organisation = org or str(result.get("organisation") or "")
     date = date or str(result.get("date") or _dt.date.today().isoformat())
     more = (brand.firm, brand.footer) if brand else ()

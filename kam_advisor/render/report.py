@@ -14,8 +14,10 @@ a byte-identical report (no clock is read; the date shown is the result's own).
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
+from datetime import date as _date
 import textwrap
 from functools import lru_cache
 from typing import Any, Mapping
@@ -756,7 +758,92 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "progress": _progress(progress, names, achieved_label),
     }
     view["technical"] = _technical(view)
+    # issue 23: the default report summarises the later phases; --appendix lists them in full
+    view["plan_later"] = _later_phases(result, names, red_flags)
+    view["review"] = _next_review(result, view["date"])
     return view
+
+
+THEMES = 5  # a later phase's summary names its topics with the most actions, this many
+BRIEF_PRIORITIES = 3
+BRIEF_FLAGS = 3
+
+
+def _later_phases(result: Mapping[str, Any], names: _Names, red_flags: list[dict]) -> list[dict]:
+    """Each phase after the first, summarised: its number of entries, the red flags it answers
+    (titles) and its themes, the topics with most actions ("Area \u203a Topic (n)")."""
+    titles = {f["id"]: f["title"] for f in red_flags}
+    out = []
+    for p in _list(_get(_get(result, "plan", {}), "phases", []))[1:]:
+        if not isinstance(p, Mapping):
+            continue
+        entries = [a for a in _list(p.get("actions")) if isinstance(a, Mapping)]
+        flags = [titles.get(a.get("id") or "", "") for a in entries if a.get("kind") == "flag"]
+        counts: dict[str, int] = {}
+        for a in entries:
+            if a.get("kind") != "flag" and a.get("topic"):
+                counts[a["topic"]] = counts.get(a["topic"], 0) + 1
+        ranked = sorted(counts, key=lambda t: -counts[t])  # stable: ties keep the plan's order
+        out.append({"name": p.get("name") or p.get("id") or "", "count": len(entries),
+                    "flags": [f for f in flags if f],
+                    "themes": [{"path": names.topic_path(t), "count": counts[t],
+                                "label": f"{names.topic_path(t)} ({counts[t]})"} for t in ranked[:THEMES]],
+                    "more_topics": max(0, len(ranked) - THEMES)})
+    return out
+
+
+def _add_months(day: _date, months: int) -> _date:
+    """``day`` moved ``months`` calendar months on (the last day of a shorter month)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return _date(year, month, min(day.day, last))
+
+
+def _next_review(result: Mapping[str, Any], shown_date: str) -> dict:
+    """The next review: the end of the plan's first phase (its ``months``) after the assessment's
+    date, as a date; without a date, ``in 3 months``."""
+    phases = [p for p in _list(_get(_get(result, "plan", {}), "phases", [])) if isinstance(p, Mapping)]
+    months = next((int(p["months"]) for p in phases if _number(p.get("months"))), None)
+    phase = phases[0].get("name") if phases else ""
+    if months is None:
+        return {"date": "", "months": None, "text": "", "phase": phase}
+    try:
+        when = _add_months(_date.fromisoformat(str(shown_date)[:10]), months).isoformat() if shown_date else ""
+    except ValueError:
+        when = ""
+    text = when or f"in {plural(months, 'month', 'months')}"
+    return {"date": when, "months": months, "text": text, "phase": phase}
+
+
+def _brief(view: dict) -> dict:
+    """The one-page brief for a board, from the report's own view: the headline, the stage, what
+    is in place, the plan's first three entries, the top red flags (high first) and the next review."""
+    summary = view["summary"]
+    block = summary["achieved_stage"] or summary["current_stage"] or {}
+    entries = [a for p in view["plan"] for a in p["actions"]][:BRIEF_PRIORITIES]
+    overall = view["overall"]
+    if not overall["assessed"]:
+        stage = "not assessed"
+    else:
+        stage = (f"achieved {overall['achieved_label']}" if overall["achieved"] else "no stage achieved yet") + (
+            f", working on {overall['current_label']}" if overall["current"] else "") + (
+            " (indicative)" if overall["indicative"] else "")
+    return {"kind": "brief", "title": view["title"], "organisation": view["organisation"], "date": view["date"],
+            "assessor": view["assessor"], "questionnaire": view["questionnaire"],
+            "headline": view["overall"]["headline"],
+            "stage": {"achieved": view["overall"]["achieved_label"], "working_on": view["overall"]["current_label"],
+                      "indicative": view["overall"]["indicative"], "assessed": view["overall"]["assessed"],
+                      "sentence": stage},
+            "screening": (summary["screening"] or {}).get("text", ""),
+            "in_place": list(block.get("in_place") or []),
+            "in_place_stage": f"{block.get('stage')} {block.get('name')}".strip() if block else "",
+            "priorities": [{"text": a["text"], "about": a["title"] if a["kind"] == "flag" else a["topic_path"],
+                            "red_flag": a["kind"] == "flag"} for a in entries],
+            "red_flags": [{"title": f["title"], "severity": f["severity"], "message": f["message"]}
+                          for f in view["red_flags"][:BRIEF_FLAGS]],
+            "red_flags_total": len(view["red_flags"]),
+            "next_review": view["review"], "tool": view["tool"]}
 
 
 def _charts(view: dict) -> dict:
@@ -877,15 +964,19 @@ def _ratio_style(threshold: float):
 def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
            title: str | None = None, date: str | None = None, color: bool = False, appendix: bool = False,
            summary_only: bool = False, progress: Mapping[str, Any] | None = None, brand: Any = None,
-           benchmark: Mapping[str, Any] | None = None) -> str:
+           benchmark: Mapping[str, Any] | None = None, brief: bool = False) -> str:
     """The report in ``fmt`` (html, md, text or json) as one string ending in a newline.
+
+    ``brief``: the one-page brief for a board instead (:func:`render_brief`).
 
     ``progress`` (:func:`kam_advisor.store.progress.report_progress`): the organisation's earlier
     audits and its progress towards its target, shown after the executive summary (in JSON, as
     ``progress`` beside the result's own fields).
 
     ``org``, ``assessor`` and ``date`` override the result's own; ``title`` replaces the default
-    title; ``appendix`` adds every answer with its evidence note. ``summary_only`` (text) gives
+    title. The report holds the plan's first phase in full and the later ones summarised, with
+    condensed findings; ``appendix`` adds the full plan, the findings topic by topic, the facet
+    table, the method, the technical appendix and every answer with its evidence note. ``summary_only`` (text) gives
     the terminal summary of ``assess``: the cover lines, the executive summary and the first phase.
     JSON is the assessment contract itself (with ``org``/``assessor``/``date`` applied).
     ``brand`` (:class:`kam_advisor.data.brand.Brand`): the firm's colour, logo and footer (HTML).
@@ -900,6 +991,8 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
     if kinds.is_own(result):  # an account or plan result has reports of its own
         return kinds.render_own(result, fmt)
+    if brief:
+        return render_brief(result, fmt, org=org, assessor=assessor, title=title, date=date)
     if fmt == "json":
         data = dict(result)
         for key, value in (("organisation", org), ("assessor", assessor), ("date", date)):
@@ -931,6 +1024,19 @@ def _with_benchmark(text: str, fmt: str, benchmark: Mapping[str, Any]) -> str:
         at = text.rindex("</body>")
         return text[:at] + section + text[at:]
     return text + "\n" + (page.render_md(benchmark) if fmt == "md" else page.render_text(benchmark))
+
+
+def render_brief(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
+                 title: str | None = None, date: str | None = None) -> str:
+    """The one-page brief for a board (html, md, text; json: the same content, ``kind: "brief"``)."""
+    brief = _brief(build_view(result, org=org, assessor=assessor, title=title, date=date))
+    if fmt == "json":
+        return json.dumps(brief, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "html":
+        return _PUNCT.sub(r"\1", _environment("html").get_template("brief.html.j2").render(b=brief))
+    if fmt == "md":
+        return _tidy(_environment("md").get_template("brief.md.j2").render(b=brief))
+    return _tidy(_environment("text").get_template("brief.txt.j2").render(b=_terminal_safe(brief), width=TEXT_WIDTH))
 
 
 _TRAILING = re.compile(r"\s+((?:\x1b\[[0-9;]*m)*)$")
