@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from kam_advisor.cli import main  # noqa: E402
-from kam_advisor.results.assessment import assess_files  # noqa: E402
+from kam_advisor.results.assess import assess_files  # noqa: E402
 from kam_advisor.store import open_store  # noqa: E402
 from kam_advisor.store.benchmark import score_rows  # noqa: E402
 from kam_advisor.store.schema import audit_scores, audits  # noqa: E402

@@ -21,6 +21,7 @@ from conftest import ROOT
 from kam_advisor.cli.app import main
 from kam_advisor.render import consistency, report
 from kam_advisor.results import assessment
+from kam_advisor.results import assess
 
 NORTHWIND = ROOT / "examples" / "northwind-early-b.yaml"
 SCREENING = ROOT / "docs" / "panel" / "round-1" / "corvel-perception-gap" / "ceo-readiness.yaml"
@@ -29,12 +30,12 @@ FORMATS = ("html", "md", "text")
 
 @pytest.fixture(scope="module")
 def northwind() -> dict:
-    return assessment.assess_files([str(NORTHWIND)])
+    return assess.assess_files([str(NORTHWIND)])
 
 
 @pytest.fixture(scope="module")
 def screening() -> dict:
-    return assessment.assess_files([str(SCREENING)])
+    return assess.assess_files([str(SCREENING)])
 
 
 def _words(text: str, fmt: str) -> str:

@@ -75,7 +75,7 @@ def test_the_brief_is_one_a4_page(chromium_path, tmp_path_factory, which):
     assert len(brief.pages) == 1
     page = brief.pages[0]
     assert (int(float(page.mediabox.width)), int(float(page.mediabox.height))) == A4_POINTS
-    result = assessment.assess_files([str(p) for p in paths])
+    result = assess.assess_files([str(p) for p in paths])
     text = _text(page)
     assert " ".join(result["summary"]["headline"]["text"].split()) in text
     assert "Three priorities" in text and "Next review" in text
