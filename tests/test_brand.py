@@ -121,6 +121,18 @@ def test_the_html_report_carries_the_brand(cli, tmp_path, result):
     assert (tmp_path / "plain.html").read_text(encoding="utf-8") == report.render(result, "html")
 
 
+def test_the_board_brief_carries_the_brand_too(cli, tmp_path, result):
+    write_brand(tmp_path)
+    res = cli("--brief", "--format", "html", "--output", "brief.html", "--brand", "brand.yaml")
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "brief.html").read_text(encoding="utf-8")
+    assert "--accent: #225522" in page
+    assert f'src="data:image/png;base64,{base64.b64encode(png()).decode()}"' in page
+    assert "Prepared by Harbour &amp; Co Advisory" in page and "Confidential to the board" in page
+    assert report.render(result, "html", brief=True) == report.render_brief(result, "html")
+    assert "Harbour" not in report.render_brief(result, "html")
+
+
 def test_an_svg_logo_is_an_image_not_markup(tmp_path, result):
     brand = load_brand(write_brand(tmp_path, logo="logo.svg"))
     page = report.render(result, "html", brand=brand)

@@ -992,7 +992,7 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
     if kinds.is_own(result):  # an account or plan result has reports of its own
         return kinds.render_own(result, fmt)
     if brief:
-        return render_brief(result, fmt, org=org, assessor=assessor, title=title, date=date)
+        return render_brief(result, fmt, org=org, assessor=assessor, title=title, date=date, brand=brand)
     if fmt == "json":
         data = dict(result)
         for key, value in (("organisation", org), ("assessor", assessor), ("date", date)):
@@ -1027,13 +1027,14 @@ def _with_benchmark(text: str, fmt: str, benchmark: Mapping[str, Any]) -> str:
 
 
 def render_brief(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
-                 title: str | None = None, date: str | None = None) -> str:
-    """The one-page brief for a board (html, md, text; json: the same content, ``kind: "brief"``)."""
+                 title: str | None = None, date: str | None = None, brand: Any = None) -> str:
+    """The one-page brief for a board (html, md, text; json: the same content, ``kind: "brief"``);
+    ``brand`` puts the firm's name, colour, logo and footer on the HTML (and so the PDF)."""
     brief = _brief(build_view(result, org=org, assessor=assessor, title=title, date=date))
     if fmt == "json":
         return json.dumps(brief, indent=2, ensure_ascii=False) + "\n"
     if fmt == "html":
-        return _PUNCT.sub(r"\1", _environment("html").get_template("brief.html.j2").render(b=brief))
+        return _PUNCT.sub(r"\1", _environment("html").get_template("brief.html.j2").render(b=brief, brand=brand))
     if fmt == "md":
         return _tidy(_environment("md").get_template("brief.md.j2").render(b=brief))
     return _tidy(_environment("text").get_template("brief.txt.j2").render(b=_terminal_safe(brief), width=TEXT_WIDTH))
