@@ -69,7 +69,7 @@ def test_the_appendix_adds_pages(chromium_path, tmp_path_factory, northwind_pdf)
 
 @pytest.mark.parametrize("which", ["northwind", "screening"])
 def test_the_brief_is_one_a4_page(chromium_path, tmp_path_factory, which):
-    from kam_advisor.results import assessment
+    from kam_advisor.results import assess
     paths = [ROOT / "examples" / "northwind-early-b.yaml"] if which == "northwind" else [SCREENING]
     brief = _print(tmp_path_factory, f"{which}-brief", "--answers", str(paths[0]), "--brief")
     assert len(brief.pages) == 1

@@ -79,7 +79,7 @@ def render_text(doc: Mapping[str, Any]) -> str:
 
 def render_md(doc: Mapping[str, Any]) -> str:
     """The benchmark as a Markdown section (the report's page)."""
-    from kam_advisor.render.history import _md
+    from kam_advisor.render.textfmt import md_cell as _md
     lines = ["## Peer benchmark", "", f"Peer group: {_md(group_text(doc))}.  ", _md(headline(doc)), ""]
     if doc["group"]["shown"]:
         lines += [f"*Measure: {_md(doc['measure'])}; percentile: {_md(doc['percentile_rule'])}.*", "",
@@ -90,8 +90,12 @@ def render_md(doc: Mapping[str, Any]) -> str:
 
 
 def render_html(doc: Mapping[str, Any]) -> str:
-    from kam_advisor.render.report import _environment
-    return _environment("html").get_template("benchmark.html.j2").render(b=page_view(doc))
+    # its own autoescaping environment: the report's imports this module (its benchmark page)
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.PackageLoader("kam_advisor.render", "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.get_template("benchmark.html.j2").render(b=page_view(doc))
 
 
 def page_view(doc: Mapping[str, Any]) -> dict:

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from kam_advisor.data.vocab import LABELS
 from kam_advisor.render.charts import ACCENT, INK, MUTED, num
+from kam_advisor.render.textfmt import md_cell as _md
 
 FORMATS = ("text", "md", "html", "json")
 LEVEL_TITLES = {"programme": "Programme", "dimension": "Dimension", "area": "Area", "topic": "Topic"}
@@ -183,11 +184,6 @@ def render_text(doc: Mapping[str, Any]) -> str:
             for r in g["rows"]:
                 out.append(f"    - {r['text']}" + (f" ({r['note']})" if r["note"] else ""))
     return "\n".join(out) + "\n"
-
-
-def _md(text: Any) -> str:
-    return str(text).replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|") \
-        .replace("*", "\\*").replace("_", "\\_").replace("\n", " ")
 
 
 def render_md(doc: Mapping[str, Any]) -> str:

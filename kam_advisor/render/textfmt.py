@@ -38,3 +38,9 @@ def block(data: dict, width: int = 80, indent: int = 0) -> str:
         else:
             out.append(textwrap.fill(f"{key}: {value}", width, initial_indent=pad, subsequent_indent=pad + "  "))
     return "\n".join(out)
+
+
+def md_cell(text: Any) -> str:
+    """A value made inert in Markdown, one line (a table cell, a heading): no markup, no HTML."""
+    return str(text).replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|") \
+        .replace("*", "\\*").replace("_", "\\_").replace("\n", " ")

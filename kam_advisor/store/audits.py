@@ -194,7 +194,7 @@ def _record(result, sources, *, organisation, unit, date, assessor, questionnair
             audit_id=None, saved_at=None, sector=None, size_band=None):
     """The rows of one audit: (audits row, responses rows, answers rows, audit_scores rows), checked."""
     from kam_advisor.data.peers import check_size, normalise_sector
-    from kam_advisor.store.benchmark import score_rows
+    from kam_advisor.store.scores import score_rows
     org = check_name(organisation if organisation is not None else result.get("organisation"),
                      "organisation", required=True)
     unit = check_name(unit, "unit")
