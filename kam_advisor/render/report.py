@@ -31,8 +31,7 @@ from kam_advisor.render import charts, kinds
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
-SUMMARY_ACTIONS = 6
-SUMMARY_FLAGS = 3  # of the summary's first steps, at most this many are red-flag actions
+SUMMARY_ACTIONS = 8  # the first phase's capacity (rules/plan.yaml): the summary shows it as the plan does
 TEXT_WIDTH = 80
 DEFAULT_THRESHOLD = 0.8  # only for a result that carries no parameters (an older or partial one)
 
@@ -386,11 +385,9 @@ def _plan(result: Mapping[str, Any], names: _Names, recs: list[dict], red_flags:
 
 
 def _first_steps(actions: list[dict]) -> list[dict]:
-    """The executive summary's first steps: the first phase's most pressing red-flag actions and
-    its first checklist actions, so that neither crowds the other out."""
-    flags = [a for a in actions if a["kind"] == "flag"][:SUMMARY_FLAGS]
-    rest = [a for a in actions if a["kind"] != "flag"]
-    return flags + rest[:SUMMARY_ACTIONS - len(flags)]
+    """The executive summary's first steps: the plan's first phase as the plan orders it (the
+    first phase holds what a team can carry, so the summary shows it whole, up to the limit)."""
+    return actions[:SUMMARY_ACTIONS]
 
 
 def _perception_gaps(result: Mapping[str, Any], names: _Names) -> list[dict]:
@@ -788,7 +785,7 @@ def _later_phases(result: Mapping[str, Any], names: _Names, red_flags: list[dict
                     "flags": [f for f in flags if f],
                     "themes": [{"path": names.topic_path(t), "count": counts[t],
                                 "label": f"{names.topic_path(t)} ({counts[t]})"} for t in ranked[:THEMES]],
-                    "more_topics": max(0, len(ranked) - THEMES)})
+                    "more_topics": max(0, len(ranked) - THEMES), "note": p.get("note") or ""})
     return out
 
 

@@ -245,7 +245,9 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
         stepped = [n for n in entries if n["kind"] == "action" and n["item"] in step_of]
         for e in stepped:
             k = step_of[e["item"]]
-            later = [n for n in stepped if step_of[n["item"]] > k]
+            # what an action rests on is work of its own stage or an earlier one: a later-stage
+            # action of an earlier step (board members sponsoring accounts, stage D) waits its stage
+            later = [n for n in stepped if step_of[n["item"]] > k and stage_rank[n["stage"]] >= stage_rank[e["stage"]]]
             for n in later:
                 if index[n["phase"]] < index[e["phase"]] or PRIORITY_ORDER.get(n["priority"], 9) < \
                         PRIORITY_ORDER.get(e["priority"], 9):
@@ -254,6 +256,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             break
     # a flag whose own action is a checklist action: listed once, as the flag's action
     fixes = params.get("flag_fix_item") or {}
+    item_stage = {e["item"]: e["stage"] for e in entries if e["kind"] == "action"}
     absorbed: dict[str, dict] = {}
     for f in planned_flags:
         item = fixes.get(f["rule"].rsplit(".high", 1)[0])
@@ -320,16 +323,18 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             if e["kind"] == "action":
                 # the flag in the same phase or before; within the phase it comes first, unless this
                 # action is an earlier transition step than the flag's own (define the role, then train)
-                mine = [f for f in subject_flags.get(e["item"], ()) if id(f) in present and not (
-                    in_phase and e["item"] in step_of and f["item"] in step_of and step_of[e["item"]] < step_of[f["item"]])]
-                need += mine
-                if e["item"] not in lagging_side and not mine:
+                flagged = [f for f in subject_flags.get(e["item"], ()) if id(f) in present]
+                need += [f for f in flagged if not (in_phase and e["item"] in step_of and f["item"] in step_of
+                                                    and step_of[e["item"]] < step_of[f["item"]])]
+                if e["item"] not in lagging_side and not flagged:
                     need += lagging
                 if e["status"] != "partial":
                     need += [p for p in partial if p["topic"] == e["topic"]
                              and stage_rank[e["stage"]] >= stage_rank[p["stage"]]]
             if e["item"] in step_of:
-                need += [x for x in stepped if step_of[x["item"]] < step_of[e["item"]]]
+                rank = stage_rank.get(item_stage.get(e["item"]), 0)
+                need += [x for x in stepped if step_of[x["item"]] < step_of[e["item"]]
+                         and stage_rank.get(item_stage.get(x["item"]), 0) <= rank]
             out[id(e)] = [x for x in need if x is not e]
         return out
 
@@ -365,12 +370,12 @@ def _in_order(here: list[dict], within, need: dict[int, list[dict]]) -> list[dic
     """The entries of a phase in their order (`within`), each after what it rests on (`need`);
     where two rest on each other, the order decides."""
     todo = sorted(here, key=within)
-    done: set[int] = set()
+    waiting = {id(e) for e in todo}
     out = []
     while todo:
-        pick = next((e for e in todo if all(id(x) in done or x not in todo for x in need[id(e)])), todo[0])
+        pick = next((e for e in todo if not any(id(x) in waiting for x in need[id(e)])), todo[0])
         todo.remove(pick)
-        done.add(id(pick))
+        waiting.discard(id(pick))
         out.append(pick)
     return out
 
