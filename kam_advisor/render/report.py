@@ -200,7 +200,7 @@ def _cells(topic: Topic, order: list[str], threshold: float) -> list[dict]:
     out = []
     for sid in order:
         cell = topic.cells.get(sid, _NO_CELL)
-        ratio = _number(topic.completion.get(sid))
+        ratio = topic.completion.get(sid)
         state = _cell_state(cell, ratio)
         applicable = cell.total - cell.na
         if state == "empty":
