@@ -157,10 +157,16 @@ def test_an_account_result_has_no_deck():
         deck.render_deck({"kind": "account"})
 
 
-def test_an_empty_result_still_makes_a_deck():
-    prs = Presentation(io.BytesIO(deck.render_deck({})))
+def test_a_result_without_scores_still_makes_a_deck(result):
+    bare = dict(result, dimensions=[], areas=[], topics=[], facets=[])
+    prs = Presentation(io.BytesIO(deck.render_deck(bare)))
     assert 6 <= len(prs.slides) <= 12 and not charts(prs)
     assert "The answers give no scores to chart yet." in texts(prs)[1]
+
+
+def test_an_empty_result_is_refused_naming_the_field():
+    with pytest.raises(DataError, match="missing required field `kind`"):
+        deck.render_deck({})
 
 
 def test_report_progress_adds_the_progress_slide(cli, monkeypatch, tmp_path):

@@ -204,3 +204,17 @@ def test_batch_over_plan_answers_gives_plan_columns(tmp_path):
     row = next(csv.DictReader(open(tmp_path / "out" / "summary.csv", encoding="utf-8")))
     assert row["kind"] == "plan" and row["account"] == "'=Harbour Retail"
     assert row["plan_score"] == "80" and row["red_flags"] == "2"
+
+
+def test_a_plan_result_that_does_not_fit_its_model_is_refused_naming_the_field(tmp_path, bases, complete):
+    from kam_advisor.data.errors import DataError
+    from kam_advisor.render.plan import plans_table, render_plan
+    result = check(tmp_path, bases, complete)
+    assert "Plan score" in render_plan(result, "text")
+    broken = {k: v for k, v in result.items() if k != "score"}
+    for fmt in ("text", "md", "html"):
+        with pytest.raises(DataError, match="missing required field `score`"):
+            render_plan(broken, fmt)
+    wrong = dict(result, score=dict(result["score"], value="high"))
+    with pytest.raises(DataError, match=r"\$\.score\.value"):
+        plans_table([result, wrong], "text")

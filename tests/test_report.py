@@ -21,6 +21,7 @@ from markupsafe import escape
 
 from conftest import ROOT
 from kam_advisor.cli import report as cli_report
+from kam_advisor.data.errors import DataError
 from kam_advisor.render import report
 
 FIXTURE = Path(os.environ.get("REPORT_FIXTURE") or ROOT / "tests" / "fixtures" / "sample-result.json")
@@ -316,70 +317,121 @@ def test_unknown_format_is_refused(result):
         report.render(result, "pdf")
 
 
-# --------------------------------------------------------------------------- partial and edge results
+# --------------------------------------------------------------------------- partial and broken results
 
 @pytest.mark.parametrize("fmt", report.FORMATS)
-def test_empty_result_renders(fmt):
-    out = report.render({}, fmt)
-    assert out.endswith("\n")
-    assert "not named" not in out and "not stated" not in out.split("Confidence")[0]
-    if fmt == "html":
-        ET.fromstring(out.split("\n", 1)[1])
+def test_empty_result_is_refused(fmt):
+    with pytest.raises(DataError, match="missing required field `kind`"):
+        report.render({}, fmt)
+
+
+@pytest.mark.parametrize("field", ["overall", "summary", "coverage", "facets", "plan"])
+def test_a_result_missing_a_required_field_is_refused_naming_it(result, field):
+    broken = {k: v for k, v in result.items() if k != field}
+    for render in (lambda: report.render(broken, "text"), lambda: report.build_view(broken),
+                   lambda: report.render(broken, "json"), lambda: report.render_brief(broken, "md")):
+        with pytest.raises(DataError, match=f"missing required field `{field}`"):
+            render()
+
+
+def test_a_nested_field_missing_or_of_the_wrong_type_is_refused_with_its_path(result):
+    no_cells = copy.deepcopy(result)
+    del no_cells["topics"][3]["cells"]
+    with pytest.raises(DataError, match=r"missing required field `cells` - at `\$\.topics\[3\]`"):
+        report.render(no_cells, "html")
+    for path, value, where in ((("areas", 0, "score"), 66.6, r"\$\.areas\[0\]\.score"),
+                               (("facets", 0, "score"), "n/a", r"\$\.facets\[0\]\.score"),
+                               (("topics", 0, "completion", "A"), "x", r"\$\.topics\[0\]\.completion"),
+                               (("overall", "achieved"), 3, r"\$\.overall\.achieved")):
+        odd = copy.deepcopy(result)
+        parent = odd
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = value
+        with pytest.raises(DataError, match=where):
+            report.build_view(odd)
+
+
+def test_the_refusal_is_one_line_and_exit_2_on_the_command_line(monkeypatch, tmp_path, result):
+    broken = {k: v for k, v in result.items() if k != "overall"}
+    monkeypatch.setattr(cli_report, "_assess", lambda paths, kb_dir, rules_dir: copy.deepcopy(broken))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.yaml").write_text("questionnaire: full-audit\n")
+    for fmt in ("text", "json"):
+        res = CliRunner().invoke(cli_report.report, ["--answers", "a.yaml", "--format", fmt])
+        assert res.exit_code == 2 and "Traceback" not in res.output
+        assert res.output.count("\n") == 1 and "missing required field `overall`" in res.output
 
 
 def test_stage_headline_for_the_first_and_last_stage(result):
-    """A result without the rules' headline (an older result) still says its stage in words."""
-    bare = {k: v for k, v in result.items() if k != "summary"}
-    none_yet = dict(bare, overall={"achieved": None, "current": "A"})
-    assert "has not yet completed its first stage, A Scoping KAM" in report.render(none_yet, "text")
-    top = dict(bare, overall={"achieved": "D", "current": "D"}, roadmap={"from": "D", "to": None, "steps": []})
-    assert "has achieved the final stage, D Optimising KAM value" in report.render(top, "text")
-    unassessed = dict(bare, overall={"assessed": False, "achieved": None, "current": None})
-    assert "do not show the programme's stage" in report.render(unassessed, "text")
+    """A result whose rules gave no headline text still says its stage in words."""
+    bare = copy.deepcopy(result)
+    bare["summary"]["headline"]["text"] = ""
+
+    def headline(**overall):
+        return report.build_view(dict(bare, overall=dict(result["overall"], **overall)))["overall"]["headline"]
+
+    assert "has not yet completed its first stage, A Scoping KAM" in headline(achieved=None, current="A")
+    assert "has achieved the final stage, D Optimising KAM value" in headline(achieved="D", current="D")
+    assert "do not show the programme's stage" in headline(assessed=False, achieved=None, current=None)
 
 
-def test_missing_optional_keys_are_tolerated(result):
-    lean = {k: v for k, v in result.items() if k not in ("facets", "perception_gaps", "trace", "facts", "coverage")}
-    lean["answers"] = [{k: v for k, v in a.items() if k != "text"} for a in result["answers"]]
-    lean["topics"] = [{k: v for k, v in t.items() if k not in ("cells", "because")} for t in result["topics"]]
+def test_absent_optional_parts_still_render(result):
+    lean = copy.deepcopy(result)
+    lean.pop("reassessment", None)
+    for phase in lean["plan"]["phases"]:
+        for key in ("capacity", "carried", "note"):
+            phase.pop(key, None)
+    for gap in lean["perception_gaps"]:
+        gap.pop("questionnaire", None)
+        gap.pop("questionnaire_title", None)
+    lean.update(facets=[], perception_gaps=[], view_gaps=[], view_fact_gaps=[], views=[])
+    lean["summary"].update(perception=None, screening=None, held_back=None, stage_skipping=None,
+                           achieved_stage=None, current_stage=None)
+    view = report.build_view(lean)
+    assert all(p["note"] == "" for p in view["plan"]) and view["summary"]["achieved_stage"] is None
+    note = next(p["note"] for p in result["plan"]["phases"] if p.get("note"))
     for fmt in ("html", "md", "text"):
-        out = report.render(lean, fmt)
-        assert "Perception gaps" not in out
-    # action texts missing from answers are recovered from the roadmap (for recommendations) ...
+        out = report.render(lean, fmt, appendix=True)
+        assert view["plan"][0]["name"] in out and view["overall"]["achieved_label"] in out
+        if fmt == "html":
+            assert note in report.render(result, fmt, appendix=True) and note not in out
+
+
+def test_empty_action_texts_are_recovered(result):
+    # action texts left empty in the recommendations are recovered from the roadmap ...
     on_roadmap = {a["item"]: a["text"] for s in result["roadmap"]["steps"] for a in s["actions"]}
     rec = next(r for r in result["recommendations"] if r["item"] in on_roadmap)
-    no_rec_text = dict(lean, recommendations=[{k: v for k, v in r.items() if k != "text"}
-                                              for r in result["recommendations"]])
+    no_rec_text = dict(result, recommendations=[dict(r, text="") for r in result["recommendations"]])
     view = report.build_view(no_rec_text)
     topics = [t for d in view["dimensions"] for a in d["areas"] for t in a["topics"] if t["id"] == rec["topic"]]
     found = [r for r in topics[0]["recommendations"] if r["item"] == rec["item"]]
     assert found[0]["text"] == rec["text"] == on_roadmap[rec["item"]]
     assert report.render(no_rec_text, "text").count(rec["text"]) >= 1
-    # ... and from the recommendations (for roadmap actions)
-    no_step_text = copy.deepcopy(lean)
+    # ... and those left empty on the roadmap from the recommendations
+    no_step_text = copy.deepcopy(result)
     for step in no_step_text["roadmap"]["steps"]:
         for action in step["actions"]:
-            del action["text"]
+            action["text"] = ""
     view = report.build_view(no_step_text)
     actions = {a["item"]: a["text"] for s in view["roadmap"]["steps"] for a in s["actions"]}
     assert actions[rec["item"]] == rec["text"]
 
 
-def test_odd_numbers_are_tolerated(result):
+def test_a_missing_completion_shows_a_dash_and_scores_are_whole(result):
     odd = copy.deepcopy(result)
-    odd["areas"][0]["score"] = 66.6
-    odd["facets"][0]["score"] = "n/a"
-    odd["topics"][0]["completion"]["A"] = "x"
+    odd["topics"][0]["completion"]["A"] = None
     view = report.build_view(odd)
-    assert view["areas"][0]["score"] == 67 and view["facets"][0]["score"] is None
     assert view["dimensions"][0]["areas"][0]["topics"][0]["cells"][0]["pct"] == "\u2013"
+    assert view["areas"][0]["score"] == result["areas"][0]["score"]
     for fmt in ("html", "md", "text"):
         report.render(odd, fmt)
 
 
 def test_recommendation_for_an_unknown_topic_is_not_lost(result):
     rec = {"id": "rec.x", "item": "zz.unknown.topic.a1", "text": "Something unusual", "topic": "zz.unknown.topic",
-           "stage": "A", "status": "not_started", "priority": "low", "rank": 99, "rule": "rec.test", "because": []}
+           "stage": "A", "status": "not_started", "priority": "low", "rank": 99, "rule": "rec.test", "because": [],
+           "reason": "", "phase": None, "topic_name": "zz.unknown.topic"}
     odd = dict(result, recommendations=result["recommendations"] + [rec])
     for fmt in ("html", "md", "text"):
         out = report.render(odd, fmt)
@@ -387,8 +439,9 @@ def test_recommendation_for_an_unknown_topic_is_not_lost(result):
 
 
 def test_topics_missing_from_areas_still_appear(result):
-    odd = dict(result, topics=result["topics"] + [{"id": "xx.new.topic", "name": "Brand-new topic",
-                                                   "area": "xx.new", "dimension": "xx"}])
+    new = dict(copy.deepcopy(result["topics"][0]), id="xx.new.topic", name="Brand-new topic", label="Brand-new topic",
+               area="xx.new", dimension="xx")
+    odd = dict(result, topics=result["topics"] + [new])
     assert "Brand-new topic" in report.render(odd, "html")
     assert "xx.new.topic" in report.render(odd, "html", appendix=True)
 

@@ -1,6 +1,7 @@
-"""Diagnostic reports: the assessment result (plain data) rendered as HTML, Markdown, text or JSON.
+"""Diagnostic reports: the assessment result rendered as HTML, Markdown, text or JSON.
 
-The view model is built here, in Python (:func:`build_view`); the layout lives in the Jinja2
+The result is read once into its typed model (``results/documents``: a document that does not
+fit is refused, naming the field); the view model is built from it here (:func:`build_view`); the layout lives in the Jinja2
 templates under ``kam_advisor/render/templates``. What a client reads first (cover, executive
 summary, plan, red flags, findings) speaks in names; ids, rule names and the facts each
 conclusion rests on are kept for the technical appendix, the JSON and ``explain``. Stage letters,
@@ -20,6 +21,7 @@ import re
 from datetime import date as _date
 import textwrap
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 import jinja2
@@ -28,37 +30,29 @@ from markupsafe import Markup
 from kam_advisor.data.neutral import terminal_text
 from kam_advisor.data.vocab import SEVERITY_ORDER, TITLES as STATUS_TITLES, UNANSWERED
 from kam_advisor.render import charts, kinds
+from kam_advisor.results.documents import registry
+from kam_advisor.results.documents.assessment import (
+    Ahead, Answer, Assessment, ByRespondent, Cell, Lagging, LargestGap, Overall, Perception, PerceptionFact,
+    Recommendation, StageSummary, Topic, ViewFactGap, ViewGap)
+from kam_advisor.results.documents.base import present
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
 SUMMARY_ACTIONS = 8  # the first phase's capacity (rules/plan.yaml): the summary shows it as the plan does
 TEXT_WIDTH = 80
-DEFAULT_THRESHOLD = 0.8  # only for a result that carries no parameters (an older or partial one)
+DEFAULT_THRESHOLD = 0.8  # for a result whose parameters name no cell threshold
 
 
 # --------------------------------------------------------------------------- helpers
 
-def _get(mapping: Any, key: str, default: Any = None) -> Any:
-    """``mapping[key]`` for a dict that may be missing, ``None`` or not a dict."""
-    if isinstance(mapping, Mapping):
-        value = mapping.get(key, default)
-        return default if value is None else value
-    return default
-
-
-def _list(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else []
-
-
-def _because(value: Any) -> list[str]:
-    """A finding's fact ids as strings, each once, in their first order."""
-    return list(dict.fromkeys(str(b) for b in _list(value)))
+def _because(value: list[str]) -> list[str]:
+    """A finding's fact ids, each once, in their first order."""
+    return list(dict.fromkeys(value))
 
 
 def _reason(record: Any) -> str:
     """A finding's readable ``reason`` sentence ('' when the result has none)."""
-    reason = _get(record, "reason", "")
-    return " ".join(str(reason).split())
+    return " ".join((record.reason or "").split())
 
 
 def pct(ratio: Any) -> str:
@@ -78,12 +72,6 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _score(value: Any) -> int | None:
-    """A 0-100 score as a whole number (scores may arrive as floats)."""
-    number = _number(value)
-    return None if number is None else int(round(number))
-
-
 def _status_title(status: Any) -> str:
     return STATUS_TITLES.get(str(status or UNANSWERED), str(status))
 
@@ -93,10 +81,20 @@ def plural(n: Any, one: str, many: str) -> str:
 
 
 def and_list(items: Any) -> str:
-    items = [str(i) for i in _list(items)]
+    items = [str(i) for i in items or ()]
     if len(items) < 2:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _heading(uid: str, name: str) -> SimpleNamespace:
+    """A unit the result does not hold (topics whose area or dimension it lacks are grouped under one)."""
+    return SimpleNamespace(id=uid, name=name, achieved=None, current=None, assessed=True, score=None, rule=None,
+                           because=[], reason=None)
+
+
+# a stage a topic has no cell for: nothing required
+_NO_CELL = Cell(total=0, done=0, partial=0, not_started=0, na=0, dont_know=0, unanswered=0, met=False, status=None)
 
 
 # --------------------------------------------------------------------------- view model
@@ -104,22 +102,22 @@ def and_list(items: Any) -> str:
 class _Names:
     """Look-ups by id across the result: stage, dimension, area and topic names, action texts."""
 
-    def __init__(self, result: Mapping[str, Any]):
-        self.stages = {s.get("id"): s for s in _list(result.get("stages")) if isinstance(s, Mapping)}
+    def __init__(self, result: Assessment):
+        self.stages = {s.id: s for s in result.stages}
         self.order = [sid for sid in self.stages if sid]
-        self.dimensions = {d.get("id"): d for d in _list(result.get("dimensions")) if isinstance(d, Mapping)}
-        self.areas = {a.get("id"): a for a in _list(result.get("areas")) if isinstance(a, Mapping)}
-        self.topics = {t.get("id"): t for t in _list(result.get("topics")) if isinstance(t, Mapping)}
+        self.dimensions = {d.id: d for d in result.dimensions}
+        self.areas = {a.id: a for a in result.areas}
+        self.topics = {t.id: t for t in result.topics}
         self.texts: dict[str, str] = {}
-        roadmap_actions = [a for step in _list(_get(result.get("roadmap"), "steps", []))
-                           for a in _list(_get(step, "actions", []))]
-        for source in (_list(result.get("answers")), roadmap_actions, _list(result.get("recommendations"))):
+        roadmap_actions = [a for step in result.roadmap.steps for a in step.actions]
+        for source in (result.answers, roadmap_actions, result.recommendations):
             for entry in source:
-                if isinstance(entry, Mapping) and entry.get("item") and entry.get("text"):
-                    self.texts.setdefault(entry["item"], entry["text"])
+                if entry.item and entry.text:
+                    self.texts.setdefault(entry.item, entry.text)
 
     def stage(self, sid: str | None) -> str:
-        return _get(self.stages.get(sid), "name", "") if sid else ""
+        stage = self.stages.get(sid) if sid else None
+        return stage.name if stage is not None else ""
 
     def stage_label(self, sid: str | None) -> str:
         """``'B Introducing KAM'``; ``'no stage yet'`` for none."""
@@ -127,31 +125,30 @@ class _Names:
             return "no stage yet"
         return f"{sid} {self.stage(sid)}".strip()
 
-    def unit_labels(self, record: Mapping[str, Any]) -> tuple[str, str]:
+    def unit_labels(self, record: Any) -> tuple[str, str]:
         """Achieved and working-on labels of a unit, 'not assessed' where the answers show nothing."""
-        if record.get("assessed") is False:
+        if not record.assessed:
             return "not assessed", "not assessed"
-        achieved, current = record.get("achieved"), record.get("current")
-        return self.stage_label(achieved), (self.stage_label(current) if current else "\u2013")
+        return self.stage_label(record.achieved), (self.stage_label(record.current) if record.current else "\u2013")
 
     def topic(self, tid: str | None) -> str:
         topic = self.topics.get(tid)
-        return _get(topic, "label") or _get(topic, "name", tid or "")
+        return (topic.label or topic.name) if topic is not None else (tid or "")
 
     def topic_path(self, tid: str | None) -> str:
         """``'Goals & strategy \u203a Positioning'``."""
         topic = self.topics.get(tid)
-        if not topic:
+        if topic is None:
             return tid or ""
-        area = _get(self.areas.get(topic.get("area")), "name", "")
-        return f"{area} \u203a {topic.get('name', tid)}" if area else topic.get("name", tid)
+        area = self.areas.get(topic.area)
+        return f"{area.name} \u203a {topic.name}" if area is not None and area.name else topic.name
 
     def text(self, item: str | None) -> str:
         return self.texts.get(item or "", "")
 
 
-def _ladder(overall: Mapping[str, Any], names: _Names) -> list[dict]:
-    achieved, current = overall.get("achieved"), overall.get("current")
+def _ladder(overall: Overall, names: _Names) -> list[dict]:
+    achieved, current = overall.achieved, overall.current
     rank = names.order.index(achieved) if achieved in names.order else -1
     out = []
     for i, sid in enumerate(names.order):
@@ -160,14 +157,14 @@ def _ladder(overall: Mapping[str, Any], names: _Names) -> list[dict]:
     return out
 
 
-def _headline(result: Mapping[str, Any], overall: Mapping[str, Any], names: _Names) -> str:
-    """The rules' headline; for a result without one, the same sentence built from the stages."""
-    text = _get(_get(_get(result, "summary", {}), "headline", {}), "text", "")
-    if text:
-        return text
-    if overall.get("assessed") is False:
+def _headline(result: Assessment, names: _Names) -> str:
+    """The rules' headline; where it is empty, the same sentence built from the stages."""
+    if result.summary.headline.text:
+        return result.summary.headline.text
+    overall = result.overall
+    if not overall.assessed:
         return "The answers do not show the programme's stage yet."
-    achieved, current = overall.get("achieved"), overall.get("current")
+    achieved, current = overall.achieved, overall.current
     if achieved and (achieved == current or not current):
         return f"The programme has achieved the final stage, {names.stage_label(achieved)}."
     if not achieved:
@@ -176,133 +173,124 @@ def _headline(result: Mapping[str, Any], overall: Mapping[str, Any], names: _Nam
     return f"The programme has achieved stage {names.stage_label(achieved)} and is working towards {names.stage_label(current)}."
 
 
-def _recommendation(rec: Mapping[str, Any], names: _Names, phase_names: Mapping[str, str]) -> dict:
-    status = rec.get("status") or UNANSWERED
+def _recommendation(rec: Recommendation, names: _Names, phase_names: Mapping[str, str]) -> dict:
+    status = rec.status or UNANSWERED
     return {"kind": "action", "title": "", "advice": "", "source_title": "",
-            "id": rec.get("id") or rec.get("item") or "", "item": rec.get("item") or "",
-            "text": rec.get("text") or names.text(rec.get("item")) or rec.get("item") or "",
-            "topic": rec.get("topic") or "", "topic_path": names.topic_path(rec.get("topic")),
-            "stage": rec.get("stage") or "", "stage_label": names.stage_label(rec.get("stage")) if rec.get("stage") else "",
+            "id": rec.id or rec.item, "item": rec.item,
+            "text": rec.text or names.text(rec.item) or rec.item,
+            "topic": rec.topic, "topic_path": names.topic_path(rec.topic),
+            "stage": rec.stage, "stage_label": names.stage_label(rec.stage) if rec.stage else "",
             "status": status, "status_label": _status_title(status),
-            "priority": rec.get("priority") or "", "rank": rec.get("rank"), "rule": rec.get("rule") or "",
-            "phase": rec.get("phase") or "", "phase_name": phase_names.get(rec.get("phase") or "", ""),
-            "because": _because(rec.get("because")), "reason": _reason(rec)}
+            "priority": rec.priority or "", "rank": rec.rank, "rule": rec.rule,
+            "phase": rec.phase or "", "phase_name": phase_names.get(rec.phase or "", ""),
+            "because": _because(rec.because), "reason": _reason(rec)}
 
 
-def _cell_state(cell: Mapping[str, Any], ratio: float | None) -> str:
+def _cell_state(cell: Cell, ratio: float | None) -> str:
     """How a grid cell is drawn: scored, nothing required / not applicable, or not assessed."""
-    status = cell.get("status") if isinstance(cell, Mapping) else None
-    if status in ("none", "not_applicable"):
+    if cell.status in ("none", "not_applicable"):
         return "empty"
-    if status in ("unknown", "not_assessed") or ratio is None:
-        return "unknown" if status != "none" else "empty"
+    if cell.status in ("unknown", "not_assessed") or ratio is None:
+        return "unknown"
     return "scored"
 
 
-def _cells(topic: Mapping[str, Any], order: list[str], threshold: float) -> list[dict]:
-    completion = _get(topic, "completion", {})
-    cells = _get(topic, "cells", {})
+def _cells(topic: Topic, order: list[str], threshold: float) -> list[dict]:
     out = []
     for sid in order:
-        cell = _get(cells, sid, {})
-        ratio = _number(completion.get(sid)) if isinstance(completion, Mapping) else None
+        cell = topic.cells.get(sid, _NO_CELL)
+        ratio = topic.completion.get(sid)
         state = _cell_state(cell, ratio)
-        applicable = _get(cell, "total", 0) - _get(cell, "na", 0)
+        applicable = cell.total - cell.na
         if state == "empty":
             ratio = None
-            note = "nothing required" if _get(cell, "total", 0) == 0 else "not applicable"
+            note = "nothing required" if cell.total == 0 else "not applicable"
         elif state == "unknown":
             ratio = None
             note = "not assessed"
         else:
-            note = f"{_get(cell, 'done', 0)} of {applicable} done" + (
-                f", {_get(cell, 'partial', 0)} partly" if _get(cell, "partial", 0) else "")
+            note = f"{cell.done} of {applicable} done" + (f", {cell.partial} partly" if cell.partial else "")
         fill = charts.cell_fill(ratio, state, threshold)
         out.append({"stage": sid, "ratio": ratio, "pct": pct(ratio) if state == "scored" else "\u2013",
-                    "met": bool(_get(cell, "met", False)), "state": state, "note": note,
-                    "done": _get(cell, "done", 0), "partial": _get(cell, "partial", 0), "applicable": applicable,
+                    "met": cell.met, "state": state, "note": note,
+                    "done": cell.done, "partial": cell.partial, "applicable": applicable,
                     "fill": fill, "ink": charts.text_colour(fill) if state == "scored" else charts.MUTED})
     return out
 
 
-def _answer(entry: Mapping[str, Any], names: _Names) -> dict:
-    status = entry.get("status") or UNANSWERED
-    note = entry.get("note")
-    return {"item": entry.get("item") or "", "text": entry.get("text") or names.text(entry.get("item")),
-            "stage": entry.get("stage") or "", "status": status, "status_label": _status_title(status),
-            "note": "" if note is None else str(note)}
+def _answer(entry: Answer, names: _Names) -> dict:
+    status = entry.status or UNANSWERED
+    return {"item": entry.item, "text": entry.text or names.text(entry.item),
+            "stage": entry.stage, "status": status, "status_label": _status_title(status),
+            "note": "" if entry.note is None else entry.note}
 
 
-def _tree(result: Mapping[str, Any], names: _Names, recs: list[dict], threshold: float) -> tuple[list[dict], list[dict]]:
+def _tree(result: Assessment, names: _Names, recs: list[dict], threshold: float) -> tuple[list[dict], list[dict]]:
     """Dimensions -> areas -> topics, each topic with its cells, done actions and recommendations.
 
     Returns the tree and the recommendations whose topic is not in it (shown apart, never lost).
     """
     answers_by_topic: dict[str, list[dict]] = {}
-    for entry in _list(result.get("answers")):
-        if isinstance(entry, Mapping):
-            answers_by_topic.setdefault(entry.get("topic") or "", []).append(_answer(entry, names))
+    for entry in result.answers:
+        answers_by_topic.setdefault(entry.topic, []).append(_answer(entry, names))
     recs_by_topic: dict[str, list[dict]] = {}
     for rec in recs:
         recs_by_topic.setdefault(rec["topic"], []).append(rec)
     roadmap_by_topic: dict[str, list[dict]] = {}
-    for step in _list(_get(result.get("roadmap"), "steps", [])):
-        for action in _list(_get(step, "actions", [])):
-            if isinstance(action, Mapping):
-                roadmap_by_topic.setdefault(action.get("topic") or "", []).append(
-                    {"item": action.get("item") or "", "text": action.get("text") or names.text(action.get("item")),
-                     "stage": _get(step, "stage", ""), "status": action.get("status") or UNANSWERED})
+    for step in result.roadmap.steps:
+        for action in step.actions:
+            roadmap_by_topic.setdefault(action.topic, []).append(
+                {"item": action.item, "text": action.text or names.text(action.item),
+                 "stage": step.stage, "status": action.status or UNANSWERED})
 
-    def topic_view(t: Mapping[str, Any]) -> dict:
-        tid = t.get("id")
-        mine = recs_by_topic.get(tid, [])
+    def topic_view(t: Topic) -> dict:
+        mine = recs_by_topic.get(t.id, [])
         recommended = {r["item"] for r in mine}
         achieved_label, current_label = names.unit_labels(t)
-        return {"id": tid, "name": t.get("name", tid), "achieved": t.get("achieved"), "current": t.get("current"),
-                "assessed": t.get("assessed") is not False, "achieved_label": achieved_label,
-                "current_label": current_label, "rule": t.get("rule") or "", "because": _because(t.get("because")),
+        return {"id": t.id, "name": t.name, "achieved": t.achieved, "current": t.current,
+                "assessed": t.assessed, "achieved_label": achieved_label,
+                "current_label": current_label, "rule": t.rule or "", "because": _because(t.because),
                 "reason": _reason(t), "cells": _cells(t, names.order, threshold),
-                "done": [a for a in answers_by_topic.get(tid, []) if a["status"] == "done"],
+                "done": [a for a in answers_by_topic.get(t.id, []) if a["status"] == "done"],
                 "recommendations": mine,
-                "also_open": [a for a in roadmap_by_topic.get(tid, []) if a["item"] not in recommended]}
+                "also_open": [a for a in roadmap_by_topic.get(t.id, []) if a["item"] not in recommended]}
 
-    def unit(record: Mapping[str, Any]) -> dict:
+    def unit(record: Any) -> dict:
         achieved_label, current_label = names.unit_labels(record)
-        return {"id": record.get("id"), "name": record.get("name", record.get("id")),
-                "achieved": record.get("achieved"), "current": record.get("current"),
-                "assessed": record.get("assessed") is not False,
+        return {"id": record.id, "name": record.name,
+                "achieved": record.achieved, "current": record.current, "assessed": record.assessed,
                 "achieved_label": achieved_label, "current_label": current_label,
-                "score": _score(record.get("score")), "rule": record.get("rule") or "",
-                "because": _because(record.get("because")), "reason": _reason(record)}
+                "score": record.score, "rule": record.rule or "",
+                "because": _because(record.because), "reason": _reason(record)}
 
-    topics = [t for t in names.topics.values() if t.get("id")]
-    areas = [a for a in names.areas.values() if a.get("id")]
+    topics = [t for t in names.topics.values() if t.id]
+    areas = [a for a in names.areas.values() if a.id]
     placed: set[str] = set()
     tree = []
-    dims = [d for d in names.dimensions.values() if d.get("id")]
-    known_dims = {d["id"] for d in dims}
+    dims: list[Any] = [d for d in names.dimensions.values() if d.id]
+    known_dims = {d.id for d in dims}
     # topics whose dimension is missing from the result still appear, under a synthetic heading
-    orphans = sorted({t.get("dimension") or "" for t in topics} - known_dims, key=str)
-    dims += [{"id": d, "name": d or "Other topics"} for d in orphans]
+    orphans = sorted({t.dimension for t in topics} - known_dims)
+    dims += [_heading(d, d or "Other topics") for d in orphans]
     for dim in dims:
         dv = unit(dim)
         dv["areas"] = []
-        dim_areas = [a for a in areas if a.get("dimension") == dim["id"]]
-        area_ids = {a["id"] for a in dim_areas}
-        stray = sorted({t.get("area") or "" for t in topics if t.get("dimension") == dim["id"]} - area_ids, key=str)
-        dim_areas += [{"id": a, "name": a or "Other topics", "dimension": dim["id"]} for a in stray]
+        dim_areas: list[Any] = [a for a in areas if a.dimension == dim.id]
+        area_ids = {a.id for a in dim_areas}
+        stray = sorted({t.area for t in topics if t.dimension == dim.id} - area_ids)
+        dim_areas += [_heading(a, a or "Other topics") for a in stray]
         for area in dim_areas:
             av = unit(area)
-            av["topics"] = [topic_view(t) for t in topics if t.get("area") == area["id"]]
+            av["topics"] = [topic_view(t) for t in topics if t.area == area.id]
             placed.update(t["id"] for t in av["topics"])
             if av["topics"]:
                 dv["areas"].append(av)
         if dv["areas"]:
             tree.append(dv)
-    unplaced = [t for t in topics if t["id"] not in placed]
+    unplaced = [t for t in topics if t.id not in placed]
     if unplaced:
-        tree.append({**unit({"id": "", "name": "Other topics"}),
-                     "areas": [{**unit({"id": "", "name": "Other topics"}), "topics": [topic_view(t) for t in unplaced]}]})
+        tree.append({**unit(_heading("", "Other topics")),
+                     "areas": [{**unit(_heading("", "Other topics")), "topics": [topic_view(t) for t in unplaced]}]})
     orphan_recs = [r for r in recs if r["topic"] not in names.topics]
     return tree, orphan_recs
 
@@ -313,38 +301,32 @@ def _heatmap_groups(tree: list[dict]) -> list[dict]:
             for dim in tree for area in dim["areas"]]
 
 
-def _roadmap(result: Mapping[str, Any], names: _Names) -> dict:
-    roadmap = _get(result, "roadmap", {})
+def _roadmap(result: Assessment, names: _Names) -> dict:
+    roadmap = result.roadmap
     steps = []
-    for step in _list(_get(roadmap, "steps", [])):
-        if not isinstance(step, Mapping):
-            continue
-        actions = [{"item": a.get("item") or "", "text": a.get("text") or names.text(a.get("item")),
-                    "topic": a.get("topic") or "", "topic_path": names.topic_path(a.get("topic")),
-                    "status": a.get("status") or UNANSWERED, "status_label": _status_title(a.get("status")),
-                    "rule": a.get("rule") or "", "because": _because(a.get("because"))}
-                   for a in _list(step.get("actions")) if isinstance(a, Mapping)]
-        sid = step.get("stage") or ""
-        steps.append({"stage": sid, "name": step.get("name") or names.stage(sid), "actions": actions,
-                      "label": names.stage_label(sid)})
-    frm, to = _get(roadmap, "from"), _get(roadmap, "to")
+    for step in roadmap.steps:
+        actions = [{"item": a.item, "text": a.text or names.text(a.item),
+                    "topic": a.topic, "topic_path": names.topic_path(a.topic),
+                    "status": a.status or UNANSWERED, "status_label": _status_title(a.status),
+                    "rule": a.rule, "because": _because(a.because)}
+                   for a in step.actions]
+        steps.append({"stage": step.stage, "name": step.name or names.stage(step.stage), "actions": actions,
+                      "label": names.stage_label(step.stage)})
+    frm, to = roadmap.from_, roadmap.to
     return {"from": frm, "to": to, "from_label": names.stage_label(frm), "to_label": names.stage_label(to),
             "steps": steps, "count": sum(len(s["actions"]) for s in steps if to and s["stage"] <= to)}
 
 
-def _red_flags(result: Mapping[str, Any], phase_names: Mapping[str, str]) -> list[dict]:
+def _red_flags(result: Assessment, phase_names: Mapping[str, str]) -> list[dict]:
     flags = []
-    sources = {s.get("id"): s.get("title") for s in _list(result.get("sources")) if isinstance(s, Mapping)}
-    for i, f in enumerate(_list(result.get("red_flags"))):
-        if not isinstance(f, Mapping):
-            continue
-        sev = f.get("severity") or "medium"
-        source = f.get("source") or ""
-        flags.append({"id": f.get("id") or "", "severity": sev, "title": f.get("title") or f.get("id") or "",
-                      "message": f.get("message") or "", "advice": f.get("advice") or "",
-                      "action": f.get("action") or "", "phase_name": phase_names.get(f.get("phase") or "", ""),
-                      "source_title": f.get("source_title") or sources.get(source) or "",
-                      "rule": f.get("rule") or "", "because": _because(f.get("because")), "reason": _reason(f),
+    sources = {s.id: s.title for s in result.sources}
+    for i, f in enumerate(result.red_flags):
+        sev = f.severity or "medium"
+        flags.append({"id": f.id, "severity": sev, "title": f.title or f.id,
+                      "message": f.message, "advice": f.advice or "",
+                      "action": f.action or "", "phase_name": phase_names.get(f.phase or "", ""),
+                      "source_title": f.source_title or sources.get(f.source or "") or "",
+                      "rule": f.rule, "because": _because(f.because), "reason": "",
                       "_order": (SEVERITY_ORDER.get(sev, 3), i)})
     flags.sort(key=lambda f: f["_order"])
     for f in flags:
@@ -352,32 +334,25 @@ def _red_flags(result: Mapping[str, Any], phase_names: Mapping[str, str]) -> lis
     return flags
 
 
-def _plan(result: Mapping[str, Any], names: _Names, recs: list[dict], red_flags: list[dict]) -> list[dict]:
-    """The phases of the plan; a result without `plan` gets one phase holding its recommendations."""
-    plan = _get(result, "plan", {})
+def _plan(result: Assessment, names: _Names, recs: list[dict], red_flags: list[dict]) -> list[dict]:
+    """The phases of the plan; a plan without phases gets one phase holding the recommendations."""
     flags = {f["id"]: f for f in red_flags}
     phases = []
-    for p in _list(_get(plan, "phases", [])):
-        if not isinstance(p, Mapping):
-            continue
+    for p in result.plan.phases:
         actions = []
-        for a in _list(p.get("actions")):
-            if not isinstance(a, Mapping):
-                continue
-            status = a.get("status")
-            flag = flags.get(a.get("id")) if a.get("kind") == "flag" else None
-            actions.append({"kind": a.get("kind") or "action", "id": a.get("id") or "", "item": a.get("item") or "",
+        for a in p.actions:
+            flag = flags.get(a.id) if a.kind == "flag" else None
+            actions.append({"kind": a.kind, "id": a.id, "item": a.item or "",
                             "title": flag["title"] if flag else "", "advice": flag["advice"] if flag else "",
                             "source_title": flag["source_title"] if flag else "",
-                            "text": a.get("text") or names.text(a.get("item")) or "",
-                            "topic_path": (names.topic_path(a.get("topic")) + (" · to assess" if a.get("kind") == "assess"
-                                                                                 else "")) if a.get("topic") else "Red flag",
-                            "stage_label": names.stage_label(a.get("stage")) if a.get("stage") else "",
-                            "status": status or "", "status_label": _status_title(status) if status else "",
-                            "priority": a.get("priority") or "", "reason": _reason(a), "rule": a.get("rule") or "",
-                            "because": _because(a.get("because"))})
-        phases.append({"id": p.get("id") or "", "name": p.get("name") or p.get("id") or "", "actions": actions,
-                       "note": p.get("note") or ""})
+                            "text": a.text or names.text(a.item),
+                            "topic_path": (names.topic_path(a.topic) + (" · to assess" if a.kind == "assess"
+                                                                         else "")) if a.topic else "Red flag",
+                            "stage_label": names.stage_label(a.stage) if a.stage else "",
+                            "status": a.status or "", "status_label": _status_title(a.status) if a.status else "",
+                            "priority": a.priority or "", "reason": _reason(a), "rule": a.rule,
+                            "because": _because(a.because)})
+        phases.append({"id": p.id, "name": p.name or p.id, "actions": actions, "note": present(p.note) or ""})
     if not phases and recs:
         phases = [{"id": "next", "name": "Next steps", "actions": [
             {**r, "kind": "action", "title": "", "advice": "", "source_title": ""} for r in recs]}]
@@ -390,27 +365,23 @@ def _first_steps(actions: list[dict]) -> list[dict]:
     return actions[:SUMMARY_ACTIONS]
 
 
-def _perception_gaps(result: Mapping[str, Any], names: _Names) -> list[dict]:
+def _perception_gaps(result: Assessment, names: _Names) -> list[dict]:
     gaps = []
-    for g in _list(result.get("perception_gaps")):
-        if not isinstance(g, Mapping):
-            continue
-        answers = [{"respondent": a.get("respondent") or "a respondent",
-                    "answer": _status_title(a.get("answer")) if str(a.get("answer")) in STATUS_TITLES
-                    else ("" if a.get("answer") is None else str(a.get("answer")))}
-                   for a in _list(g.get("answers")) if isinstance(a, Mapping)]
-        gaps.append({"question": g.get("question") or "", "text": g.get("text") or names.text(g.get("question")),
-                     "spread": g.get("spread"), "answers": answers})
+    for g in result.perception_gaps:
+        answers = [{"respondent": a.respondent or "a respondent",
+                    "answer": _status_title(a.answer) if str(a.answer) in STATUS_TITLES
+                    else ("" if a.answer is None else str(a.answer))}
+                   for a in g.answers]
+        gaps.append({"question": g.question, "text": g.text or names.text(g.question),
+                     "spread": g.spread, "answers": answers})
     return gaps
 
 
-def _appendix(result: Mapping[str, Any], names: _Names) -> list[dict]:
+def _appendix(result: Assessment, names: _Names) -> list[dict]:
     groups: list[dict] = []
     index: dict[str, dict] = {}
-    for entry in _list(result.get("answers")):
-        if not isinstance(entry, Mapping):
-            continue
-        tid = entry.get("topic") or ""
+    for entry in result.answers:
+        tid = entry.topic
         if tid not in index:
             index[tid] = {"topic": tid, "path": names.topic_path(tid), "answers": []}
             groups.append(index[tid])
@@ -419,30 +390,31 @@ def _appendix(result: Mapping[str, Any], names: _Names) -> list[dict]:
 
 
 def _progress(progress: Mapping[str, Any] | None, names: _Names, achieved_label: str = "") -> dict | None:
-    """The organisation's earlier audits and its progress towards its target stage, in words."""
+    """The organisation's earlier audits and its progress towards its target stage, in words
+    (``progress`` is :func:`kam_advisor.store.progress.report_progress`'s, built beside the result)."""
     if not progress:
         return None
     earlier = [{"date": str(a.get("date") or ""), "unit": a.get("unit") or "", "assessor": a.get("assessor") or "",
                 "achieved_label": names.stage_label(a.get("achieved")),
                 "current_label": names.stage_label(a.get("current")) if a.get("current") else "\u2013"}
-               for a in _list(progress.get("earlier")) if isinstance(a, Mapping)]
+               for a in progress.get("earlier") or []]
     view = {"unit": progress.get("unit") or "", "earlier": earlier, "target": None,
-            "change": progress.get("change") if isinstance(progress.get("change"), Mapping) else None}  # issue 19
+            "change": progress.get("change") or None}  # issue 19
     target = progress.get("target")
-    if isinstance(target, Mapping):
-        first = _get(target, "first", {})
+    if target:
+        first = target.get("first") or {}
         phases = [{"stage_label": names.stage_label(p.get("stage")), "due": p.get("due") or "",
                    "overdue": bool(p.get("overdue")),
                    "actions": [{"text": a.get("text") or names.text(a.get("item")),
                                 "topic": a.get("topic_name") or names.topic(a.get("topic")),
-                                "status": _status_title(a.get("status"))} for a in _list(p.get("actions"))]}
-                  for p in _list(target.get("phases")) if isinstance(p, Mapping)]
+                                "status": _status_title(a.get("status"))} for a in p.get("actions") or []]}
+                  for p in target.get("phases") or []]
         view["target"] = {
             "stage_label": names.stage_label(target.get("stage")), "by": target.get("by") or "",
             "reached": bool(target.get("reached")), "percent": pct(target.get("percent_to_target")),
             "since_first": pct(target.get("progress_since_first")) if target.get("progress_since_first") is not None
-            else "", "first_date": str(_get(first, "date") or ""), "first_percent": pct(_get(first, "percent_to_target")),
-            "behind": [b.get("name") for b in _list(target.get("topics_behind"))[:5] if isinstance(b, Mapping)],
+            else "", "first_date": str(first.get("date") or ""), "first_percent": pct(first.get("percent_to_target")),
+            "behind": [b.get("name") for b in (target.get("topics_behind") or [])[:5]],
             "phases": phases, "open_actions": sum(len(p["actions"]) for p in phases),
             # a topic-by-topic percentage beside a programme still at an earlier stage: said in the same place
             "measure": "counted topic by topic: the stages each has achieved and the share done of the stage it "
@@ -474,122 +446,106 @@ def _technical(view: dict) -> list[dict]:
     return rows
 
 
-def _lag_sentence(group: list, area_dimension: Mapping[str, tuple[str, str]]) -> dict:
+def _lag_sentence(group: list[Lagging], area_dimension: Mapping[str, tuple[str, str]]) -> dict:
     """One bullet for lagging units behind the same units at the same stage: what runs ahead (a
     dimension named once when all its areas run ahead at one stage), what holds them back, the risk."""
     lag = group[0]
-    names = [g.get("name") or "" for g in group]
-    held = [h for g in group for h in _list(g.get("held_back_by"))]
-    ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
-    if not ahead:
-        sentence = (lag.get("text") or "") + (f", held back by {and_list(held)}" if held else "") + "."
-        return {"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence, "name": names[0],
+    names = [g.name for g in group]
+    held = [h for g in group for h in g.held_back_by]
+    if not lag.ahead:
+        sentence = lag.text + (f", held back by {and_list(held)}" if held else "") + "."
+        return {"text": lag.text, "held_back_by": held, "sentence": sentence, "name": names[0],
                 "names": names, "risk": "", "ahead": []}
-    by_dim: dict[str, list] = {}
-    for a in ahead:
-        dim = area_dimension.get(a.get("unit") or "")
+    by_dim: dict[str, list[Ahead]] = {}
+    for a in lag.ahead:
+        dim = area_dimension.get(a.unit)
         by_dim.setdefault(dim[0] if dim else "", []).append(a)
     runs = []
     for dim, units in by_dim.items():
         total = sum(1 for d in area_dimension.values() if d[0] == dim) if dim else 0
-        stages = {u.get("achieved") for u in units}
+        stages = {u.achieved for u in units}
         if dim and len(units) == total and len(stages) == 1 and total > 1:
-            runs.append(f"{area_dimension[units[0].get('unit')][1]} (all its areas at stage {stages.pop()})")
+            runs.append(f"{area_dimension[units[0].unit][1]} (all its areas at stage {stages.pop()})")
         else:
-            runs += [f"{u.get('name')} (stage {u.get('achieved')})" for u in units]
+            runs += [f"{u.name} (stage {u.achieved})" for u in units]
     one = len(group) == 1
-    where = (f"{'is' if one else 'are'} still at stage {lag.get('achieved')}" if lag.get("achieved")
+    where = (f"{'is' if one else 'are'} still at stage {lag.achieved}" if lag.achieved
              else f"{'has' if one else 'have'} no stage achieved yet")
     sentence = (f"{and_list(names)} {'lags' if one else 'lag'}: {'it' if one else 'they'} {where} while "
                 f"{and_list(runs)} {'runs' if len(runs) == 1 else 'run'} ahead"
                 + (f", held back by {and_list(held)}" if held else "")
-                + (f". The risk: {lag.get('risk')}" if lag.get("risk") else "") + ".")
-    return {"text": lag.get("text") or "", "held_back_by": held, "sentence": sentence, "name": names[0],
-            "names": names, "risk": lag.get("risk") or "", "ahead": [a.get("name") for a in ahead]}
+                + (f". The risk: {lag.risk}" if lag.risk else "") + ".")
+    return {"text": lag.text, "held_back_by": held, "sentence": sentence, "name": names[0],
+            "names": names, "risk": lag.risk or "", "ahead": [a.name for a in lag.ahead]}
 
 
-def _summary(result: Mapping[str, Any]) -> dict:
-    summary = _get(result, "summary", {})
-    area_dimension = {}
-    dim_names = {d.get("id"): d.get("name") for d in _list(result.get("dimensions")) if isinstance(d, Mapping)}
-    for a in _list(result.get("areas")):
-        if isinstance(a, Mapping):
-            area_dimension[a.get("id")] = (a.get("dimension"), dim_names.get(a.get("dimension")) or "")
+def _stage_block(block: StageSummary | None) -> dict | None:
+    if block is None:
+        return None
+    out = {"stage": block.stage, "name": block.name, "description": block.description,
+           "in_place": [h.text for h in block.in_place], "not_in_place": [h.text for h in block.not_in_place],
+           "not_shown": [h.text for h in block.not_shown], "under_way": [h.text for h in block.under_way],
+           "beyond": [f"{h.text} (stage {h.stage})" for h in block.beyond]}
+    todo = out["not_in_place"] + out["not_shown"]
+    parts = ([f"under way: {and_list(out['under_way'])}"] if out["under_way"] else []) + (
+        [f"still to do: {and_list(todo)}"] if todo else [])
+    out["todo"] = ("; ".join(parts) + "." if parts else
+                   "its hallmarks are in place in the topics that show them, but not yet across enough "
+                   "topics to achieve it: the plan lists the open actions.")
+    return out
 
-    def stage_block(block):
-        if not isinstance(block, Mapping):
-            return None
-        out = {"stage": block.get("stage"), "name": block.get("name") or "",
-               "description": block.get("description") or "",
-               "in_place": [h.get("text") for h in _list(block.get("in_place")) if isinstance(h, Mapping)],
-               "not_in_place": [h.get("text") for h in _list(block.get("not_in_place")) if isinstance(h, Mapping)],
-               "not_shown": [h.get("text") for h in _list(block.get("not_shown")) if isinstance(h, Mapping)],
-               "under_way": [h.get("text") for h in _list(block.get("under_way")) if isinstance(h, Mapping)],
-               "beyond": [f"{h.get('text')} (stage {h.get('stage')})" for h in _list(block.get("beyond"))
-                          if isinstance(h, Mapping)]}
-        todo = out["not_in_place"] + out["not_shown"]
-        parts = ([f"under way: {and_list(out['under_way'])}"] if out["under_way"] else []) + (
-            [f"still to do: {and_list(todo)}"] if todo else [])
-        out["todo"] = ("; ".join(parts) + "." if parts else
-                       "its hallmarks are in place in the topics that show them, but not yet across enough "
-                       "topics to achieve it: the plan lists the open actions.")
-        return out
 
+def _summary(result: Assessment) -> dict:
+    summary = result.summary
+    dim_names = {d.id: d.name for d in result.dimensions}
+    area_dimension = {a.id: (a.dimension, dim_names.get(a.dimension) or "") for a in result.areas}
     lagging = []
     groups: dict[tuple, list] = {}  # lagging units with the same stage, the same units ahead and the same risk
-    for lag in _list(summary.get("lagging")):
-        if isinstance(lag, Mapping):
-            ahead = [a for a in _list(lag.get("ahead")) if isinstance(a, Mapping)]
-            key = (lag.get("achieved"), tuple((a.get("name"), a.get("achieved")) for a in ahead), lag.get("risk"))
-            if ahead and key in groups:
-                groups[key].append(lag)
-                continue
-            group = [lag]
-            if ahead:
-                groups[key] = group
-            lagging.append(group)
-    lagging = [_lag_sentence(group, area_dimension) for group in lagging]
-    skip = summary.get("stage_skipping")
-    screening = summary.get("screening")
+    for lag in summary.lagging:
+        key = (lag.achieved, tuple((a.name, a.achieved) for a in lag.ahead), lag.risk)
+        if lag.ahead and key in groups:
+            groups[key].append(lag)
+            continue
+        group = [lag]
+        if lag.ahead:
+            groups[key] = group
+        lagging.append(group)
+    skip, screening = summary.stage_skipping, summary.screening
     return {
-        "lagging": lagging,
-        "skipping": {"text": skip.get("text") or "", "topics": _list(skip.get("topics")),
-                     "sentence": f"{skip.get('text') or ''}, in {and_list(skip.get('topics'))}."}
-        if isinstance(skip, Mapping) else None,
-        "achieved_stage": stage_block(summary.get("achieved_stage")),
-        "current_stage": stage_block(summary.get("current_stage")),
-        "screening": {"text": screening.get("text") or "", "not_covered": _list(screening.get("not_covered"))}
-        if isinstance(screening, Mapping) else None,
-        "not_assessed": _list(summary.get("not_assessed")),
-        "perception": _perception_view(summary.get("perception")),
-        "held_back": (summary.get("held_back") or {}).get("text") if isinstance(summary.get("held_back"), Mapping)
-        else None,
+        "lagging": [_lag_sentence(group, area_dimension) for group in lagging],
+        "skipping": {"text": skip.text, "topics": list(skip.topics),
+                     "sentence": f"{skip.text}, in {and_list(skip.topics)}."} if skip is not None else None,
+        "achieved_stage": _stage_block(summary.achieved_stage),
+        "current_stage": _stage_block(summary.current_stage),
+        "screening": {"text": screening.text, "not_covered": list(screening.not_covered)}
+        if screening is not None else None,
+        "not_assessed": list(summary.not_assessed),
+        "perception": _perception_view(summary.perception),
+        "held_back": summary.held_back.text if summary.held_back is not None else None,
     }
 
 
-def _perception_view(perception: Any) -> dict | None:
+def _perception_view(perception: Perception | None) -> dict | None:
     """Where the views differ, in words for the executive summary: a screening against the audit
     (much rosier: a governance finding), and respondents against each other."""
-    if not isinstance(perception, Mapping):
+    if perception is None:
         return None
-    largest = [g for g in _list(perception.get("largest")) if isinstance(g, Mapping)]
-    all_facts = [f for f in _list(perception.get("facts")) if isinstance(f, Mapping)]
-    rosier = bool(perception.get("rosier"))
+    largest, all_facts, rosier = perception.largest, perception.facts, perception.rosier
     # facts that clear a red flag the audit raises first, yes/no ones (sponsor, ownership, training) before numbers
-    facts = sorted(all_facts, key=lambda f: (not f.get("rosier"), not isinstance(f.get("view"), bool)))
-    title = next((g.get("questionnaire_title") for g in largest + facts if g.get("questionnaire_title")), "")
-    higher, lower = perception.get("higher") or 0, perception.get("lower") or 0
+    facts = sorted(all_facts, key=lambda f: (not f.rosier, not isinstance(f.view, bool)))
+    title = next((g.questionnaire_title for g in [*largest, *facts] if g.questionnaire_title), "")
+    higher, lower = perception.higher, perception.lower
     sentences = []
-    people = [b for b in _list(perception.get("by_respondent")) if isinstance(b, Mapping)]
+    people = perception.by_respondent
 
-    def rates(b: Mapping[str, Any]) -> str:
-        parts = ([f"{plural(b.get('higher'), 'action', 'actions')} higher"] if b.get("higher") else []) + (
-            [f"{plural(b.get('lower'), 'action', 'actions')} lower"] if b.get("lower") else [])
+    def rates(b: ByRespondent) -> str:
+        parts = ([f"{plural(b.higher, 'action', 'actions')} higher"] if b.higher else []) + (
+            [f"{plural(b.lower, 'action', 'actions')} lower"] if b.lower else [])
         return " and ".join(parts)
 
     if len(people) > 1:  # several screening respondents: each one's direction, never one merged view
-        said = [f"{b.get('respondent')} rates {rates(b)}" for b in people if rates(b)]
-        rosy = [b.get("respondent") for b in people if b.get("rosier")]
+        said = [f"{b.respondent} rates {rates(b)}" for b in people if rates(b)]
+        rosy = [b.respondent for b in people if b.rosier]
         sentences.append(f"The {title or 'screening'} differs from the audit" + (
             f": {'; '.join(said)} than the audit found" if said else "") + "." + (
             f" The view of {and_list(rosy)} is rosier than the audit's: leadership and the audit do not see "
@@ -606,34 +562,33 @@ def _perception_view(perception: Any) -> dict | None:
             [f"{plural(lower, 'action', 'actions')} lower"] if lower else [])
         sentences.append(f"The {title or 'screening'} differs from the audit" + (
             f": it rates {' and '.join(parts)} than the audit found" if parts else "") + ".")
-    between = perception.get("between_respondents")
-    if isinstance(between, Mapping) and between.get("questions"):
-        who = _list(between.get("respondents"))
-        topics = [str(t) for t in _list(between.get("largest"))][:SUMMARY_GAPS]
-        sentences.append(f"{and_list(who) if who else 'The respondents'} disagree with each other on "
-                         f"{plural(between.get('questions'), 'question', 'questions')}"
+    between = perception.between_respondents
+    disagree = between.questions if between is not None else 0
+    if disagree:
+        topics = [str(t) for t in between.largest][:SUMMARY_GAPS]
+        sentences.append(f"{and_list(between.respondents) if between.respondents else 'The respondents'} disagree "
+                         f"with each other on {plural(disagree, 'question', 'questions')}"
                          + (f", among them: {'; '.join(topics)}" if topics else "") + ".")
     if not sentences:
         return None
 
-    def whose(g: Mapping[str, Any]) -> str:
-        people = _list(g.get("respondents"))
+    def whose(g: LargestGap | PerceptionFact) -> str:
+        people = g.respondents
         return f"the {title or 'screening'} ({and_list(people)})" if people and len(people) < 4 else "the screening"
 
     shown = facts[:SUMMARY_FACTS]
     listed = [plural(higher + lower, "action", "actions")] if higher + lower else []
     listed += [plural(len(all_facts), "fact", "facts")] if all_facts else []
-    listed += [plural(between.get("questions"), "question between respondents", "questions between respondents")] \
-        if isinstance(between, Mapping) and between.get("questions") else []
+    listed += [plural(disagree, "question between respondents", "questions between respondents")] if disagree else []
     more = f"every gap ({', '.join(listed[:-1]) + ' and ' + listed[-1] if len(listed) > 1 else listed[0]}) is " \
         "listed with the plan" if listed else ""
     return {"sentence": " ".join(sentences), "rosier": rosier,
             "heading": "Perception gap" if rosier else "Views compared",
-            "largest": [f"{g.get('text')}: {whose(g)} says {_status_title(g.get('view')).lower()}, "
-                        f"the audit {_status_title(g.get('audit')).lower()}" for g in largest[:SUMMARY_GAPS]],
-            "facts": [f"{f.get('text')}: {whose(f)} says {_show(f.get('view'))}, "
-                      f"the audit {_show(f.get('audit'))}" for f in shown],
-            "facts_label": "Where the screening sees no risk the audit finds" if shown and shown[0].get("rosier")
+            "largest": [f"{g.text}: {whose(g)} says {_status_title(g.view).lower()}, "
+                        f"the audit {_status_title(g.audit).lower()}" for g in largest[:SUMMARY_GAPS]],
+            "facts": [f"{f.text}: {whose(f)} says {_show(f.view)}, "
+                      f"the audit {_show(f.audit)}" for f in shown],
+            "facts_label": "Where the screening sees no risk the audit finds" if shown and shown[0].rosier
             else "Facts they see differently",
             "more": more}
 
@@ -642,9 +597,8 @@ SUMMARY_FACTS = 3  # the executive summary names the largest gaps; the findings 
 SUMMARY_GAPS = 3
 
 
-def _whose(gap: Mapping[str, Any], several: bool) -> str:
-    people = _list(gap.get("respondents"))
-    return f" ({and_list(people)})" if several and people else ""
+def _whose(gap: ViewGap | ViewFactGap, several: bool) -> str:
+    return f" ({and_list(gap.respondents)})" if several and gap.respondents else ""
 
 
 def _show(value: Any) -> str:
@@ -655,73 +609,66 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: str | None = None,
+def load(result: Mapping[str, Any] | Assessment) -> Assessment:
+    """The assessment result as its typed model (upgraded from an older schema version); a
+    DataError naming the field when it does not fit."""
+    return result if isinstance(result, Assessment) else registry.load(result, "assessment")
+
+
+def build_view(result: Mapping[str, Any] | Assessment, *, org: str | None = None, assessor: str | None = None,
                title: str | None = None, date: str | None = None, appendix: bool = False,
                progress: Mapping[str, Any] | None = None) -> dict:
-    """Everything the templates show, computed from the result; missing optional keys are tolerated."""
-    if not isinstance(result, Mapping):
-        raise TypeError("the assessment result must be a mapping")
+    """Everything the templates show, computed from the result (a document or its model; a
+    document that does not fit the model is refused with a DataError naming the field)."""
+    result = load(result)
     names = _Names(result)
-    overall = _get(result, "overall", {})
-    coverage = _get(result, "coverage", {})
-    parameters = _get(result, "parameters", {})
-    threshold = _number(_get(parameters, "cell_threshold")) or DEFAULT_THRESHOLD
-    phase_names = {p.get("id"): p.get("name") for p in _list(_get(parameters, "phases", []))
-                   if isinstance(p, Mapping)}
-    phase_names.update({p.get("id"): p.get("name") for p in _list(_get(_get(result, "plan", {}), "phases", []))
-                        if isinstance(p, Mapping)})
-    organisation = org or result.get("organisation") or ""
-    recs = [_recommendation(r, names, phase_names) for r in _list(result.get("recommendations"))
-            if isinstance(r, Mapping)]
+    overall, coverage, parameters = result.overall, result.coverage, result.parameters
+    # `parameters` is the rules' own settings, untyped in the model
+    threshold = _number(parameters.get("cell_threshold")) or DEFAULT_THRESHOLD
+    phase_names = {p.get("id"): p.get("name") for p in parameters.get("phases") or []}
+    phase_names.update({p.id: p.name for p in result.plan.phases})
+    recs = [_recommendation(r, names, phase_names) for r in result.recommendations]
     tree, orphan_recs = _tree(result, names, recs, threshold)
-    tool = _get(result, "tool", {})
-    total = _get(coverage, "total", 0)
-    answered = _get(coverage, "answered", 0)
-    ratio = _get(coverage, "ratio", (answered / total) if total else None)
-    facets = [{"id": f.get("id"), "name": f.get("name", f.get("id")), "score": _score(f.get("score")),
-               "band": f.get("band") or "", "rule": f.get("rule") or "", "because": _because(f.get("because")),
-               "reason": _reason(f), "strongest": _list(f.get("strongest")), "weakest": _list(f.get("weakest"))}
-              for f in _list(result.get("facets")) if isinstance(f, Mapping)]
-    stages = [{"id": s.get("id"), "name": s.get("name", ""), "description": s.get("description", "")}
-              for s in names.stages.values()]
+    total, answered = coverage.total, coverage.answered
+    facets = [{"id": f.id, "name": f.name, "score": f.score, "band": f.band or "", "rule": f.rule or "",
+               "because": _because(f.because), "reason": _reason(f), "strongest": list(f.strongest),
+               "weakest": list(f.weakest)} for f in result.facets]
+    stages = [{"id": s.id, "name": s.name, "description": s.description} for s in names.stages.values()]
     achieved_label, current_label = names.unit_labels(overall)
-    respondents = [str(r) for r in _list(result.get("respondents"))]
-    for view_of in _list(result.get("views")):  # a screening's respondents beside the audit's
-        if isinstance(view_of, Mapping):
-            respondents += [f"{r} ({view_of.get('questionnaire_title') or view_of.get('questionnaire')})"
-                            for r in _list(view_of.get("respondents")) if str(r) not in respondents]
+    respondents = list(result.respondents)
+    for view_of in result.views:  # a screening's respondents beside the audit's
+        respondents += [f"{r} ({view_of.questionnaire_title or view_of.questionnaire})"
+                        for r in view_of.respondents if r not in respondents]
     red_flags = _red_flags(result, phase_names)
     # a screening answered by several people: each view says whose it is
-    several_views = any(len(_list(w.get("respondents"))) > 1 for w in _list(result.get("views")) if isinstance(w, Mapping))
+    several_views = any(len(w.respondents) > 1 for w in result.views)
     plan = _plan(result, names, recs, red_flags)
     summary = _summary(result)
     first = _first_steps(plan[0]["actions"]) if plan else []
     view = {
         "title": title or DEFAULT_TITLE,
-        "organisation": organisation,
-        "assessor": assessor or result.get("assessor") or "",
-        "date": date or ("" if result.get("date") is None else str(result.get("date"))),
-        "questionnaire": result.get("questionnaire_title") or result.get("questionnaire") or "",
-        "kb_version": result.get("kb_version") or "",
-        "tool": f"{_get(tool, 'name', 'kam-advisor')} {_get(tool, 'version', '')}".strip(),
+        "organisation": org or result.organisation or "",
+        "assessor": assessor or result.assessor or "",
+        "date": date or result.date or "",
+        "questionnaire": result.questionnaire_title or result.questionnaire or "",
+        "kb_version": result.kb_version or "",
+        "tool": f"{result.tool.name} {result.tool.version}".strip(),
         "respondents": respondents,
-        "coverage": {"answered": answered, "total": total, "pct": pct(ratio), "dont_know": _get(coverage, "dont_know", 0),
-                     "na": _get(coverage, "na", 0), "confidence": _get(coverage, "confidence", ""),
-                     "rule": _get(coverage, "rule", ""), "reason": _reason(coverage),
-                     "scope": _get(coverage, "scope", total), "scope_pct": pct(_get(coverage, "scope_ratio")),
-                     "screening": bool(_get(coverage, "screening", False))},
-        "confidence": _get(overall, "confidence") or _get(coverage, "confidence", ""),
+        "coverage": {"answered": answered, "total": total, "pct": pct(coverage.ratio), "dont_know": coverage.dont_know,
+                     "na": coverage.na, "confidence": coverage.confidence or "",
+                     "rule": coverage.rule or "", "reason": _reason(coverage),
+                     "scope": coverage.scope, "scope_pct": pct(coverage.scope_ratio),
+                     "screening": coverage.screening},
+        "confidence": overall.confidence or coverage.confidence or "",
         "stages": stages,
-        "counts": {"actions": total or len(_list(result.get("answers"))), "facets": len(facets),
+        "counts": {"actions": total or len(result.answers), "facets": len(facets),
                    "stages": len(stages), "topics": len(names.topics)},
         "threshold": threshold,
         "threshold_pct": pct(threshold),
-        "overall": {"assessed": overall.get("assessed") is not False,
-                    "achieved": _get(overall, "achieved"), "current": _get(overall, "current"),
+        "overall": {"assessed": overall.assessed, "achieved": overall.achieved, "current": overall.current,
                     "achieved_label": achieved_label, "current_label": current_label,
-                    "indicative": bool(_get(overall, "indicative", False)),
-                    "headline": _headline(result, overall, names),
-                    "rule": _get(overall, "rule", ""), "because": _because(_get(overall, "because", [])),
+                    "indicative": overall.indicative, "headline": _headline(result, names),
+                    "rule": overall.rule or "", "because": _because(overall.because),
                     "reason": _reason(overall), "ladder": _ladder(overall, names)},
         "summary": summary,
         "summary_actions": first,
@@ -738,20 +685,17 @@ def build_view(result: Mapping[str, Any], *, org: str | None = None, assessor: s
         "heatmap_groups": _heatmap_groups(tree),
         "roadmap": _roadmap(result, names),
         "perception_gaps": _perception_gaps(result, names),
-        "view_facts": [{"text": g.get("text") or "", "view": _show(g.get("view")) + _whose(g, several_views),
-                        "audit": _show(g.get("audit")), "rosier": bool(g.get("rosier"))}
-                       for g in _list(result.get("view_fact_gaps")) if isinstance(g, Mapping)],
-        "view_gaps": [{"text": g.get("text") or names.text(g.get("item")), "topic_path": names.topic_path(g.get("topic")),
-                       "who": and_list(g.get("respondents")) or g.get("questionnaire_title") or "",
-                       "view": _status_title(g.get("view")) + _whose(g, several_views),
-                       "audit": _status_title(g.get("audit")),
-                       "optimistic": (_number(g.get("spread")) or 0) > 0}
-                      for g in _list(result.get("view_gaps")) if isinstance(g, Mapping)],
-        "glossary": [{"term": g.get("term"), "meaning": g.get("meaning")} for g in _list(result.get("glossary"))
-                     if isinstance(g, Mapping)],
+        "view_facts": [{"text": g.text, "view": _show(g.view) + _whose(g, several_views),
+                        "audit": _show(g.audit), "rosier": g.rosier} for g in result.view_fact_gaps],
+        "view_gaps": [{"text": g.text or names.text(g.item), "topic_path": names.topic_path(g.topic),
+                       "who": and_list(g.respondents) or g.questionnaire_title or "",
+                       "view": _status_title(g.view) + _whose(g, several_views),
+                       "audit": _status_title(g.audit), "optimistic": g.spread > 0}
+                      for g in result.view_gaps],
+        "glossary": [{"term": g.term, "meaning": g.meaning} for g in result.glossary],
         "show_appendix": appendix,
         "appendix": _appendix(result, names) if appendix else [],
-        "method": [str(p) for p in _list(result.get("method"))],
+        "method": list(result.method),
         "progress": _progress(progress, names, achieved_label),
     }
     view["technical"] = _technical(view)
@@ -766,22 +710,19 @@ BRIEF_PRIORITIES = 3
 BRIEF_FLAGS = 3
 
 
-def _later_phases(result: Mapping[str, Any], names: _Names, red_flags: list[dict]) -> list[dict]:
+def _later_phases(result: Assessment, names: _Names, red_flags: list[dict]) -> list[dict]:
     """Each phase after the first, summarised: its number of entries, the red flags it answers
     (titles) and its themes, the topics with most actions ("Area \u203a Topic (n)")."""
     titles = {f["id"]: f["title"] for f in red_flags}
     out = []
-    for p in _list(_get(_get(result, "plan", {}), "phases", []))[1:]:
-        if not isinstance(p, Mapping):
-            continue
-        entries = [a for a in _list(p.get("actions")) if isinstance(a, Mapping)]
-        flags = [titles.get(a.get("id") or "", "") for a in entries if a.get("kind") == "flag"]
+    for p in result.plan.phases[1:]:
+        flags = [titles.get(a.id, "") for a in p.actions if a.kind == "flag"]
         counts: dict[str, int] = {}
-        for a in entries:
-            if a.get("kind") != "flag" and a.get("topic"):
-                counts[a["topic"]] = counts.get(a["topic"], 0) + 1
+        for a in p.actions:
+            if a.kind != "flag" and a.topic:
+                counts[a.topic] = counts.get(a.topic, 0) + 1
         ranked = sorted(counts, key=lambda t: -counts[t])  # stable: ties keep the plan's order
-        out.append({"name": p.get("name") or p.get("id") or "", "count": len(entries),
+        out.append({"name": p.name or p.id, "count": len(p.actions),
                     "flags": [f for f in flags if f],
                     "themes": [{"path": names.topic_path(t), "count": counts[t],
                                 "label": f"{names.topic_path(t)} ({counts[t]})"} for t in ranked[:THEMES]],
@@ -797,12 +738,12 @@ def _add_months(day: _date, months: int) -> _date:
     return _date(year, month, min(day.day, last))
 
 
-def _next_review(result: Mapping[str, Any], shown_date: str) -> dict:
+def _next_review(result: Assessment, shown_date: str) -> dict:
     """The next review: the end of the plan's first phase (its ``months``) after the assessment's
     date, as a date; without a date, ``in 3 months``."""
-    phases = [p for p in _list(_get(_get(result, "plan", {}), "phases", [])) if isinstance(p, Mapping)]
-    months = next((int(p["months"]) for p in phases if _number(p.get("months"))), None)
-    phase = phases[0].get("name") if phases else ""
+    phases = result.plan.phases
+    months = next((p.months for p in phases if p.months), None)
+    phase = phases[0].name if phases else ""
     if months is None:
         return {"date": "", "months": None, "text": "", "phase": phase}
     try:
@@ -988,8 +929,9 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
         raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
     if kinds.is_own(result):  # an account or plan result has reports of its own
         return kinds.render_own(result, fmt)
+    doc = load(result)  # refused here, in one line naming the field, when it does not fit the model
     if brief:
-        return render_brief(result, fmt, org=org, assessor=assessor, title=title, date=date, brand=brand)
+        return render_brief(doc, fmt, org=org, assessor=assessor, title=title, date=date, brand=brand)
     if fmt == "json":
         data = dict(result)
         for key, value in (("organisation", org), ("assessor", assessor), ("date", date)):
@@ -998,16 +940,15 @@ def render(result: Mapping[str, Any], fmt: str, *, org: str | None = None, asses
         if progress is not None:
             data["progress"] = progress
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    view = build_view(result, org=org, assessor=assessor, title=title, date=date, appendix=appendix,
+    view = build_view(doc, org=org, assessor=assessor, title=title, date=date, appendix=appendix,
                       progress=progress)
     if fmt == "html":
         template = _environment("html").get_template("report.html.j2")
         return _PUNCT.sub(r"\1", template.render(v=view, charts=_charts(view), brand=brand))
     if fmt == "md":
         return _tidy(_environment("md").get_template("report.md.j2").render(v=view))
-    threshold = _number(_get(_get(result, "parameters", {}), "cell_threshold")) or DEFAULT_THRESHOLD
     return _tidy(_environment("text").get_template("report.txt.j2").render(
-        v=_terminal_safe(view), paint=_paint(color), ratio_style=_ratio_style(threshold), width=TEXT_WIDTH,
+        v=_terminal_safe(view), paint=_paint(color), ratio_style=_ratio_style(view["threshold"]), width=TEXT_WIDTH,
         summary_only=summary_only))
 
 
@@ -1023,7 +964,7 @@ def _with_benchmark(text: str, fmt: str, benchmark: Mapping[str, Any]) -> str:
     return text + "\n" + (page.render_md(benchmark) if fmt == "md" else page.render_text(benchmark))
 
 
-def render_brief(result: Mapping[str, Any], fmt: str, *, org: str | None = None, assessor: str | None = None,
+def render_brief(result: Mapping[str, Any] | Assessment, fmt: str, *, org: str | None = None, assessor: str | None = None,
                  title: str | None = None, date: str | None = None, brand: Any = None) -> str:
     """The one-page brief for a board (html, md, text; json: the same content, ``kind: "brief"``);
     ``brand`` puts the firm's name, colour, logo and footer on the HTML (and so the PDF)."""

@@ -27,3 +27,8 @@ class TraceEntry(Doc):
     rule: str | None
     because: list[str]
     text: str | None
+
+
+def present(value: Any) -> Any:
+    """An optional field's value, or None where the document leaves it out (``UNSET``)."""
+    return None if value is UNSET else value

@@ -57,7 +57,7 @@ def load(doc: Mapping[str, Any], kind: str | None = None):
     try:
         return msgspec.convert(doc, KINDS[kind][0])
     except msgspec.ValidationError as err:
-        raise DataError(f"not a {kind} document: {err}") from None
+        raise DataError(f"not {'an' if kind[0] in 'aeiou' else 'a'} {kind} document: {err}") from None
 
 
 def as_dict(model) -> dict:
