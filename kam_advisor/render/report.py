@@ -726,7 +726,7 @@ def _later_phases(result: Assessment, names: _Names, red_flags: list[dict]) -> l
                     "flags": [f for f in flags if f],
                     "themes": [{"path": names.topic_path(t), "count": counts[t],
                                 "label": f"{names.topic_path(t)} ({counts[t]})"} for t in ranked[:THEMES]],
-                    "more_topics": max(0, len(ranked) - THEMES), "note": p.get("note") or ""})
+                    "more_topics": max(0, len(ranked) - THEMES), "note": present(p.note) or ""})
     return out
 
 
