@@ -221,8 +221,9 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
                 continue
             latest = phases[min(index[f["phase"]] + gap, len(phases) - 1)]["id"]
             why = str(params.get("flag_plan_reason", "moved with the red flag: {title}")).format(title=f["title"])
+            subject = subject_of(f)
             for e in entries:
-                if e["kind"] == "action" and e["item"] in subject_of(f) and (
+                if e["kind"] == "action" and e["item"] in subject and (
                         index[e["phase"]] > index[latest] or e["priority"] == "low"):
                     touch(e, latest, "medium", why, f["id"])
         # finish what is started: a partly done action never waits behind a not-started one of the
@@ -300,7 +301,7 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
             for item in subject_of(f):
                 subject_flags.setdefault(item, []).append(flag_of[f["id"]])
 
-    def needs(here: list[dict], in_phase: bool = False) -> dict[int, list[dict]]:
+    def needs(here: list[dict], in_phase: bool = False) -> dict[int, list[list[dict]]]:
         """What must not be planned after each entry of a phase: the foundations' assessment before
         everything, a more severe red flag before a less severe one, a red flag before the
         actions that remove it, the lagging side before other actions (a red flag's own actions
@@ -308,34 +309,38 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
         stage, an earlier transition step before a later one (a flag carrying a step's action
         too)."""
         assess = [e for e in here if e["kind"] == "assess"]
+        flag_rank = {id(e): (SEVERITY_ORDER.get(e["priority"], 9), flag_step.get(id(e), (99, 0)))
+                     for e in here if e["kind"] == "flag"}
         flags_here = [e for e in here if e["kind"] == "flag"]
         lagging = [e for e in here if e["kind"] == "action" and e["item"] in lagging_side]
-        partial = [e for e in here if e["kind"] == "action" and e["status"] == "partial"]
+        partial: dict[str, list[dict]] = {}
+        for e in here:
+            if e["kind"] == "action" and e["status"] == "partial":
+                partial.setdefault(e["topic"], []).append(e)
         stepped = [e for e in here if e["item"] in step_of]
         present = {id(e) for e in here}
         out = {}
-        for e in here:
-            need = [] if e["kind"] == "assess" else list(assess)
+        for e in here:  # each entry's needs as a few lists (shared, never copied): none holds the entry itself
+            need = [] if e["kind"] == "assess" or not assess else [assess]
             if e["kind"] == "flag":  # the red flags in one order: the more severe first, then the transition's
-                rank = (SEVERITY_ORDER.get(e["priority"], 9), flag_step.get(id(e), (99, 0)))
-                need += [g for g in flags_here
-                         if (SEVERITY_ORDER.get(g["priority"], 9), flag_step.get(id(g), (99, 0))) < rank]
-            if e["kind"] == "action":
+                rank = flag_rank[id(e)]
+                need.append([g for g in flags_here if flag_rank[id(g)] < rank])
+            elif e["kind"] == "action":
                 # the flag in the same phase or before; within the phase it comes first, unless this
                 # action is an earlier transition step than the flag's own (define the role, then train)
                 flagged = [f for f in subject_flags.get(e["item"], ()) if id(f) in present]
-                need += [f for f in flagged if not (in_phase and e["item"] in step_of and f["item"] in step_of
-                                                    and step_of[e["item"]] < step_of[f["item"]])]
-                if e["item"] not in lagging_side and not flagged:
-                    need += lagging
-                if e["status"] != "partial":
-                    need += [p for p in partial if p["topic"] == e["topic"]
-                             and stage_rank[e["stage"]] >= stage_rank[p["stage"]]]
+                if flagged:
+                    need.append([f for f in flagged if not (in_phase and e["item"] in step_of and f["item"] in step_of
+                                                            and step_of[e["item"]] < step_of[f["item"]])])
+                elif e["item"] not in lagging_side and lagging:
+                    need.append(lagging)
+                if e["status"] != "partial" and e["topic"] in partial:
+                    need.append([p for p in partial[e["topic"]] if stage_rank[e["stage"]] >= stage_rank[p["stage"]]])
             if e["item"] in step_of:
                 rank = stage_rank.get(item_stage.get(e["item"]), 0)
-                need += [x for x in stepped if step_of[x["item"]] < step_of[e["item"]]
-                         and stage_rank.get(item_stage.get(x["item"]), 0) <= rank]
-            out[id(e)] = [x for x in need if x is not e]
+                need.append([x for x in stepped if step_of[x["item"]] < step_of[e["item"]]
+                             and stage_rank.get(item_stage.get(x["item"]), 0) <= rank])
+            out[id(e)] = need
         return out
 
     notes = _fill_to_capacity(phases, entries, within, needs, carried, params)
@@ -366,14 +371,21 @@ def _plan(base, kb, recs: list[dict], roadmap: dict, flags: list[dict], summary:
     return {"phases": [{**p, **notes.get(p["id"], {}), "actions": by_phase.get(p["id"], [])} for p in phases]}
 
 
-def _in_order(here: list[dict], within, need: dict[int, list[dict]]) -> list[dict]:
+def _in_order(here: list[dict], within, need: dict[int, list[list[dict]]]) -> list[dict]:
     """The entries of a phase in their order (`within`), each after what it rests on (`need`);
     where two rest on each other, the order decides."""
     todo = sorted(here, key=within)
+    placed: set[int] = set()
+    for e in todo:  # most phases: the order already puts each entry after what it rests on
+        if any(id(x) not in placed for chunk in need[id(e)] for x in chunk):
+            break
+        placed.add(id(e))
+    else:
+        return todo
     waiting = {id(e) for e in todo}
     out = []
     while todo:
-        pick = next((e for e in todo if not any(id(x) in waiting for x in need[id(e)])), todo[0])
+        pick = next((e for e in todo if not any(id(x) in waiting for chunk in need[id(e)] for x in chunk)), todo[0])
         todo.remove(pick)
         waiting.discard(id(pick))
         out.append(pick)
@@ -401,10 +413,11 @@ def _fill_to_capacity(phases, entries, within, needs, carried: set[int], params)
                 continue
             unit, todo = {id(e): e}, [e]
             while todo:
-                for m in need[id(todo.pop())]:
-                    if id(m) not in kept and id(m) not in unit:
-                        unit[id(m)] = m
-                        todo.append(m)
+                for chunk in need[id(todo.pop())]:
+                    for m in chunk:
+                        if id(m) not in kept and id(m) not in unit:
+                            unit[id(m)] = m
+                            todo.append(m)
             if kept and len(kept) + len(unit) > cap:
                 continue  # it waits with what it rests on; something smaller may still fit
             kept |= unit.keys()
