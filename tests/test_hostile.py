@@ -386,12 +386,19 @@ def test_one_damaged_stored_audit_never_breaks_reading_the_others(saved_db, tmp_
                  (damaged,))
     conn.commit()
     conn.close()
-    for command in (["history", ORG], ["compare", ORG, "--format", "json"], ["show", damaged], ["export", ORG],
+    conn = sqlite3.connect(db)
+    intact = conn.execute("SELECT id FROM audits WHERE id != ? ORDER BY date LIMIT 1", (damaged,)).fetchone()[0]
+    conn.close()
+    for command in (["history", ORG], ["compare", ORG, "--format", "json"], ["show", intact], ["export", ORG],
                     ["report", "--example", "northwind-early-b", "--progress", "--format", "md", "--date", "2027-01-01"]):
         result = invoke(*command, "--db", url)
         assert result.exit_code == 0 and result.exception is None or isinstance(result.exception, SystemExit), \
             (command, result.output, result.exception)
         assert result.exit_code == 0, (command, result.output)
+    # the damaged audit itself: its record, then one line saying its result is not a document, exit 2
+    result = invoke("show", damaged, "--db", url)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith("kam-advisor: not an assessment document")
 
 
 # ------------------------------------------------------------------------------- terminals and files (issue 21)
