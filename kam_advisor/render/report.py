@@ -38,6 +38,7 @@ from kam_advisor.results.documents.base import present
 
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
+GAP_ROWS = 10  # rows of each screening/perception table in the default report; --appendix shows every row
 SUMMARY_ACTIONS = 8  # the first phase's capacity (rules/plan.yaml): the summary shows it as the plan does
 TEXT_WIDTH = 80
 DEFAULT_THRESHOLD = 0.8  # for a result whose parameters name no cell threshold
@@ -699,6 +700,7 @@ def build_view(result: Mapping[str, Any] | Assessment, *, org: str | None = None
         "progress": _progress(progress, names, achieved_label),
     }
     view["technical"] = _technical(view)
+    view["gap_rows"] = 10 ** 6 if appendix else GAP_ROWS  # with the appendix, every row in place
     # issue 23: the default report summarises the later phases; --appendix lists them in full
     view["plan_later"] = _later_phases(result, names, red_flags)
     view["review"] = _next_review(result, view["date"])
