@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from kam_advisor.results.documents.base import UNSET, Doc, Facts, Tool, TraceEntry, UnsetType
+from kam_advisor.results.documents.base import UNSET, Doc, Facts, Flag, Tool, TraceEntry, UnsetType
 
 
 class RatingLeftOut(Doc):
@@ -66,17 +66,6 @@ class Moved(Doc):
     to_name: str
     rule: str
     reason: str
-
-
-class Flag(Doc):
-    id: str
-    severity: str | None
-    title: str
-    message: str
-    advice: str | None
-    source: str | None
-    kb_ref: str | None
-    rule: str
 
 
 class Review(Doc):

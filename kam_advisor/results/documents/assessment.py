@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from kam_advisor.results.documents.base import UNSET, Doc, Facts, Stage, Tool, TraceEntry, UnsetType
+from kam_advisor.results.documents.base import UNSET, Doc, Facts, Flag, Stage, Tool, TraceEntry, UnsetType
 
 
 class StageInfo(Doc):
@@ -168,15 +168,7 @@ class Roadmap(Doc):
     steps: list[RoadmapStep]
 
 
-class RedFlag(Doc):
-    id: str
-    severity: str | None
-    title: str
-    message: str
-    advice: str | None
-    source: str | None
-    kb_ref: str | None
-    rule: str
+class RedFlag(Flag):
     because: list[str]
     action: str | None
     phase: str | None

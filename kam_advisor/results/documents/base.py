@@ -32,3 +32,15 @@ class TraceEntry(Doc):
 def present(value: Any) -> Any:
     """An optional field's value, or None where the document leaves it out (``UNSET``)."""
     return None if value is UNSET else value
+
+
+class Flag(Doc):
+    """A red flag as every kind of result states it (a programme's flag adds its plan fields)."""
+    id: str
+    severity: str | None
+    title: str
+    message: str
+    advice: str | None
+    source: str | None
+    kb_ref: str | None
+    rule: str
