@@ -39,7 +39,7 @@ from kam_advisor.results.documents.base import present
 FORMATS = ("html", "md", "text", "json")
 DEFAULT_TITLE = "Key Account Management programme diagnostic"
 GAP_ROWS = 10  # rows of each screening/perception table in the default report; --appendix shows every row
-SUMMARY_ACTIONS = 8  # the first phase's capacity (rules/plan.yaml): the summary shows it as the plan does
+SUMMARY_ACTIONS = 8  # a first phase without a `capacity` (rules/plan.yaml): how much of it the summary shows
 TEXT_WIDTH = 80
 DEFAULT_THRESHOLD = 0.8  # for a result whose parameters name no cell threshold
 
@@ -360,10 +360,10 @@ def _plan(result: Assessment, names: _Names, recs: list[dict], red_flags: list[d
     return phases
 
 
-def _first_steps(actions: list[dict]) -> list[dict]:
+def _first_steps(actions: list[dict], capacity: int | None = None) -> list[dict]:
     """The executive summary's first steps: the plan's first phase as the plan orders it (the
     first phase holds what a team can carry, so the summary shows it whole, up to the limit)."""
-    return actions[:SUMMARY_ACTIONS]
+    return actions[:capacity or SUMMARY_ACTIONS]
 
 
 def _perception_gaps(result: Assessment, names: _Names) -> list[dict]:
@@ -645,7 +645,8 @@ def build_view(result: Mapping[str, Any] | Assessment, *, org: str | None = None
     several_views = any(len(w.respondents) > 1 for w in result.views)
     plan = _plan(result, names, recs, red_flags)
     summary = _summary(result)
-    first = _first_steps(plan[0]["actions"]) if plan else []
+    capacity = present(result.plan.phases[0].capacity) if result.plan.phases else None
+    first = _first_steps(plan[0]["actions"], capacity) if plan else []
     view = {
         "title": title or DEFAULT_TITLE,
         "organisation": org or result.organisation or "",

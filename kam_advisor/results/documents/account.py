@@ -92,26 +92,6 @@ class Scoring(Doc):
     accounts_per_kam_max: int | float
 
 
-class AccountFields(Doc):
-    """What a portfolio's account and an account result both hold, in this order."""
-    id: str | None
-    name: str
-    manager: str | None
-    key_account: bool | None
-    revenue: int | float | None
-    potential: int | float | None
-    customer_attractiveness: CustomerAttractiveness
-    supplier_attractiveness: SupplierAttractiveness
-    quadrant: Quadrant
-    advice: Advice
-    move: Move | None
-    moved: Moved | None
-    flags: list[Flag]
-    reviews: list[Review]
-    key_list: str | None
-    warnings: list[RatingLeftOut]
-
-
 class PortfolioAccount(Doc):
     row: int
     id: str | None
